@@ -1,0 +1,238 @@
+/**
+ * The proxy's typed configuration model.
+ *
+ * Envoy's v2 (`config:`, `hosts`, `use_websocket`...) and v3 (`typed_config`, `load_assignment`,
+ * `upgrade_configs`...) YAML/JSON shapes are both parsed and validated ONCE into these objects
+ * (see ./load.ts). Everything downstream of the loader trusts them: no optional-chaining over raw
+ * YAML anywhere else in the proxy. Durations are milliseconds; 0 means "disabled" where Envoy says so.
+ */
+
+export type ConfigVersion = "v2" | "v3";
+
+export interface Bootstrap {
+  /** Which dialect the file was written in (informational; both normalise to this model). */
+  version: ConfigVersion;
+  admin: AdminConfig | null;
+  listeners: ListenerConfig[];
+  clusters: ClusterConfig[];
+}
+
+export interface SocketAddress {
+  /** An IP literal or (for strict_dns/logical_dns clusters) a DNS name. */
+  address: string;
+  port: number;
+}
+
+export interface AdminConfig {
+  address: SocketAddress;
+  /** `access_log_path` (v2) or the first file access log (v3); null = none. "/dev/null" is kept as given. */
+  accessLogPath: string | null;
+}
+
+export interface ListenerConfig {
+  /** `name`, or `listener_<index>` when absent (Envoy generates a UUID; a stable name reads better). */
+  name: string;
+  address: SocketAddress;
+  /** The listener's single http_connection_manager (the only network filter we support). */
+  hcm: HttpConnectionManagerConfig;
+}
+
+export type CodecType = "auto" | "http1" | "http2";
+
+export interface HttpConnectionManagerConfig {
+  statPrefix: string;
+  codecType: CodecType;
+  routeConfig: RouteConfiguration;
+  /** Default false: XFF is only appended to with the peer address when true. */
+  useRemoteAddress: boolean;
+  xffNumTrustedHops: number;
+  /** Default true. */
+  generateRequestId: boolean;
+  /** `server_name`, default "envoy" (Envoy overwrites the upstream's `server` header). */
+  serverName: string;
+  /** `http_protocol_options.accept_http_10`, default false (HTTP/1.0 gets 426). */
+  acceptHttp10: boolean;
+  defaultHostForHttp10: string | null;
+  /** `http2_protocol_options.allow_connect`: accept RFC 8441 extended CONNECT (WebSocket over h2). */
+  allowConnect: boolean;
+  /** HCM-level `upgrade_configs`, lower-cased upgrade type -> enabled. */
+  upgrades: ReadonlyMap<string, boolean>;
+  /** `stream_idle_timeout`, default 300000 (5 min); 0 disables. */
+  streamIdleTimeoutMs: number;
+  /** `request_timeout`, default 0 (disabled). */
+  requestTimeoutMs: number;
+  /** `common_http_protocol_options.idle_timeout` (downstream connection idle), default 3600000. */
+  idleTimeoutMs: number;
+  /** `drain_timeout`, default 5000. */
+  drainTimeoutMs: number;
+  /** `max_request_headers_kb`, default 60. */
+  maxRequestHeadersKb: number;
+  accessLogs: AccessLogConfig[];
+}
+
+export interface AccessLogConfig {
+  /** A file path; "/dev/stdout" and "/dev/stderr" write to the process streams. */
+  path: string;
+  /** Envoy format string; null = Envoy's default format. */
+  format: string | null;
+}
+
+export interface RouteConfiguration {
+  name: string;
+  virtualHosts: VirtualHostConfig[];
+}
+
+export interface VirtualHostConfig {
+  name: string;
+  /** Lower-cased as written: exact, `*.suffix`, `prefix.*` or `*`. */
+  domains: string[];
+  routes: RouteConfig[];
+  /** Virtual-host level retry policy; a route's own policy replaces it entirely. */
+  retryPolicy: RetryPolicy | null;
+}
+
+export interface RouteConfig {
+  /** `name`, or `<vhost>/<index>` when absent. */
+  name: string;
+  match: RouteMatch;
+  action: RouteAction;
+}
+
+export type PathMatch =
+  | { kind: "prefix"; value: string }
+  | { kind: "path"; value: string }
+  /** `safe_regex` (v3) or `regex` (v2): must match the whole path without the query. */
+  | { kind: "regex"; regex: RegExp; source: string };
+
+export type StringMatch =
+  | { kind: "exact" | "prefix" | "suffix" | "contains"; value: string; ignoreCase: boolean }
+  | { kind: "regex"; regex: RegExp; source: string };
+
+export type HeaderMatch =
+  | StringMatch
+  | { kind: "present"; present: boolean }
+  /** `range_match`: start inclusive, end exclusive. */
+  | { kind: "range"; start: number; end: number };
+
+export interface HeaderMatcher {
+  /** Lower-cased header name (pseudo headers like `:method` allowed). */
+  name: string;
+  match: HeaderMatch;
+  invert: boolean;
+}
+
+export interface QueryParameterMatcher {
+  name: string;
+  match: StringMatch | { kind: "present"; present: boolean };
+}
+
+export interface RouteMatch {
+  path: PathMatch;
+  /** Default true; not applied to regex matches. */
+  caseSensitive: boolean;
+  headers: HeaderMatcher[];
+  queryParameters: QueryParameterMatcher[];
+}
+
+export type RouteAction = ForwardAction | RedirectAction | DirectResponseAction;
+
+export interface WeightedClusterEntry {
+  name: string;
+  weight: number;
+}
+
+export interface ForwardAction {
+  kind: "forward";
+  /** One entry of weight 1 for `cluster:`; the entries of `weighted_clusters` otherwise. */
+  clusters: WeightedClusterEntry[];
+  /** Sum of weights (v3) or `total_weight` (v2, default 100). */
+  totalWeight: number;
+  prefixRewrite: string | null;
+  regexRewrite: { regex: RegExp; substitution: string } | null;
+  /** `host_rewrite_literal` (v3) / `host_rewrite` (v2). */
+  hostRewriteLiteral: string | null;
+  autoHostRewrite: boolean;
+  /** `timeout`, default 15000; 0 disables. Measured from the end of the downstream request. */
+  timeoutMs: number;
+  /** Route `idle_timeout`; null = use the HCM's stream idle timeout. */
+  idleTimeoutMs: number | null;
+  /** The route's own policy, or null (then the virtual host's applies). */
+  retryPolicy: RetryPolicy | null;
+  /** Route-level upgrades: `use_websocket: true` (v2) becomes websocket -> true. Lower-cased keys. */
+  upgrades: ReadonlyMap<string, boolean>;
+  /** `cluster_not_found_response_code`, default 503. */
+  clusterNotFoundResponseCode: number;
+}
+
+export interface RedirectAction {
+  kind: "redirect";
+  httpsRedirect: boolean;
+  schemeRedirect: string | null;
+  hostRedirect: string | null;
+  portRedirect: number | null;
+  pathRedirect: string | null;
+  prefixRewrite: string | null;
+  /** Default 301. */
+  responseCode: number;
+  stripQuery: boolean;
+}
+
+export interface DirectResponseAction {
+  kind: "direct_response";
+  status: number;
+  /** `body.inline_string` (or inline_bytes decoded); null = empty. */
+  body: string | null;
+}
+
+export interface RetryPolicy {
+  /** Lower-cased conditions: 5xx, gateway-error, connect-failure, reset, retriable-status-codes, ... */
+  retryOn: ReadonlySet<string>;
+  /** Default 1. */
+  numRetries: number;
+  /** 0 = none (the route timeout bounds all tries). */
+  perTryTimeoutMs: number;
+  retriableStatusCodes: ReadonlySet<number>;
+  /** Back-off: fully jittered exponential, base 25 ms, max 10x base. */
+  baseIntervalMs: number;
+  maxIntervalMs: number;
+}
+
+export type DiscoveryType = "static" | "strict_dns" | "logical_dns";
+export type LbPolicy = "round_robin" | "least_request" | "random";
+export type DnsLookupFamily = "auto" | "v4_only" | "v6_only" | "v4_preferred" | "all";
+export type UpstreamProtocol = "http1" | "http2";
+
+export interface EndpointConfig {
+  address: SocketAddress;
+  /** `load_balancing_weight`, default 1. */
+  weight: number;
+  /** `endpoint.hostname`, used by auto_host_rewrite; defaults to the DNS name for DNS clusters. */
+  hostname: string | null;
+}
+
+export interface ClusterConfig {
+  name: string;
+  type: DiscoveryType;
+  lbPolicy: LbPolicy;
+  /** Required in v2; default 5000 in v3. */
+  connectTimeoutMs: number;
+  /** http2 when `http2_protocol_options` (v2) or explicit_http_config.http2_protocol_options (v3). */
+  protocol: UpstreamProtocol;
+  /** HTTP/2 `max_concurrent_streams` we will open per session (default 2147483647 -> peer's limit). */
+  http2MaxConcurrentStreams: number;
+  endpoints: EndpointConfig[];
+  /** `dns_refresh_rate`, default 5000. */
+  dnsRefreshRateMs: number;
+  dnsLookupFamily: DnsLookupFamily;
+  respectDnsTtl: boolean;
+  /** `least_request_lb_config.choice_count`, default 2. */
+  leastRequestChoiceCount: number;
+  /**
+   * Upstream connection idle timeout (`common_http_protocol_options.idle_timeout`). Envoy's default is
+   * 1 h; ours is 4000 ms unless configured, shorter than the common 5 s upstream keep-alive (Node's
+   * default), so a pooled socket is never reused just as the upstream closes it.
+   */
+  upstreamIdleTimeoutMs: number;
+  /** `max_requests_per_connection`, 0 = unlimited. */
+  maxRequestsPerConnection: number;
+}

@@ -1,0 +1,100 @@
+import type { Duplex, Readable } from "node:stream";
+import type { Host } from "../upstream/host.js";
+
+/**
+ * The contract between the router and the upstream connection pools (one pool per Host).
+ * Modelled on undici's dispatcher: the router hands a request and a handler; the pool calls back.
+ * Headers travel as flat arrays `[name, value, name, value, ...]` like Node's `rawHeaders`:
+ * original case and order kept, repeats kept, no pseudo-headers, hop-by-hop headers already removed.
+ */
+export type RawHeaders = string[];
+
+export interface UpstreamRequest {
+  method: string;
+  /** Path and query as sent upstream (after rewrites). */
+  path: string;
+  /** Becomes `Host` on HTTP/1.1 and `:authority` on HTTP/2. */
+  authority: string;
+  headers: RawHeaders;
+  /**
+   * The body: a stream (piped with backpressure), a Buffer (buffered, e.g. when a retry policy may
+   * resend it), or null for none. The pool never consumes a stream twice.
+   */
+  body: Readable | Buffer | null;
+  /** Downstream request trailers, if any, forwarded after the body (HTTP/2 and chunked HTTP/1.1). */
+  trailers?: RawHeaders;
+}
+
+/** Envoy's reset reasons, used verbatim in the 503 local reply `... reset reason: <reason>`. */
+export type ResetReason =
+  | "connection failure"
+  | "connection termination"
+  | "local reset"
+  | "remote reset"
+  | "overflow"
+  | "protocol error";
+
+export interface UpstreamResponseHandler {
+  /** Response head. `headers` has hop-by-hop headers removed. */
+  onHeaders(status: number, headers: RawHeaders): void;
+  /** Body chunks in order. Apply backpressure with handle.pause()/resume(). */
+  onData(chunk: Buffer): void;
+  /** The response ended normally; trailers if the upstream sent any. */
+  onComplete(trailers: RawHeaders | null): void;
+  /** The exchange failed (before or after headers). Called at most once, never after onComplete. */
+  onError(reason: ResetReason, detail: string): void;
+}
+
+export interface UpstreamRequestHandle {
+  readonly host: Host;
+  /** Cancel: release (or destroy) the upstream connection/stream. Idempotent; no callback follows. */
+  abort(): void;
+  pause(): void;
+  resume(): void;
+}
+
+/** Result of an upgrade (WebSocket) attempt through a pool. */
+export type TunnelResult =
+  | {
+      /** The upstream accepted: HTTP/1.1 101, or 200 to an RFC 8441 extended CONNECT (reported as 101). */
+      upgraded: true;
+      status: 101;
+      headers: RawHeaders;
+      /** A byte stream to the upstream application, past the handshake. */
+      stream: Duplex;
+      /** Bytes the upstream sent right after the handshake. */
+      head: Buffer;
+    }
+  | {
+      /** The upstream answered with an ordinary response (e.g. 400, 404); forward it as is. */
+      upgraded: false;
+      status: number;
+      headers: RawHeaders;
+      body: Readable;
+    };
+
+export interface ConnPool {
+  readonly host: Host;
+  readonly protocol: "http1" | "http2";
+  request(req: UpstreamRequest, handler: UpstreamResponseHandler): UpstreamRequestHandle;
+  /**
+   * Open a tunnel for an upgrade request (`req.headers` carries `upgrade: websocket` and the
+   * Sec-WebSocket-* headers). HTTP/1.1 pools use a dedicated connection; HTTP/2 pools use RFC 8441
+   * extended CONNECT when the peer enabled it, else a dedicated HTTP/1.1 upgrade connection.
+   * Rejects with a TunnelError before any response.
+   */
+  tunnel(req: UpstreamRequest, upgradeType: string): Promise<TunnelResult>;
+  /** Stop handing out connections; close each one when idle. Resolves when all are closed. */
+  drain(): Promise<void>;
+  /** Destroy everything now. */
+  destroy(): void;
+}
+
+export class TunnelError extends Error {
+  constructor(
+    readonly reason: ResetReason,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}

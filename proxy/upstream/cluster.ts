@@ -1,0 +1,30 @@
+import type { ClusterConfig } from "../config/model.js";
+import type { ConnPool } from "../conn_pool/types.js";
+import type { ClusterStats, Host } from "./host.js";
+
+/**
+ * A running cluster: its hosts (from static config or DNS), its load balancer and its pools.
+ * The router asks `chooseHost()` then `pool(host)`; it never sees discovery.
+ */
+export interface Cluster {
+  readonly name: string;
+  readonly config: ClusterConfig;
+  readonly stats: ClusterStats;
+  /** Current membership, including draining hosts (the admin shows them). */
+  readonly hosts: readonly Host[];
+  /** Pick a host with the cluster's load balancer among healthy, non-draining hosts; null if none. */
+  chooseHost(): Host | null;
+  /** The connection pool for a host, created on first use. */
+  pool(host: Host): ConnPool;
+  /** Resolve DNS once (strict/logical DNS) and start refreshing. */
+  initialize(): Promise<void>;
+  /** Stop timers, drain and destroy pools. */
+  close(): Promise<void>;
+}
+
+export interface ClusterManager {
+  get(name: string): Cluster | undefined;
+  all(): readonly Cluster[];
+  initialize(): Promise<void>;
+  close(): Promise<void>;
+}
