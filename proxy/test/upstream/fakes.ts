@@ -1,0 +1,107 @@
+import type { ClusterConfig } from "../../config/model.js";
+import type {
+  ConnPool,
+  TunnelResult,
+  UpstreamRequest,
+  UpstreamRequestHandle,
+  UpstreamResponseHandler,
+} from "../../conn_pool/types.js";
+import type { Resolver } from "../../upstream/cluster_manager.js";
+import type { ClusterStats, Host } from "../../upstream/host.js";
+
+/** A pool that only records what the cluster did to it; `finishDrain()` completes a drain. */
+export class FakePool implements ConnPool {
+  readonly protocol = "http1" as const;
+  draining = false;
+  destroyed = false;
+  private release: (() => void) | null = null;
+
+  constructor(
+    readonly host: Host,
+    readonly cluster: ClusterConfig,
+    readonly stats: ClusterStats,
+  ) {}
+
+  request(_req: UpstreamRequest, _handler: UpstreamResponseHandler): UpstreamRequestHandle {
+    throw new Error("not used");
+  }
+  tunnel(_req: UpstreamRequest, _upgradeType: string): Promise<TunnelResult> {
+    return Promise.reject(new Error("not used"));
+  }
+  drain(): Promise<void> {
+    this.draining = true;
+    return new Promise((resolve) => {
+      this.release = resolve;
+    });
+  }
+  finishDrain(): void {
+    this.release?.();
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+}
+
+export function poolFactory(): {
+  pools: FakePool[];
+  createPool: (h: Host, c: ClusterConfig, s: ClusterStats) => FakePool;
+} {
+  const pools: FakePool[] = [];
+  return {
+    pools,
+    createPool: (h, c, s) => {
+      const p = new FakePool(h, c, s);
+      pools.push(p);
+      return p;
+    },
+  };
+}
+
+/** A resolver whose answers the test sets per name; an Error answer makes the lookup fail. */
+export class FakeDns {
+  readonly answers = new Map<string, string[] | Error>();
+  readonly calls: { name: string; family: string }[] = [];
+  readonly resolver: Resolver = async (name, family) => {
+    this.calls.push({ name, family });
+    const a = this.answers.get(name);
+    if (a === undefined) throw new Error(`no answer configured for ${name}`);
+    if (a instanceof Error) throw a;
+    return [...a];
+  };
+}
+
+export function clusterConfig(overrides: Partial<ClusterConfig> = {}): ClusterConfig {
+  return {
+    name: "service",
+    type: "static",
+    lbPolicy: "round_robin",
+    connectTimeoutMs: 250,
+    protocol: "http1",
+    http2MaxConcurrentStreams: 2147483647,
+    endpoints: [],
+    dnsRefreshRateMs: 5000,
+    dnsLookupFamily: "v4_only",
+    respectDnsTtl: false,
+    leastRequestChoiceCount: 2,
+    upstreamIdleTimeoutMs: 4000,
+    maxRequestsPerConnection: 0,
+    ...overrides,
+  };
+}
+
+export function endpoint(address: string, port = 80, weight = 1): ClusterConfig["endpoints"][number] {
+  return { address: { address, port }, weight, hostname: null };
+}
+
+/** `n` picks as `address` strings (`null` when the cluster had no host). */
+export function picks(cluster: { chooseHost(): Host | null }, n: number): (string | null)[] {
+  const out: (string | null)[] = [];
+  for (let i = 0; i < n; i++) out.push(cluster.chooseHost()?.address ?? null);
+  return out;
+}
+
+export function tally(seq: readonly (string | null)[]): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const x of seq) m[String(x)] = (m[String(x)] ?? 0) + 1;
+  return m;
+}
