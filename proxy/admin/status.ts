@@ -1,0 +1,97 @@
+/**
+ * Plain, serialisable views of what the admin shows (clusters, hosts, listeners), taken from the
+ * live objects, and how views from several worker processes add up.
+ */
+
+import type { StatsSnapshot } from "../stats/store.js";
+import type { ClusterManager } from "../upstream/cluster.js";
+import type { HostStats } from "../upstream/host.js";
+
+export interface HostStatus {
+  address: string;
+  port: number;
+  hostname: string;
+  weight: number;
+  healthy: boolean;
+  /** Removed from DNS, still finishing requests (`/pending_dynamic_removal` in Envoy's health_flags). */
+  draining: boolean;
+  stats: HostStats;
+}
+
+export interface ClusterStatus {
+  name: string;
+  hosts: HostStatus[];
+}
+
+export interface ListenerStatus {
+  name: string;
+  address: string;
+  port: number;
+}
+
+export function clusterStatuses(cm: ClusterManager): ClusterStatus[] {
+  return cm.all().map((c) => ({
+    name: c.name,
+    hosts: c.hosts.map((h) => ({
+      address: h.address,
+      port: h.port,
+      hostname: h.hostname,
+      weight: h.weight,
+      healthy: h.healthy,
+      draining: h.draining,
+      stats: { ...h.stats },
+    })),
+  }));
+}
+
+/** `ip:port`, IPv6 in brackets (Envoy's form in `/clusters`). */
+export function hostKey(h: { address: string; port: number }): string {
+  return h.address.includes(":") ? `[${h.address}]:${h.port}` : `${h.address}:${h.port}`;
+}
+
+/** Adds up host stats of the same cluster/host seen by several workers. */
+export function mergeClusterStatuses(perWorker: readonly ClusterStatus[][]): ClusterStatus[] {
+  const clusters = new Map<string, Map<string, HostStatus>>();
+  for (const list of perWorker) {
+    for (const c of list) {
+      let hosts = clusters.get(c.name);
+      if (hosts === undefined) {
+        hosts = new Map();
+        clusters.set(c.name, hosts);
+      }
+      for (const h of c.hosts) {
+        const key = hostKey(h);
+        const seen = hosts.get(key);
+        if (seen === undefined) {
+          hosts.set(key, { ...h, stats: { ...h.stats } });
+          continue;
+        }
+        for (const k of Object.keys(seen.stats) as Array<keyof HostStats>) seen.stats[k] += h.stats[k];
+        seen.healthy &&= h.healthy;
+        seen.draining &&= h.draining;
+      }
+    }
+  }
+  return [...clusters].map(([name, hosts]) => ({ name, hosts: [...hosts.values()] }));
+}
+
+/**
+ * Gauges that every worker holds a copy of (membership is per cluster, not per connection): the
+ * merged value is the maximum, not the sum.
+ */
+const PER_PROCESS_GAUGE = /(?:^|\.)(?:membership_\w+|max_host_weight|concurrency|uptime|state|version|live)$/;
+
+/** Sums counters and gauges from several workers (per-process gauges take the maximum). */
+export function mergeSnapshots(snapshots: readonly StatsSnapshot[]): StatsSnapshot {
+  const counters: Record<string, number> = {};
+  const gauges: Record<string, number> = {};
+  for (const s of snapshots) {
+    for (const [k, v] of Object.entries(s.counters)) counters[k] = (counters[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.gauges)) {
+      const prev = gauges[k];
+      if (prev === undefined) gauges[k] = v;
+      else gauges[k] = PER_PROCESS_GAUGE.test(k) ? Math.max(prev, v) : prev + v;
+    }
+  }
+  return { counters, gauges };
+}
