@@ -59,14 +59,15 @@ export function poolFactory(): {
 
 /** A resolver whose answers the test sets per name; an Error answer makes the lookup fail. */
 export class FakeDns {
-  readonly answers = new Map<string, string[] | Error>();
+  /** An Error fails the lookup; a Promise answers when it settles. */
+  readonly answers = new Map<string, string[] | Error | Promise<string[]>>();
   readonly calls: { name: string; family: string }[] = [];
   readonly resolver: Resolver = async (name, family) => {
     this.calls.push({ name, family });
     const a = this.answers.get(name);
     if (a === undefined) throw new Error(`no answer configured for ${name}`);
     if (a instanceof Error) throw a;
-    return [...a];
+    return Array.isArray(a) ? [...a] : a;
   };
 }
 
