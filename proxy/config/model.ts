@@ -15,6 +15,18 @@ export interface Bootstrap {
   admin: AdminConfig | null;
   listeners: ListenerConfig[];
   clusters: ClusterConfig[];
+  /** `node` (id and cluster; `--service-cluster`/`--service-node` override them). Absent = not set. */
+  node?: NodeConfig;
+  /**
+   * Fields that were accepted but have no effect (e.g. `per_connection_buffer_limit_bytes`), one line
+   * each, formatted like errors (`path: message`). Absent or empty = none. The CLI may log them.
+   */
+  warnings?: string[];
+}
+
+export interface NodeConfig {
+  id: string | null;
+  cluster: string | null;
 }
 
 export interface SocketAddress {
@@ -80,6 +92,8 @@ export interface AccessLogConfig {
 export interface RouteConfiguration {
   name: string;
   virtualHosts: VirtualHostConfig[];
+  /** `ignore_port_in_host_matching` (v3): match domains against the host without its port. Absent = false. */
+  ignorePortInHostMatching?: boolean;
 }
 
 export interface VirtualHostConfig {
@@ -105,6 +119,7 @@ export type PathMatch =
   | { kind: "regex"; regex: RegExp; source: string };
 
 export type StringMatch =
+  /** With `ignoreCase` the loader stores `value` lower-cased; compare it with the lower-cased input. */
   | { kind: "exact" | "prefix" | "suffix" | "contains"; value: string; ignoreCase: boolean }
   | { kind: "regex"; regex: RegExp; source: string };
 

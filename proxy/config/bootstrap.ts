@@ -1,0 +1,160 @@
+import { parseAccessLogs } from "./access_log.js";
+import { parseAddress } from "./address.js";
+import { parseCluster } from "./cluster.js";
+import type { Context } from "./context.js";
+import { didYouMean } from "./hint.js";
+import { parseListener } from "./listener.js";
+import type {
+  AdminConfig,
+  Bootstrap,
+  ClusterConfig,
+  ListenerConfig,
+  NodeConfig,
+  SocketAddress,
+} from "./model.js";
+import { type Path, show } from "./path.js";
+import { Obj } from "./reader.js";
+import { adminAccessLogPath } from "./v2.js";
+
+/** The whole bootstrap, with cross-references checked. Null when the root is not a mapping. */
+export function parseBootstrap(ctx: Context, raw: unknown): Omit<Bootstrap, "version" | "warnings"> | null {
+  const root = Obj.of(ctx, [], raw);
+  if (root === null) return null;
+  const sr = root.obj("static_resources");
+  const listenerObjs = sr?.objList("listeners") ?? [];
+  const clusterObjs = sr?.objList("clusters") ?? [];
+  const listeners = listenerObjs.map((l, i) => parseListener(l, i));
+  const clusters = clusterObjs.map((c) => parseCluster(c));
+  sr?.unsupported("secrets");
+  sr?.done();
+  const adminObj = root.obj("admin");
+  const admin = adminObj === null ? null : parseAdmin(adminObj);
+  const nodeObj = root.obj("node");
+  const node = nodeObj === null ? undefined : parseNode(nodeObj);
+  root.ignore("layered_runtime", "stats_flush_interval", "header_prefix");
+  root.unsupported(
+    "dynamic_resources",
+    "cluster_manager",
+    "tracing",
+    "stats_sinks",
+    "stats_config",
+    "overload_manager",
+    "runtime",
+    "watchdog",
+    "watchdogs",
+    "hds_config",
+    "flags_path",
+    "fatal_actions",
+    "default_regex_engine",
+    "bootstrap_extensions",
+    "inline_headers",
+    "typed_dns_resolver_config",
+    "enable_dispatcher_stats",
+    "stats_server_version_override",
+    "use_tcp_for_dns_lookups",
+    "dns_resolution_config",
+    "node_context_params",
+    "certificate_provider_instances",
+    "config_sources",
+    "default_config_source",
+    "xds_delegate_extension",
+    "xds_config_tracker_extension",
+    "listener_manager",
+    "application_log_config",
+    "grpc_async_client_manager_config",
+  );
+  root.done();
+
+  checkUnique(ctx, clusters, clusterObjs, (c) => c.name, "cluster name");
+  checkUnique(ctx, listeners, listenerObjs, (l) => l.name, "listener name");
+  checkAddresses(ctx, listeners, listenerObjs, admin, adminObj);
+  const names = new Set(clusters.flatMap((c) => (c === null ? [] : [c.name])));
+  const parsedAll = clusters.every((c) => c !== null);
+  for (const ref of ctx.clusterRefs) {
+    if (names.has(ref.name) || !parsedAll) continue;
+    ctx.error(ref.path, `unknown cluster ${show(ref.name)}${didYouMean(ref.name, names)}`);
+  }
+  return {
+    admin,
+    listeners: listeners.filter((l): l is ListenerConfig => l !== null),
+    clusters: clusters.filter((c): c is ClusterConfig => c !== null),
+    ...(node === undefined ? {} : { node }),
+  };
+}
+
+function parseAdmin(a: Obj): AdminConfig | null {
+  const address = a.has("address")
+    ? parseAddress(a.obj("address"), { ipOnly: true, allowPortZero: true })
+    : null;
+  a.oneOf(["access_log_path", "access_log"]);
+  const logs = parseAccessLogs(a);
+  const accessLogPath = adminAccessLogPath(a) ?? logs[0]?.path ?? null;
+  a.ignore("profile_path", "ignore_global_conn_limit");
+  a.unsupported("socket_options");
+  a.done();
+  // No address = no admin listener (v3 semantics).
+  return address === null ? null : { address, accessLogPath };
+}
+
+function parseNode(n: Obj): NodeConfig {
+  const id = n.str("id") ?? null;
+  const cluster = n.str("cluster") ?? null;
+  n.ignore(
+    "metadata",
+    "locality",
+    "user_agent_name",
+    "user_agent_version",
+    "user_agent_build_version",
+    "extensions",
+    "client_features",
+    "listening_addresses",
+    "build_version",
+    "dynamic_parameters",
+  );
+  n.done();
+  return { id, cluster };
+}
+
+function checkUnique<T>(
+  ctx: Context,
+  items: (T | null)[],
+  objs: Obj[],
+  key: (t: T) => string,
+  what: string,
+): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    if (item === null) return;
+    const k = key(item);
+    const first = seen.get(k);
+    if (first !== undefined) {
+      ctx.error((objs[i] as Obj).at("name"), `duplicate ${what} ${show(k)} (first used at index ${first})`);
+    } else seen.set(k, i);
+  });
+}
+
+const WILDCARDS = new Set(["0.0.0.0", "::"]);
+
+function overlaps(a: SocketAddress, b: SocketAddress): boolean {
+  if (a.port === 0 || a.port !== b.port) return false;
+  return a.address === b.address || WILDCARDS.has(a.address) || WILDCARDS.has(b.address);
+}
+
+/** Two listeners (or a listener and admin) on the same port would fail to bind. */
+function checkAddresses(
+  ctx: Context,
+  listeners: (ListenerConfig | null)[],
+  objs: Obj[],
+  admin: AdminConfig | null,
+  adminObj: Obj | null,
+): void {
+  const taken: { address: SocketAddress; what: string }[] = [];
+  if (admin !== null && adminObj !== null) taken.push({ address: admin.address, what: "the admin listener" });
+  listeners.forEach((l, i) => {
+    if (l === null) return;
+    const clash = taken.find((t) => overlaps(t.address, l.address));
+    const path: Path = [...(objs[i] as Obj).at("address"), "socket_address", "port_value"];
+    if (clash !== undefined) ctx.error(path, `port ${l.address.port} is already used by ${clash.what}`);
+    taken.push({ address: l.address, what: `listener ${show(l.name)}` });
+  });
+}
