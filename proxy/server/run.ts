@@ -1,0 +1,124 @@
+/**
+ * What `echomesh-proxy` does once its flags are parsed: validate a config, or serve it in this
+ * process (`--concurrency 1`, the default) or in N worker processes (./workers.ts).
+ *
+ * Exit codes: 0 = valid config / clean shutdown (signal or POST /quitquitquit); 1 = bad config,
+ * cannot bind, or a worker could not start.
+ */
+import cluster from "node:cluster";
+import type { PoolFactory } from "../upstream/cluster_manager.js";
+import { systemResolver } from "../upstream/resolver.js";
+import { mappedResolver } from "./dns_map.js";
+import { createLogger, type Logger } from "./log.js";
+import type { ProxyOptions } from "./options.js";
+import { type ListenerFactory, ProxyServer } from "./server.js";
+import { waitForSignal } from "./signals.js";
+import { describeError, loadOrReport, serverInfoFor } from "./startup.js";
+import { VERSION_STRING } from "./version.js";
+import { runPrimary, runWorker } from "./workers.js";
+
+export interface Factories {
+  createListener: ListenerFactory;
+  createPool: PoolFactory;
+}
+
+/** Runs until the proxy should exit; resolves with the exit code. */
+export async function runProxy(options: ProxyOptions, factories: Factories): Promise<number> {
+  const logger = createLogger(options.logLevel, options.logPath);
+  try {
+    if (options.mode === "validate") return await validate(options, factories, logger);
+    installProcessGuards(logger);
+    if (cluster.isWorker) return await runWorker(options, factories, logger);
+    if (options.concurrency > 1) return await runPrimary(options, logger);
+    return await serveSingle(options, factories, logger);
+  } finally {
+    await logger.close();
+  }
+}
+
+/** Builds (without binding) every part of the proxy from the config; any error -> exit 1. */
+async function validate(options: ProxyOptions, factories: Factories, logger: Logger): Promise<number> {
+  const bootstrap = await loadOrReport(options, logger);
+  if (bootstrap === null) return 1;
+  let server: ProxyServer;
+  try {
+    server = new ProxyServer(bootstrap, {
+      logger,
+      createListener: factories.createListener,
+      createPool: factories.createPool,
+      serverInfo: null,
+    });
+  } catch (err) {
+    process.stderr.write(`invalid config: ${describeError(err)}\n`);
+    return 1;
+  }
+  await server.stop();
+  process.stdout.write(`configuration '${options.configPath ?? "--config-yaml"}' OK\n`);
+  return 0;
+}
+
+/**
+ * Resolves with the exit code after SIGTERM/SIGINT (drain for --drain-time-s, then 0), POST
+ * /quitquitquit (0) or a failed start (1). A second signal while draining stops at once.
+ */
+async function serveSingle(options: ProxyOptions, factories: Factories, logger: Logger): Promise<number> {
+  const startTimeMs = Date.now();
+  const bootstrap = await loadOrReport(options, logger);
+  if (bootstrap === null) return 1;
+  logger.info("main", `starting ${VERSION_STRING} (pid ${process.pid})`);
+  let quit: () => void = () => {};
+  const quitRequested = new Promise<void>((resolve) => {
+    quit = resolve;
+  });
+  let server: ProxyServer;
+  try {
+    server = new ProxyServer(bootstrap, {
+      logger,
+      createListener: factories.createListener,
+      createPool: factories.createPool,
+      resolver: mappedResolver(options.dnsMap, systemResolver),
+      fileFlushIntervalMs: options.fileFlushIntervalMs,
+      serverInfo: serverInfoFor(options, bootstrap, startTimeMs),
+      onQuit: () => quit(),
+    });
+  } catch (err) {
+    process.stderr.write(`invalid config: ${describeError(err)}\n`);
+    return 1;
+  }
+  try {
+    await server.start();
+  } catch (err) {
+    process.stderr.write(`${describeError(err)}\n`);
+    return 1;
+  }
+  server.stats.gauge("server.concurrency").set(1);
+  logger.info("main", "all listeners started; serving");
+
+  const signal = await Promise.race([waitForSignal(), quitRequested.then(() => "quitquitquit")]);
+  logger.info("main", `caught ${signal}`);
+  if (signal === "quitquitquit") {
+    await server.stop();
+    return 0;
+  }
+  const again = waitForSignal().then((s) => {
+    logger.info("main", `caught ${s} again: stopping now`);
+    return server.stop();
+  });
+  await Promise.race([server.drain(options.drainTimeS * 1000), again]);
+  return 0;
+}
+
+let guardsInstalled = false;
+
+/** A bug reached the top of the stack: log it and keep serving (no request may crash the proxy). */
+function installProcessGuards(logger: Logger): void {
+  if (guardsInstalled) return;
+  guardsInstalled = true;
+  process.on("uncaughtException", (err) => {
+    logger.critical("main", `uncaught exception (serving continues): ${err.stack ?? err.message}`);
+  });
+  process.on("unhandledRejection", (reason) => {
+    const msg = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
+    logger.error("main", `unhandled rejection: ${msg}`);
+  });
+}

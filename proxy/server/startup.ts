@@ -1,0 +1,70 @@
+/**
+ * Startup steps shared by the single-process proxy and the workers' primary: load the config
+ * (printing every error), describe a failure in one line, and the `/server_info` contents.
+ */
+
+import type { ServerInfoOptions } from "../admin/server.js";
+import { ConfigError } from "../config/errors.js";
+import type { Bootstrap } from "../config/model.js";
+import { loadBootstrap } from "./config_source.js";
+import type { Logger } from "./log.js";
+import type { ProxyOptions } from "./options.js";
+import { VERSION_STRING } from "./version.js";
+
+/** Loads the bootstrap and prints every config error to stderr; null when it is invalid. */
+export async function loadOrReport(options: ProxyOptions, logger: Logger): Promise<Bootstrap | null> {
+  try {
+    const bootstrap = await loadBootstrap(options.configPath, options.configYaml);
+    for (const w of bootstrap.warnings ?? []) logger.warn("config", w);
+    return bootstrap;
+  } catch (err) {
+    process.stderr.write(`${describeError(err)}\n`);
+    return null;
+  }
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+      const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+      return `cannot bind ${e.address ?? ""}:${e.port ?? ""}: ${code} (${err.message})`;
+    }
+    return err.message;
+  }
+  return String(err);
+}
+
+export function serverInfoFor(
+  options: ProxyOptions,
+  bootstrap: Bootstrap,
+  startTimeMs: number,
+): ServerInfoOptions {
+  const node = {
+    id: options.serviceNode ?? bootstrap.node?.id ?? "",
+    cluster: options.serviceCluster ?? bootstrap.node?.cluster ?? "",
+  };
+  return {
+    version: VERSION_STRING,
+    startTimeMs,
+    node,
+    commandLineOptions: {
+      base_id: String(options.ignored["base-id"] ?? "0"),
+      concurrency: options.concurrency,
+      config_path: options.configPath ?? "",
+      config_yaml: options.configYaml ?? "",
+      log_level: options.logLevel,
+      log_path: options.logPath ?? "",
+      service_cluster: node.cluster,
+      service_node: node.id,
+      service_zone: options.serviceZone ?? "",
+      mode: options.mode === "serve" ? "Serve" : "Validate",
+      disable_hot_restart: true,
+      restart_epoch: Number(options.ignored["restart-epoch"] ?? 0),
+      file_flush_interval: `${options.fileFlushIntervalMs / 1000}s`,
+      drain_time: `${options.drainTimeS}s`,
+      dns_map: Object.fromEntries(options.dnsMap),
+    },
+  };
+}
