@@ -1,0 +1,82 @@
+import net from "node:net";
+import type { Counter } from "../stats/store.js";
+import type { ClusterStats, Host } from "../upstream/host.js";
+
+/** Opens a raw, not yet connected TCP socket to the host. Tests inject one that never connects. */
+export type SocketFactory = (host: Host) => net.Socket;
+
+export const defaultSocketFactory: SocketFactory = (host) =>
+  net.connect({ host: host.address, port: host.port, noDelay: true, keepAlive: true });
+
+/** A TCP connect attempt failed (refused, unreachable, or `connect_timeout` expired). */
+export class ConnectFailure extends Error {
+  constructor(
+    message: string,
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface ConnectContext {
+  host: Host;
+  stats: ClusterStats;
+  connectTimeoutMs: number;
+  /** upstream_cx_http1_total or upstream_cx_http2_total. */
+  protocolTotal: Counter;
+  socketFactory: SocketFactory;
+}
+
+/**
+ * Connects to `ctx.host` within `connect_timeout` and keeps the connection stats of the host and the
+ * cluster: `upstream_cx_total`/`_http{1,2}_total`/`cxTotal` per attempt, `upstream_cx_active`/`cxActive`
+ * while the socket lives, `upstream_cx_destroy` when it closes, `upstream_cx_connect_fail` and
+ * `upstream_cx_connect_timeout` on failure. `cb` is called exactly once.
+ */
+export function connectTcp(
+  ctx: ConnectContext,
+  cb: (err: ConnectFailure | null, socket: net.Socket) => void,
+) {
+  const { host, stats } = ctx;
+  stats.upstream_cx_total.value++;
+  ctx.protocolTotal.value++;
+  stats.upstream_cx_active.value++;
+  host.stats.cxTotal++;
+  host.stats.cxActive++;
+  const socket = ctx.socketFactory(host);
+  let settled = false;
+  const timer = setTimeout(() => {
+    fail(new ConnectFailure(`connect timeout after ${ctx.connectTimeoutMs} ms to ${host.key}`, true));
+  }, ctx.connectTimeoutMs);
+  timer.unref();
+
+  function fail(err: ConnectFailure): void {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    stats.upstream_cx_connect_fail.value++;
+    if (err.timedOut) stats.upstream_cx_connect_timeout.value++;
+    socket.removeListener("connect", onConnect);
+    socket.destroy();
+    cb(err, socket);
+  }
+  function onError(err: NodeJS.ErrnoException): void {
+    fail(new ConnectFailure(`delayed connect error: ${err.code ?? err.message}`, false));
+  }
+  function onConnect(): void {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    socket.removeListener("error", onError);
+    cb(null, socket);
+  }
+  socket.once("connect", onConnect);
+  socket.once("error", onError);
+  socket.once("close", () => {
+    stats.upstream_cx_active.value--;
+    host.stats.cxActive--;
+    stats.upstream_cx_destroy.value++;
+    if (!settled) onError(Object.assign(new Error("closed"), { code: "ECONNRESET" }));
+  });
+  return socket;
+}

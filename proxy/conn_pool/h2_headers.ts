@@ -1,0 +1,112 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import { HOP_BY_HOP } from "../http/headers.js";
+import type { RawHeaders, UpstreamRequest } from "./types.js";
+
+/** Headers node:http2 refuses to send twice (`ERR_HTTP2_HEADER_SINGLE_VALUE`): the first one wins. */
+const SINGLE_VALUE = new Set([
+  "access-control-allow-credentials",
+  "access-control-max-age",
+  "access-control-request-method",
+  "age",
+  "authorization",
+  "content-encoding",
+  "content-language",
+  "content-length",
+  "content-location",
+  "content-md5",
+  "content-range",
+  "content-type",
+  "date",
+  "dnt",
+  "etag",
+  "expires",
+  "from",
+  "host",
+  "if-match",
+  "if-modified-since",
+  "if-none-match",
+  "if-range",
+  "if-unmodified-since",
+  "last-modified",
+  "location",
+  "max-forwards",
+  "proxy-authorization",
+  "range",
+  "referer",
+  "retry-after",
+  "tk",
+  "upgrade-insecure-requests",
+  "user-agent",
+  "x-content-type-options",
+]);
+
+/**
+ * RawHeaders -> an HTTP/2 header object: names lower-cased, repeats as arrays (one field each on the
+ * wire), connection-specific headers dropped (`te` kept only as `trailers`), no `host` (`:authority`
+ * carries it), `expect` dropped (the connection manager answers 100-continue).
+ */
+export function addH2Headers(out: OutgoingHttpHeaders, raw: RawHeaders): OutgoingHttpHeaders {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    if (name.charCodeAt(0) === 58 /* ':' */ || name === "host" || name === "expect") continue;
+    if (HOP_BY_HOP.has(name)) {
+      if (name === "te" && value.trim().toLowerCase() === "trailers") out.te = "trailers";
+      continue;
+    }
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (SINGLE_VALUE.has(name)) continue;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [String(prev), value];
+  }
+  return out;
+}
+
+/** The request head of an ordinary (non-CONNECT) request. */
+export function h2RequestHeaders(req: UpstreamRequest): OutgoingHttpHeaders {
+  return addH2Headers(
+    { ":method": req.method, ":path": req.path, ":authority": req.authority, ":scheme": "http" },
+    req.headers,
+  );
+}
+
+/** node:http2's raw response list (`[name, value, ...]`, lower-case) -> RawHeaders, pseudo-headers and
+ * connection-specific headers removed. */
+export function rawFromH2(raw: string[]): RawHeaders {
+  const out: RawHeaders = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.charCodeAt(0) === 58 || HOP_BY_HOP.has(name)) continue;
+    out.push(name, raw[i + 1] as string);
+  }
+  return out;
+}
+
+/** A header object (trailers) -> RawHeaders; arrays become repeated fields. */
+export function rawFromH2Object(headers: IncomingHttpHeaders): RawHeaders {
+  const out: RawHeaders = [];
+  for (const name of Object.keys(headers)) {
+    if (name.charCodeAt(0) === 58) continue;
+    const v = headers[name];
+    if (Array.isArray(v)) for (const item of v) out.push(name, item);
+    else if (v !== undefined) out.push(name, String(v));
+  }
+  return out;
+}
+
+/** RawHeaders trailers -> an HTTP/2 trailer object (no pseudo or connection-specific fields). */
+export function h2Trailers(raw: RawHeaders | undefined): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  if (raw === undefined) return out;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name.charCodeAt(0) === 58 || HOP_BY_HOP.has(name)) continue;
+    const prev = out[name];
+    const value = raw[i + 1] as string;
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [String(prev), value];
+  }
+  return out;
+}

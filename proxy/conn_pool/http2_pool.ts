@@ -1,0 +1,459 @@
+import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
+import { Readable } from "node:stream";
+import type { ClusterConfig } from "../config/model.js";
+import type { ClusterStats, Host } from "../upstream/host.js";
+import { type ConnectContext, connectTcp } from "./connector.js";
+import { addH2Headers, h2RequestHeaders, h2Trailers, rawFromH2, rawFromH2Object } from "./h2_headers.js";
+import type { PoolOptions } from "./options.js";
+import { openH1Tunnel } from "./tunnel.js";
+import {
+  type ConnPool,
+  type RawHeaders,
+  type ResetReason,
+  TunnelError,
+  type TunnelResult,
+  type UpstreamRequest,
+  type UpstreamRequestHandle,
+  type UpstreamResponseHandler,
+} from "./types.js";
+
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+/** Envoy's default circuit breaker `max_connections`. */
+const MAX_SESSIONS = 1024;
+const STREAM_WINDOW = 1 << 20;
+const SESSION_WINDOW = 16 << 20;
+
+/** One h2c connection. `active` counts its open streams (requests and tunnels). */
+class Session {
+  h2: ClientHttp2Session | null = null;
+  active = 0;
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS, capped by the cluster's; unknown until SETTINGS. */
+  maxStreams = 0;
+  ready = false;
+  /** GOAWAY received or pool draining: finishes its streams, takes no new ones. */
+  closing = false;
+  dead = false;
+  connectProtocol = false;
+  idleTimer: NodeJS.Timeout | null = null;
+
+  get usable(): boolean {
+    return this.ready && !this.closing && !this.dead && this.active < this.maxStreams;
+  }
+}
+
+/** Something waiting for a stream slot on a session. */
+interface Waiter {
+  onSession(session: Session): void;
+  onFail(reason: ResetReason, detail: string): void;
+}
+
+/**
+ * h2c (prior knowledge) pool for one host: one session carries many streams. A new session is opened
+ * only when every live session is at the peer's `maxConcurrentStreams` (as Envoy does); requests wait
+ * in a FIFO queue meanwhile. A session that received GOAWAY or died is replaced for new streams; its
+ * in-flight streams end with "connection termination" (or "remote reset" when refused: safe to retry).
+ * A session without streams closes after `upstreamIdleTimeoutMs`.
+ */
+export class Http2Pool implements ConnPool {
+  readonly protocol = "http2" as const;
+  private readonly sessions: Session[] = [];
+  private readonly waiting: Waiter[] = [];
+  private readonly connectCtx: ConnectContext;
+  private readonly tunnelCtx: ConnectContext;
+  private readonly origin: string;
+  private readonly maxStreamsCap: number;
+  private readonly idleMs: number;
+  private draining = false;
+  private drained: (() => void) | null = null;
+
+  constructor(
+    readonly host: Host,
+    cluster: ClusterConfig,
+    readonly stats: ClusterStats,
+    options: PoolOptions,
+  ) {
+    this.connectCtx = {
+      host,
+      stats,
+      connectTimeoutMs: cluster.connectTimeoutMs,
+      protocolTotal: stats.upstream_cx_http2_total,
+      socketFactory: options.socketFactory,
+    };
+    this.tunnelCtx = { ...this.connectCtx, protocolTotal: stats.upstream_cx_http1_total };
+    this.origin = `http://${host.key}`;
+    this.maxStreamsCap =
+      cluster.http2MaxConcurrentStreams > 0 ? cluster.http2MaxConcurrentStreams : 2147483647;
+    this.idleMs = cluster.upstreamIdleTimeoutMs > 0 ? cluster.upstreamIdleTimeoutMs : 4000;
+  }
+
+  request(req: UpstreamRequest, handler: UpstreamResponseHandler): UpstreamRequestHandle {
+    const rq = new H2Request(this, req, handler);
+    this.host.stats.rqTotal++;
+    this.host.stats.rqActive++;
+    this.acquire(rq);
+    return rq;
+  }
+
+  async tunnel(req: UpstreamRequest, upgradeType: string): Promise<TunnelResult> {
+    const session = await new Promise<Session>((resolve, reject) => {
+      this.acquire({
+        onSession: resolve,
+        onFail: (reason, detail) => reject(new TunnelError(reason, detail)),
+      });
+    });
+    if (!session.connectProtocol || session.h2 === null) {
+      // The peer did not enable RFC 8441: a dedicated HTTP/1.1 upgrade connection (Envoy in 2018).
+      this.releaseStream(session);
+      return openH1Tunnel(this.tunnelCtx, req, upgradeType);
+    }
+    return extendedConnect(this, session, req, upgradeType);
+  }
+
+  drain(): Promise<void> {
+    this.draining = true;
+    for (const s of this.sessions) {
+      s.closing = true;
+      if (s.active === 0) s.h2?.close();
+    }
+    if (this.sessions.length === 0 && this.waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained = resolve;
+    });
+  }
+
+  destroy(): void {
+    this.draining = true;
+    for (const w of this.waiting.splice(0)) w.onFail("local reset", "connection pool destroyed");
+    for (const s of [...this.sessions]) {
+      s.closing = true;
+      if (s.h2 !== null) s.h2.destroy();
+      else this.forget(s);
+    }
+    this.checkDrained();
+  }
+
+  /** @internal A stream slot on a usable session, now or when one frees up / connects. */
+  acquire(w: Waiter): void {
+    if (this.draining) {
+      process.nextTick(() => w.onFail("connection failure", "connection pool is draining"));
+      return;
+    }
+    for (let i = this.sessions.length - 1; i >= 0; i--) {
+      const s = this.sessions[i] as Session;
+      if (s.usable) {
+        this.take(s);
+        w.onSession(s);
+        return;
+      }
+    }
+    this.stats.upstream_rq_pending_total.value++;
+    this.waiting.push(w);
+    if (!this.sessions.some((s) => !s.ready && !s.dead) && this.sessions.length < MAX_SESSIONS) {
+      this.openSession();
+    }
+  }
+
+  /** @internal Remove a queued waiter (aborted before it got a stream). */
+  unqueue(w: Waiter): void {
+    const i = this.waiting.indexOf(w);
+    if (i !== -1) this.waiting.splice(i, 1);
+    this.checkDrained();
+  }
+
+  /** @internal A stream on `s` closed. */
+  releaseStream(s: Session): void {
+    s.active--;
+    if (s.dead) return;
+    if (s.closing) {
+      if (s.active === 0) s.h2?.close();
+      return;
+    }
+    this.flush(s);
+    if (s.active === 0 && s.idleTimer === null) {
+      s.idleTimer = setTimeout(() => {
+        s.idleTimer = null;
+        s.closing = true;
+        s.h2?.close();
+      }, this.idleMs);
+      s.idleTimer.unref();
+    }
+  }
+
+  private take(s: Session): void {
+    s.active++;
+    if (s.idleTimer !== null) {
+      clearTimeout(s.idleTimer);
+      s.idleTimer = null;
+    }
+  }
+
+  /** Hand waiting requests to `s` while it has room. */
+  private flush(s: Session): void {
+    while (this.waiting.length > 0 && s.usable) {
+      const w = this.waiting.shift() as Waiter;
+      this.take(s);
+      w.onSession(s);
+    }
+  }
+
+  private openSession(): void {
+    const s = new Session();
+    this.sessions.push(s);
+    connectTcp(this.connectCtx, (err, socket) => {
+      if (err !== null) {
+        this.onSessionGone(s, "connection failure", err.message);
+        return;
+      }
+      const h2 = http2.connect(this.origin, {
+        createConnection: () => socket,
+        settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
+        maxSessionMemory: 64,
+      });
+      s.h2 = h2;
+      // A peer that never sends SETTINGS (e.g. an HTTP/1.1-only server) is a connect failure.
+      const settingsTimer = setTimeout(() => {
+        this.stats.upstream_cx_connect_fail.value++;
+        this.stats.upstream_cx_connect_timeout.value++;
+        h2.destroy();
+      }, this.connectCtx.connectTimeoutMs);
+      settingsTimer.unref();
+      h2.on("connect", () => h2.setLocalWindowSize(SESSION_WINDOW));
+      h2.on("remoteSettings", (settings) => {
+        s.maxStreams = Math.min(settings.maxConcurrentStreams ?? 2147483647, this.maxStreamsCap);
+        s.connectProtocol = settings.enableConnectProtocol === true;
+        if (!s.ready) {
+          s.ready = true;
+          clearTimeout(settingsTimer);
+        }
+        this.flush(s);
+        if (this.waiting.length > 0 && !this.sessions.some((o) => !o.ready && !o.dead)) this.openSession();
+      });
+      h2.on("goaway", () => {
+        s.closing = true;
+        if (this.waiting.length > 0 && !this.draining) this.openSession();
+      });
+      h2.on("error", noop);
+      h2.on("frameError", noop);
+      h2.on("close", () => {
+        clearTimeout(settingsTimer);
+        this.onSessionGone(
+          s,
+          "connection failure",
+          s.ready ? "session closed" : "connection closed before SETTINGS",
+        );
+      });
+    });
+  }
+
+  private onSessionGone(s: Session, reason: ResetReason, detail: string): void {
+    const wasReady = s.ready;
+    s.dead = true;
+    this.forget(s);
+    // Requests waiting for this connection fail, unless another session can still take them.
+    if (!wasReady && !this.sessions.some((o) => !o.dead && (o.usable || !o.ready))) {
+      for (const w of this.waiting.splice(0)) w.onFail(reason, detail);
+    } else if (
+      this.waiting.length > 0 &&
+      !this.draining &&
+      !this.sessions.some((o) => o.usable || !o.ready)
+    ) {
+      this.openSession();
+    }
+    this.checkDrained();
+  }
+
+  private forget(s: Session): void {
+    if (s.idleTimer !== null) clearTimeout(s.idleTimer);
+    s.idleTimer = null;
+    const i = this.sessions.indexOf(s);
+    if (i !== -1) this.sessions.splice(i, 1);
+  }
+
+  private checkDrained(): void {
+    if (this.drained !== null && this.sessions.length === 0 && this.waiting.length === 0) {
+      const resolve = this.drained;
+      this.drained = null;
+      resolve();
+    }
+  }
+}
+
+/** One request as an HTTP/2 stream. */
+class H2Request implements UpstreamRequestHandle, Waiter {
+  private session: Session | null = null;
+  private stream: ClientHttp2Stream | null = null;
+  private trailers: RawHeaders | null = null;
+  private finished = false;
+  private localCancel = false;
+
+  constructor(
+    private readonly pool: Http2Pool,
+    private readonly req: UpstreamRequest,
+    private readonly handler: UpstreamResponseHandler,
+  ) {}
+
+  get host(): Host {
+    return this.pool.host;
+  }
+
+  onSession(s: Session): void {
+    this.session = s;
+    if (this.finished) {
+      this.pool.releaseStream(s);
+      return;
+    }
+    const { req } = this;
+    const body = req.body;
+    const streamBody = body instanceof Readable;
+    const hasTrailers = req.trailers !== undefined && req.trailers.length > 0;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = (s.h2 as ClientHttp2Session).request(h2RequestHeaders(req), {
+        endStream: body === null && !hasTrailers,
+        waitForTrailers: streamBody || hasTrailers,
+      });
+    } catch (e) {
+      this.pool.releaseStream(s);
+      this.fail("protocol error", (e as Error).message);
+      return;
+    }
+    this.stream = stream;
+    stream.on("response", (headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
+      if (this.finished) return;
+      this.handler.onHeaders(Number(headers[":status"]), rawFromH2(raw));
+    });
+    stream.on("trailers", (headers) => {
+      this.trailers = rawFromH2Object(headers);
+    });
+    stream.on("data", (chunk: Buffer) => {
+      if (!this.finished) this.handler.onData(chunk);
+    });
+    stream.on("end", () => this.complete());
+    stream.on("error", noop);
+    stream.on("close", () => this.onClose(stream, s));
+    stream.on("wantTrailers", () => {
+      stream.sendTrailers(h2Trailers(req.trailers));
+    });
+    if (body === null) {
+      if (hasTrailers) stream.end();
+    } else if (streamBody) {
+      body.on("error", () => this.cancel());
+      body.pipe(stream);
+    } else {
+      stream.end(body);
+    }
+  }
+
+  onFail(reason: ResetReason, detail: string): void {
+    this.fail(reason, detail);
+  }
+
+  abort(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.host.stats.rqActive--;
+    if (this.session === null) {
+      this.pool.unqueue(this);
+      return;
+    }
+    this.pool.stats.upstream_rq_tx_reset.value++;
+    if (this.stream !== null && !this.stream.closed) this.stream.close(NGHTTP2_CANCEL);
+  }
+
+  pause(): void {
+    this.stream?.pause();
+  }
+
+  resume(): void {
+    this.stream?.resume();
+  }
+
+  private cancel(): void {
+    this.localCancel = true;
+    if (this.stream !== null && !this.stream.closed) this.stream.close(NGHTTP2_CANCEL);
+  }
+
+  private complete(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.host.stats.rqActive--;
+    this.host.stats.rqSuccess++;
+    this.handler.onComplete(this.trailers);
+  }
+
+  private onClose(stream: ClientHttp2Stream, s: Session): void {
+    this.pool.releaseStream(s);
+    if (this.finished) return;
+    let reason: ResetReason;
+    if (this.localCancel) reason = "local reset";
+    else if (stream.rstCode === NGHTTP2_REFUSED_STREAM) reason = "remote reset";
+    else if (s.dead || s.h2 === null || s.h2.destroyed) reason = "connection termination";
+    else reason = "remote reset";
+    if (reason !== "local reset") this.pool.stats.upstream_rq_rx_reset.value++;
+    this.fail(reason, `stream closed with error code ${stream.rstCode ?? 0}`);
+  }
+
+  private fail(reason: ResetReason, detail: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.host.stats.rqActive--;
+    this.host.stats.rqError++;
+    this.handler.onError(reason, detail);
+  }
+}
+
+/** RFC 8441: `CONNECT` with `:protocol`; 200 means upgraded (reported as 101). */
+function extendedConnect(
+  pool: Http2Pool,
+  s: Session,
+  req: UpstreamRequest,
+  upgradeType: string,
+): Promise<TunnelResult> {
+  return new Promise((resolve, reject) => {
+    const raw: RawHeaders = [];
+    for (let i = 0; i < req.headers.length; i += 2) {
+      if ((req.headers[i] as string).toLowerCase() !== "content-length") {
+        raw.push(req.headers[i] as string, req.headers[i + 1] as string);
+      }
+    }
+    const headers = addH2Headers(
+      {
+        ":method": "CONNECT",
+        ":protocol": upgradeType,
+        ":path": req.path,
+        ":authority": req.authority,
+        ":scheme": "http",
+      },
+      raw,
+    );
+    let stream: ClientHttp2Stream;
+    try {
+      stream = (s.h2 as ClientHttp2Session).request(headers);
+    } catch (e) {
+      pool.releaseStream(s);
+      reject(new TunnelError("protocol error", (e as Error).message));
+      return;
+    }
+    let settled = false;
+    stream.on("error", noop);
+    stream.on("close", () => {
+      pool.releaseStream(s);
+      if (settled) return;
+      settled = true;
+      const reason = s.dead || s.h2?.destroyed ? "connection termination" : "remote reset";
+      reject(new TunnelError(reason, `stream closed with error code ${stream.rstCode ?? 0}`));
+    });
+    stream.on("response", (h: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      settled = true;
+      const status = Number(h[":status"]);
+      const headersOut = rawFromH2(rawHeaders);
+      if (status === 200) {
+        resolve({ upgraded: true, status: 101, headers: headersOut, stream, head: Buffer.alloc(0) });
+      } else {
+        resolve({ upgraded: false, status, headers: headersOut, body: stream });
+      }
+    });
+  });
+}
+
+function noop(): void {}

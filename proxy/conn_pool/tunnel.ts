@@ -1,0 +1,86 @@
+import http from "node:http";
+import type { Socket } from "node:net";
+import { stripHopByHop } from "../http/headers.js";
+import { type ConnectContext, connectTcp } from "./connector.js";
+import { TunnelError, type TunnelResult, type UpstreamRequest } from "./types.js";
+
+/**
+ * An HTTP/1.1 upgrade (WebSocket) on a dedicated new TCP connection, as Envoy's 2018 `use_websocket`
+ * path did (also the fallback of HTTP/2 pools whose peer did not enable RFC 8441).
+ *
+ * `req.headers` arrives without `Connection`/`Upgrade` (hop-by-hop stripping); they are re-added as
+ * `Connection: Upgrade` and `Upgrade: <type>`. On 101 the socket is handed over (with an `error`
+ * listener attached, so nothing crashes before the caller splices it); on any other response the body
+ * is returned and the connection is destroyed once that body has been read or dropped.
+ * The returned headers have hop-by-hop headers removed: an HTTP/1.1 downstream re-adds
+ * `Connection: Upgrade` and `Upgrade: <type>` to its 101.
+ */
+export function openH1Tunnel(
+  ctx: ConnectContext,
+  req: UpstreamRequest,
+  upgradeType: string,
+): Promise<TunnelResult> {
+  return new Promise((resolve, reject) => {
+    connectTcp(ctx, (err, socket) => {
+      if (err !== null) {
+        reject(new TunnelError("connection failure", err.message));
+        return;
+      }
+      sendUpgrade(socket, req, upgradeType, resolve, reject);
+    });
+  });
+}
+
+function sendUpgrade(
+  socket: Socket,
+  req: UpstreamRequest,
+  upgradeType: string,
+  resolve: (r: TunnelResult) => void,
+  reject: (e: Error) => void,
+): void {
+  let settled = false;
+  const headers: string[] = ["Host", req.authority, "Connection", "Upgrade", "Upgrade", upgradeType];
+  const raw = req.headers;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = (raw[i] as string).toLowerCase();
+    if (lower === "host" || lower === "connection" || lower === "upgrade") continue;
+    headers.push(raw[i] as string, raw[i + 1] as string);
+  }
+  const creq = http.request({
+    createConnection: () => socket,
+    method: req.method,
+    path: req.path,
+    headers,
+    setHost: false,
+  });
+  creq.on("upgrade", (res, upgraded: Socket, head: Buffer) => {
+    settled = true;
+    upgraded.on("error", noop);
+    resolve({ upgraded: true, status: 101, headers: stripHopByHop(res.rawHeaders), stream: upgraded, head });
+  });
+  creq.on("response", (res) => {
+    settled = true;
+    // Not upgraded: the connection serves this one response only.
+    res.on("close", () => socket.destroy());
+    res.on("error", noop);
+    resolve({
+      upgraded: false,
+      status: res.statusCode ?? 502,
+      headers: stripHopByHop(res.rawHeaders),
+      body: res,
+    });
+  });
+  creq.on("error", (e: NodeJS.ErrnoException) => {
+    socket.destroy();
+    if (settled) return;
+    settled = true;
+    const reason =
+      e.code === "HPE_INVALID_CONSTANT" || e.code?.startsWith("HPE_")
+        ? "protocol error"
+        : "connection termination";
+    reject(new TunnelError(reason, e.message));
+  });
+  creq.end();
+}
+
+function noop(): void {}
