@@ -153,14 +153,14 @@ export class Obj {
       return fallback;
     }
     const found = table[v.toUpperCase()];
+    // Suggest names in the case the user wrote (round_robin or ROUND_ROBIN).
+    const spell = (names: string[]) => (v === v.toLowerCase() ? names.map((n) => n.toLowerCase()) : names);
     if (found === undefined) {
-      const names = Object.keys(table);
-      const spelled = v === v.toLowerCase() ? names.map((n) => n.toLowerCase()) : names;
-      this.error(key, `unknown value ${show(v)}${didYouMean(v, spelled)}`);
+      this.error(key, `unknown value ${show(v)}${didYouMean(v, spell(Object.keys(table)))}`);
       return fallback;
     }
     if (found === null) {
-      const supported = Object.keys(table).filter((k) => table[k] !== null);
+      const supported = spell(Object.keys(table).filter((k) => table[k] !== null));
       this.error(key, `unsupported value ${show(v)} (echomesh-proxy supports ${supported.join(", ")})`);
       return fallback;
     }

@@ -137,7 +137,7 @@ export function regexMatcher(
 ): { regex: RegExp; source: string } | null {
   const o = parent.obj(key);
   if (o === null) return null;
-  o.ignore("google_re2");
+  o.get("google_re2"); // the engine selector: RE2 is the only engine, nothing to configure
   const source = o.require("regex") ? o.str("regex") : undefined;
   o.done();
   if (source === undefined) return null;
