@@ -120,7 +120,7 @@ describe("broken configs are rejected with messages that name the path", () => {
   });
 
   it("the ConfigError message lists all errors", async () => {
-    const err = await loadConfigFile(`${dir}many-errors.yaml`).catch((e: unknown) => e as ConfigError);
+    const err = (await loadConfigFile(`${dir}many-errors.yaml`).catch((e: unknown) => e)) as ConfigError;
     expect(err.message).toMatch(/^invalid config \(4 errors\):\n {2}/);
     for (const e of err.errors) expect(err.message).toContain(e);
   });
