@@ -1,0 +1,360 @@
+import { createHash } from "node:crypto";
+import http from "node:http";
+import net from "node:net";
+import { Readable } from "node:stream";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ConnPool } from "../../conn_pool/types.js";
+import {
+  close,
+  connections,
+  header,
+  listen,
+  makePool,
+  send,
+  sleep,
+  trackSockets,
+  waitFor,
+} from "./helpers.js";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function h1Server(handler: http.RequestListener, keepAliveTimeout = 5000) {
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = keepAliveTimeout;
+  const port = await listen(server);
+  const sockets = trackSockets(server);
+  cleanups.push(() => close(server));
+  return { server, port, sockets };
+}
+
+function usePool(pool: ConnPool): ConnPool {
+  cleanups.push(() => pool.destroy());
+  return pool;
+}
+
+describe("http1 pool", () => {
+  it("reuses one keep-alive connection for sequential requests", async () => {
+    const { server, port, sockets } = await h1Server((req, res) => {
+      res.end(`${req.headers.host} ${req.url}`);
+    });
+    const t = makePool(port);
+    usePool(t.pool);
+    for (let i = 0; i < 5; i++) {
+      const r = await send(t.pool, { path: `/n${i}`, authority: "svc.local:8080" });
+      expect(r.error).toBeNull();
+      expect(r.body.toString()).toBe(`svc.local:8080 /n${i}`);
+    }
+    expect(sockets.all.length).toBe(1);
+    expect(t.stat("upstream_cx_total")).toBe(1);
+    expect(t.stat("upstream_cx_http1_total")).toBe(1);
+    expect(t.host.stats.rqTotal).toBe(5);
+    expect(t.host.stats.rqSuccess).toBe(5);
+    expect(t.host.stats.rqActive).toBe(0);
+    expect(t.host.stats.cxActive).toBe(1);
+    await t.pool.drain();
+    await waitFor(async () => (await connections(server)) === 0);
+    expect(t.stat("upstream_cx_active")).toBe(0);
+    expect(t.host.stats.cxActive).toBe(0);
+  });
+
+  it("opens parallel connections under concurrency and strips hop-by-hop response headers", async () => {
+    const { sockets, port } = await h1Server((_req, res) => {
+      res.setHeader("Keep-Alive", "timeout=5");
+      res.setHeader("X-Multi", ["a", "b"]);
+      res.setHeader("Connection", "keep-alive, X-Private");
+      res.setHeader("X-Private", "secret");
+      setTimeout(() => res.end("ok"), 20);
+    });
+    const t = makePool(port);
+    usePool(t.pool);
+    const results = await Promise.all(Array.from({ length: 4 }, () => send(t.pool)));
+    expect(sockets.all.length).toBe(4);
+    for (const r of results) {
+      expect(r.status).toBe(200);
+      expect(header(r.headers, "x-multi")).toEqual(["a", "b"]);
+      expect(header(r.headers, "keep-alive")).toEqual([]);
+      expect(header(r.headers, "connection")).toEqual([]);
+      expect(header(r.headers, "x-private")).toEqual([]);
+    }
+  });
+
+  it("closes idle pooled connections after upstreamIdleTimeoutMs", async () => {
+    const { server, port } = await h1Server((_req, res) => res.end("x"));
+    const t = makePool(port, { upstreamIdleTimeoutMs: 200 });
+    usePool(t.pool);
+    await send(t.pool);
+    expect(await connections(server)).toBe(1);
+    await waitFor(async () => (await connections(server)) === 0, 3000);
+    expect(t.host.stats.cxActive).toBe(0);
+    // The next request opens a new connection and works.
+    const r = await send(t.pool);
+    expect(r.status).toBe(200);
+    expect(t.stat("upstream_cx_total")).toBe(2);
+  });
+
+  it("retries once on a fresh connection when a reused idle socket is reset before the response", async () => {
+    // The upstream resets every connection as soon as the second request arrives on it.
+    let requests = 0;
+    const server = net.createServer((socket) => {
+      let served = 0;
+      socket.on("data", () => {
+        requests++;
+        served++;
+        if (served === 1) socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        else socket.resetAndDestroy();
+      });
+      socket.on("error", () => {});
+    });
+    const port = await listen(server);
+    cleanups.push(() => close(server));
+    const t = makePool(port);
+    usePool(t.pool);
+    expect((await send(t.pool)).status).toBe(200);
+    const r = await send(t.pool, { method: "GET" });
+    expect(r.error).toBeNull();
+    expect(r.body.toString()).toBe("ok");
+    expect(requests).toBe(3);
+    expect(t.stat("upstream_cx_total")).toBe(2);
+
+    // Not retried: a POST (not idempotent) on a reused socket.
+    const p = await send(t.pool, {
+      method: "POST",
+      body: Buffer.from("x"),
+      headers: ["content-length", "1"],
+    });
+    expect(p.error?.reason).toBe("connection termination");
+    expect(p.error?.afterHeaders).toBe(false);
+  });
+
+  it("reports connection failure when the port refuses", async () => {
+    const server = net.createServer();
+    const port = await listen(server);
+    await close(server);
+    const t = makePool(port);
+    usePool(t.pool);
+    const r = await send(t.pool);
+    expect(r.error?.reason).toBe("connection failure");
+    expect(r.error?.detail).toContain("ECONNREFUSED");
+    expect(t.stat("upstream_cx_connect_fail")).toBe(1);
+    expect(t.stat("upstream_cx_connect_timeout")).toBe(0);
+    expect(t.host.stats.rqError).toBe(1);
+  });
+
+  it("reports connection failure after connect_timeout to a host that never answers", async () => {
+    const sockets: net.Socket[] = [];
+    const t = makePool(
+      9,
+      { connectTimeoutMs: 100 },
+      {
+        // A socket that never connects (as with a SYN black hole), deterministically.
+        socketFactory: () => {
+          const s = new net.Socket();
+          sockets.push(s);
+          return s;
+        },
+      },
+    );
+    usePool(t.pool);
+    const started = Date.now();
+    const r = await send(t.pool);
+    expect(r.error?.reason).toBe("connection failure");
+    expect(r.error?.detail).toContain("timeout");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(t.stat("upstream_cx_connect_fail")).toBe(1);
+    expect(t.stat("upstream_cx_connect_timeout")).toBe(1);
+    expect(sockets.every((s) => s.destroyed)).toBe(true);
+  });
+
+  it("reports connection termination after onHeaders when the upstream dies mid-response", async () => {
+    const server = net.createServer((socket) => {
+      socket.once("data", () => {
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial");
+        setTimeout(() => socket.destroy(), 20);
+      });
+      socket.on("error", () => {});
+    });
+    const port = await listen(server);
+    cleanups.push(() => close(server));
+    const t = makePool(port);
+    usePool(t.pool);
+    const r = await send(t.pool);
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("partial");
+    expect(r.error?.reason).toBe("connection termination");
+    expect(r.error?.afterHeaders).toBe(true);
+  });
+
+  it("abort() mid-response destroys the socket instead of returning it to the pool", async () => {
+    const { server, port, sockets } = await h1Server((_req, res) => {
+      res.write("first");
+      // never ends
+    });
+    const t = makePool(port);
+    usePool(t.pool);
+    let calls = 0;
+    await new Promise<void>((resolve) => {
+      const handle = t.pool.request(
+        { method: "GET", path: "/", authority: "a", headers: [], body: null },
+        {
+          onHeaders() {},
+          onData() {
+            handle.abort();
+            handle.abort();
+            resolve();
+          },
+          onComplete() {
+            calls++;
+          },
+          onError() {
+            calls++;
+          },
+        },
+      );
+    });
+    await waitFor(async () => (await connections(server)) === 0);
+    expect(calls).toBe(0);
+    expect(t.host.stats.rqActive).toBe(0);
+    server.removeAllListeners("request");
+    server.on("request", (_req, res) => res.end("fresh"));
+    const r = await send(t.pool);
+    expect(r.body.toString()).toBe("fresh");
+    expect(sockets.all.length).toBe(2);
+  });
+
+  it("streams a large request body and response with backpressure, checksums intact", async () => {
+    const size = 64 * 1024 * 1024;
+    const { port } = await h1Server((req, res) => {
+      const hash = createHash("sha256");
+      req.on("data", (c: Buffer) => hash.update(c));
+      req.on("end", () => {
+        res.setHeader("x-sha", hash.digest("hex"));
+        // Echo a generated body of the same size back.
+        res.setHeader("content-length", String(size));
+        pump(res, size);
+      });
+    });
+    const t = makePool(port);
+    usePool(t.pool);
+    const sent = createHash("sha256");
+    const body = Readable.from(generate(size, sent));
+    const received = createHash("sha256");
+    let bytes = 0;
+    const out = await new Promise<{ status: number; sha: string }>((resolve, reject) => {
+      let sha = "";
+      let status = 0;
+      const handle = t.pool.request(
+        {
+          method: "POST",
+          path: "/up",
+          authority: "a",
+          headers: ["content-type", "application/octet-stream"],
+          body,
+        },
+        {
+          onHeaders(s, h) {
+            status = s;
+            sha = header(h, "x-sha")[0] ?? "";
+          },
+          onData(c) {
+            received.update(c);
+            bytes += c.length;
+            // Simulate a slow downstream: pause and resume later.
+            handle.pause();
+            setImmediate(() => handle.resume());
+          },
+          onComplete() {
+            resolve({ status, sha });
+          },
+          onError(reason, detail) {
+            reject(new Error(`${reason}: ${detail}`));
+          },
+        },
+      );
+    });
+    expect(out.status).toBe(200);
+    expect(out.sha).toBe(sent.digest("hex"));
+    expect(bytes).toBe(size);
+    expect(received.digest("hex")).toBe(expectedSha(size));
+  }, 60_000);
+
+  it("forwards response trailers of a chunked response", async () => {
+    const { port } = await h1Server((_req, res) => {
+      res.setHeader("Trailer", "x-checksum");
+      res.write("body");
+      res.addTrailers({ "x-checksum": "abc" });
+      res.end();
+    });
+    const t = makePool(port);
+    usePool(t.pool);
+    const r = await send(t.pool);
+    expect(r.body.toString()).toBe("body");
+    expect(r.trailers).toEqual(["x-checksum", "abc"]);
+    expect(header(r.headers, "trailer")).toEqual([]);
+  });
+
+  it("sends Host from the authority and drops expect and stray host headers", async () => {
+    let seen: string[] = [];
+    const { port } = await h1Server((req, res) => {
+      seen = req.rawHeaders;
+      res.end();
+    });
+    const t = makePool(port);
+    usePool(t.pool);
+    await send(t.pool, {
+      authority: "up.example:81",
+      headers: ["Host", "old", "Expect", "100-continue", "X-A", "1"],
+    });
+    expect(header(seen, "host")).toEqual(["up.example:81"]);
+    expect(header(seen, "expect")).toEqual([]);
+    expect(header(seen, "x-a")).toEqual(["1"]);
+  });
+
+  it("fails new requests once draining, and drain resolves when connections are closed", async () => {
+    const { server, port } = await h1Server((_req, res) => setTimeout(() => res.end("slow"), 100));
+    const t = makePool(port);
+    const inflight = send(t.pool);
+    await sleep(30);
+    const drained = t.pool.drain();
+    const late = await send(t.pool);
+    expect(late.error?.reason).toBe("connection failure");
+    expect((await inflight).body.toString()).toBe("slow");
+    await drained;
+    await waitFor(async () => (await connections(server)) === 0);
+  });
+});
+
+function* generate(size: number, hash: ReturnType<typeof createHash>): Generator<Buffer> {
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let off = 0; off < size; off += chunk.length) {
+    chunk.fill(off & 0xff);
+    const c = Buffer.from(chunk);
+    hash.update(c);
+    yield c;
+  }
+}
+
+function pump(res: http.ServerResponse, size: number): void {
+  let off = 0;
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  const write = (): void => {
+    while (off < size) {
+      off += chunk.length;
+      if (!res.write(chunk)) {
+        res.once("drain", write);
+        return;
+      }
+    }
+    res.end();
+  };
+  write();
+}
+
+function expectedSha(size: number): string {
+  const h = createHash("sha256");
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  for (let off = 0; off < size; off += chunk.length) h.update(chunk);
+  return h.digest("hex");
+}
