@@ -9,11 +9,11 @@ import cluster from "node:cluster";
 import type { PoolFactory } from "../upstream/cluster_manager.js";
 import { systemResolver } from "../upstream/resolver.js";
 import { mappedResolver } from "./dns_map.js";
-import { createLogger, type Logger } from "./log.js";
+import { createLogger, type Logger, silentLogger } from "./log.js";
 import type { ProxyOptions } from "./options.js";
 import { type ListenerFactory, ProxyServer } from "./server.js";
 import { waitForSignal } from "./signals.js";
-import { describeError, loadOrReport, serverInfoFor } from "./startup.js";
+import { describeConfigError, describeError, loadOrReport, serverInfoFor } from "./startup.js";
 import { VERSION_STRING } from "./version.js";
 import { runPrimary, runWorker } from "./workers.js";
 
@@ -43,13 +43,13 @@ async function validate(options: ProxyOptions, factories: Factories, logger: Log
   let server: ProxyServer;
   try {
     server = new ProxyServer(bootstrap, {
-      logger,
+      logger: silentLogger,
       createListener: factories.createListener,
       createPool: factories.createPool,
       serverInfo: null,
     });
   } catch (err) {
-    process.stderr.write(`invalid config: ${describeError(err)}\n`);
+    process.stderr.write(`${describeConfigError(err)}\n`);
     return 1;
   }
   await server.stop();
@@ -82,7 +82,7 @@ async function serveSingle(options: ProxyOptions, factories: Factories, logger: 
       onQuit: () => quit(),
     });
   } catch (err) {
-    process.stderr.write(`invalid config: ${describeError(err)}\n`);
+    process.stderr.write(`${describeConfigError(err)}\n`);
     return 1;
   }
   try {

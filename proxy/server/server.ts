@@ -8,10 +8,11 @@
  * then stops. Every method is safe to call twice.
  */
 import type { AddressInfo } from "node:net";
-import { type AccessLogger, AccessLogManager, compileFormat } from "../access_log/index.js";
+import { type AccessLogger, AccessLogManager, compileFormat, FormatError } from "../access_log/index.js";
 import type { ServerState } from "../admin/render.js";
 import { AdminServer, type AdminSource, type ServerInfoOptions } from "../admin/server.js";
 import { type ClusterStatus, clusterStatuses, type ListenerStatus } from "../admin/status.js";
+import { ConfigError } from "../config/errors.js";
 import type { Bootstrap, ListenerConfig } from "../config/model.js";
 import { StatsStore } from "../stats/store.js";
 import type { ClusterManager } from "../upstream/cluster.js";
@@ -80,6 +81,7 @@ export class ProxyServer {
       ...(deps.resolver ? { resolver: deps.resolver } : {}),
       ...(deps.random ? { random: deps.random } : {}),
     });
+    checkAccessLogFormats(bootstrap);
     const listenerDeps: ListenerDeps = {
       stats: this.stats,
       clusterManager: this.clusterManager,
@@ -209,4 +211,20 @@ export class ProxyServer {
     const sink = this.accessLogs.open(path);
     return { log: (e) => sink.write(format(e)) };
   }
+}
+
+/** Compiles every access log format once so a bad one fails here, naming where it is. */
+function checkAccessLogFormats(bootstrap: Bootstrap): void {
+  const errors: string[] = [];
+  for (const l of bootstrap.listeners) {
+    l.hcm.accessLogs.forEach((log, i) => {
+      try {
+        compileFormat(log.format);
+      } catch (err) {
+        if (!(err instanceof FormatError)) throw err;
+        errors.push(`listener ${l.name}: http_connection_manager.access_log[${i}]: ${err.message}`);
+      }
+    });
+  }
+  if (errors.length > 0) throw new ConfigError(errors);
 }

@@ -68,3 +68,8 @@ export function serverInfoFor(
     },
   };
 }
+
+/** A failure while building the proxy from a loaded config (e.g. a bad access log format). */
+export function describeConfigError(err: unknown): string {
+  return err instanceof ConfigError ? err.message : `invalid config: ${describeError(err)}`;
+}
