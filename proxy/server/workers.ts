@@ -42,12 +42,14 @@ export async function runWorker(
   factories: Factories,
   logger: Logger,
 ): Promise<number> {
-  const send = (m: FromWorker) => {
-    if (process.connected) process.send?.(m);
-  };
+  const send = (m: FromWorker): Promise<void> =>
+    new Promise((resolve) => {
+      if (!process.connected || process.send === undefined) resolve();
+      else process.send(m, undefined, undefined, () => resolve());
+    });
   const bootstrap = await loadOrReport(options, logger);
   if (bootstrap === null) {
-    send({ type: "failed", message: "invalid config" });
+    await send({ type: "failed", message: "invalid config" });
     return 1;
   }
   let server: ProxyServer;
@@ -62,7 +64,7 @@ export async function runWorker(
     });
     await server.start();
   } catch (err) {
-    send({ type: "failed", message: describeError(err) });
+    await send({ type: "failed", message: describeError(err) });
     return 1;
   }
   process.on("SIGINT", () => {});
@@ -70,7 +72,12 @@ export async function runWorker(
   const drainRequested = new Promise<void>((resolve) => {
     process.on("message", (m: ToWorker) => {
       if (m.type === "snapshot") {
-        send({ type: "snapshot", id: m.id, stats: server.snapshot(), clusters: server.clusterStatuses() });
+        void send({
+          type: "snapshot",
+          id: m.id,
+          stats: server.snapshot(),
+          clusters: server.clusterStatuses(),
+        });
       } else if (m.type === "drain") {
         drainMs = m.ms;
         resolve();
@@ -79,7 +86,7 @@ export async function runWorker(
     process.on("disconnect", () => resolve());
     process.on("SIGTERM", () => resolve());
   });
-  send({ type: "ready", listeners: server.listenerStatuses() });
+  void send({ type: "ready", listeners: server.listenerStatuses() });
   await drainRequested;
   await server.drain(drainMs);
   return 0;
@@ -95,6 +102,7 @@ export async function runPrimary(options: ProxyOptions, logger: Logger): Promise
   let listeners: ListenerStatus[] = [];
   let ready = 0;
   let draining = false;
+  let serving = false;
   let healthCheckFailed = false;
   let nextId = 1;
   const pending = new Map<
@@ -134,6 +142,10 @@ export async function runPrimary(options: ProxyOptions, logger: Logger): Promise
       workers.delete(w);
       for (const p of pending.values()) p.want--;
       if (draining) return;
+      if (!serving) {
+        fail(`worker ${w.process.pid} exited during startup (code ${code}, signal ${signal})`);
+        return;
+      }
       logger.error("main", `worker ${w.process.pid} exited (code ${code}, signal ${signal})`);
       const now = Date.now();
       while (restarts.length > 0 && (restarts[0] ?? 0) < now - 60_000) restarts.shift();
@@ -242,6 +254,7 @@ export async function runPrimary(options: ProxyOptions, logger: Logger): Promise
     await shutdown(0);
     return 1;
   }
+  serving = true;
   logger.info("main", `all ${options.concurrency} workers serving`);
 
   const reason = await Promise.race([waitForSignal(), quitRequested, failed]);
