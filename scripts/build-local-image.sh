@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Builds the `echomesh` image with NO registry: a `FROM scratch` image holding this machine's own
+# `node` binary, its shared libraries (and the dynamic loader, at their own paths), a minimal
+# /etc/passwd and /etc/group, the built app (dist/echo, dist/proxy, dist/scripts, package.json) and the
+# production node_modules (copied from ./node_modules, filtered by `npm ls --omit=dev`).
+#
+# The image behaves like echo/Dockerfile's: ENTRYPOINT node /app/dist/scripts/entry.js, CMD ["echo"],
+# user 10001, EXPOSE 8080, and /usr/local/bin/{envoy,echomesh-proxy,echomesh-echo} shims, so both
+#   docker run IMAGE echo
+#   docker run IMAGE /usr/local/bin/envoy -c /etc/front-envoy.yaml --service-cluster front-proxy
+# work as the seed's compose files write them. See docs/IMAGES.md.
+#
+# Idempotent: the inputs (node binary, libraries, dist files, package files, this script) are hashed
+# into the label org.echomesh.hash; when the tag already carries that hash nothing is rebuilt.
+# Interface: prints the image tag on its last line and exits 0 on success.
+#
+# Environment:
+#   ECHOMESH_IMAGE       tag to build (default echomesh:local)
+#   ECHOMESH_SKIP_BUILD  1 = do not run `npm run build` even when sources are newer than dist/
+#   ECHOMESH_FORCE       1 = rebuild even when the hash matches
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TAG=${ECHOMESH_IMAGE:-echomesh:local}
+log() { echo "[build-local-image] $*" >&2; }
+
+command -v docker >/dev/null || { log "docker is not installed"; exit 1; }
+docker info >/dev/null 2>&1 || { log "the Docker engine does not answer (docker info)"; exit 1; }
+
+# 1. The app: rebuild dist/ when a source file is newer than the last build this script saw.
+STAMP=dist/.build-local-image.stamp
+if [ "${ECHOMESH_SKIP_BUILD:-0}" != 1 ]; then
+  if [ ! -f "$STAMP" ] || [ ! -f dist/scripts/entry.js ] ||
+    [ -n "$(find echo proxy scripts package.json tsconfig.json tsconfig.build.json -newer "$STAMP" \
+      -name '*.ts' -not -path '*/test/*' -print -quit 2>/dev/null)" ]; then
+    log "building dist/ (npm run build)"
+    npm run build --silent >&2 || log "tsc reported errors (output kept; see above)"
+    touch "$STAMP"
+  fi
+fi
+for f in dist/echo/main.js dist/proxy/main.js dist/scripts/entry.js; do
+  [ -f "$f" ] || { log "missing $f: run npm run build"; exit 1; }
+done
+
+# 2. Inputs: node, its libraries, the production dependencies.
+NODE_BIN=$(readlink -f "$(command -v node)")
+# ldd lines: "libx.so => /path (0x..)" or "/lib64/ld-linux-x86-64.so.2 (0x..)"; linux-vdso has no path.
+mapfile -t LIBS < <(ldd "$NODE_BIN" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) { print $i; break } }')
+mapfile -t PROD_DEPS < <(npm ls --omit=dev --parseable --all 2>/dev/null | sed -n "s|^$ROOT/||p" | sort -u)
+
+hash_inputs() {
+  {
+    sha256sum "$0"
+    echo "node $NODE_BIN"; sha256sum "$NODE_BIN"
+    for lib in "${LIBS[@]}"; do echo "lib $lib"; sha256sum "$(readlink -f "$lib")"; done
+    sha256sum package.json package-lock.json
+    printf '%s\n' "${PROD_DEPS[@]}"
+    find dist/echo dist/proxy dist/scripts -type f -name '*.js' -print0 | sort -z | xargs -0 sha256sum
+  } | sha256sum | cut -c1-32
+}
+HASH=$(hash_inputs)
+
+if [ "${ECHOMESH_FORCE:-0}" != 1 ] &&
+  [ "$(docker image inspect "$TAG" --format '{{index .Config.Labels "org.echomesh.hash"}}' 2>/dev/null)" = "$HASH" ]; then
+  log "$TAG is up to date (hash $HASH)"
+  echo "$TAG"
+  exit 0
+fi
+
+# 3. The build context: rootfs/ is copied to / in the image.
+CTX=$(mktemp -d "${TMPDIR:-/tmp}/echomesh-image.XXXXXX")
+trap 'rm -rf "$CTX"' EXIT
+FS=$CTX/rootfs
+mkdir -p "$FS/usr/local/bin" "$FS/etc" "$FS/tmp" "$FS/app" "$FS/home/echomesh"
+chmod 1777 "$FS/tmp"
+
+cp "$NODE_BIN" "$FS/usr/local/bin/node"
+for lib in "${LIBS[@]}"; do
+  mkdir -p "$FS$(dirname "$lib")"
+  cp -L "$lib" "$FS$lib" # the loader keeps its own path (/lib64/...): it is written into the binary
+done
+
+cat >"$FS/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/sbin/nologin
+echomesh:x:10001:10001:echomesh:/home/echomesh:/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
+EOF
+cat >"$FS/etc/group" <<'EOF'
+root:x:0:
+echomesh:x:10001:
+nogroup:x:65534:
+EOF
+echo "hosts: files dns" >"$FS/etc/nsswitch.conf"
+
+cp package.json "$FS/app/"
+mkdir -p "$FS/app/dist"
+cp -r dist/echo dist/proxy dist/scripts "$FS/app/dist/"
+find "$FS/app/dist" \( -name '*.map' -o -name '.*stamp' \) -delete
+copied=""
+for dep in "${PROD_DEPS[@]}"; do
+  case "$dep" in node_modules/*) ;; *) continue ;; esac
+  # a nested dependency is already inside its parent's copy
+  if [ -n "$copied" ] && [[ "$dep/" == "$copied"/* ]]; then continue; fi
+  mkdir -p "$FS/app/$(dirname "$dep")"
+  cp -a "$dep" "$FS/app/$dep"
+  copied=$dep
+done
+
+# Shims: executables for commands the seed's compose files use, run by the image's own node.
+for name in envoy echomesh-proxy echomesh-echo; do
+  cat >"$FS/usr/local/bin/$name" <<EOF
+#!/usr/local/bin/node
+import("/app/dist/scripts/entry.js").then((m) => m.runEntry(["$name", ...process.argv.slice(2)]));
+EOF
+  chmod 755 "$FS/usr/local/bin/$name"
+done
+
+cat >"$CTX/Dockerfile" <<EOF
+FROM scratch
+COPY rootfs/ /
+ENV NODE_ENV=production PATH=/usr/local/bin HOME=/home/echomesh
+WORKDIR /app
+USER 10001:10001
+EXPOSE 8080
+LABEL org.echomesh=1 org.echomesh.hash=$HASH org.opencontainers.image.title=echomesh
+ENTRYPOINT ["/usr/local/bin/node", "/app/dist/scripts/entry.js"]
+CMD ["echo"]
+EOF
+# /home/echomesh must belong to the user; COPY makes everything root-owned, so hand it over by id.
+chown -R 10001:10001 "$FS/home/echomesh" 2>/dev/null || true
+
+log "building $TAG (hash $HASH)"
+DOCKER_BUILDKIT=0 docker build -q -t "$TAG" "$CTX" >&2
+echo "$TAG"
