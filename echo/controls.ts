@@ -1,0 +1,181 @@
+import type { OutgoingHttpHeaders } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import { constants as h2 } from "node:http2";
+import type { Socket } from "node:net";
+import type { EchoConfig } from "./config.js";
+import type { Exchange } from "./exchange.js";
+import { parseDuration, parseSize } from "./units.js";
+
+/**
+ * Request-controlled behaviour. Every control has a query form (`echo_<name>`) and a header form
+ * (`x-echo-<name>`); the query wins when both are given. Names start with prefixes zcong never used.
+ */
+export interface Controls {
+  /** Response status instead of the route's own. */
+  status?: number;
+  /** Wait this long before answering (or resetting). */
+  delayMs?: number;
+  /** Answer with a body of exactly this many bytes instead of the route's own body. */
+  size?: number;
+  /** Extra response headers, in order; repeated names are all sent. */
+  headers?: Array<[string, string]>;
+  /** Reset the connection (HTTP/1.1) or the stream (HTTP/2) instead of answering. */
+  reset?: boolean;
+}
+
+export const NO_CONTROLS: Readonly<Controls> = Object.freeze({});
+
+const NAMES = ["status", "delay", "size", "header", "reset"] as const;
+type Name = (typeof NAMES)[number];
+const HEADER_PREFIX = /^x-echo-/i;
+/** Headers `echo_header` may not set: message framing (would corrupt the exchange) and identity. */
+const RESERVED_HEADERS = new Set([
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+  "x-echo-instance",
+  "x-echo-protocol",
+  "x-echo-path",
+]);
+
+/** Raw control values by name, query values first. */
+type Raw = Partial<Record<Name, string[]>>;
+
+/**
+ * Reads the controls of a request. Returns NO_CONTROLS (fast) when there are none, a Controls
+ * object, or an error message for a 400 answer.
+ */
+export function parseControls(x: Exchange, config: EchoConfig): Readonly<Controls> | string {
+  const fromQuery = x.query.includes("echo_") ? readQuery(x.query) : undefined;
+  const fromHeaders = readHeaders(x.req.rawHeaders);
+  if (fromQuery === undefined && fromHeaders === undefined) return NO_CONTROLS;
+  const raw: Raw = { ...fromHeaders, ...fromQuery };
+  const c: Controls = {};
+  for (const name of NAMES) {
+    const values = raw[name];
+    if (values === undefined || values.length === 0) continue;
+    const first = values[0] ?? "";
+    switch (name) {
+      case "status": {
+        if (!/^\d{3}$/.test(first) || Number(first) < 200 || Number(first) > 599)
+          return `invalid echo_status: ${first} (use 200-599)`;
+        c.status = Number(first);
+        break;
+      }
+      case "delay": {
+        const ms = parseDuration(first);
+        if (ms === undefined) return `invalid echo_delay: ${first} (examples: 250, 250ms, 1.5s)`;
+        if (ms > config.maxDelayMs) return `echo_delay ${first} exceeds the limit of ${config.maxDelayMs} ms`;
+        c.delayMs = ms;
+        break;
+      }
+      case "size": {
+        const n = parseSize(first);
+        if (n === undefined) return `invalid echo_size: ${first} (examples: 1024, 64k, 1MiB)`;
+        if (n > config.maxResponseBytes)
+          return `echo_size ${first} exceeds the limit of ${config.maxResponseBytes} bytes`;
+        c.size = n;
+        break;
+      }
+      case "header": {
+        const pairs: Array<[string, string]> = [];
+        for (const v of values) {
+          const colon = v.indexOf(":");
+          const headerName = colon > 0 ? v.slice(0, colon).trim() : "";
+          if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(headerName))
+            return `invalid echo_header: ${v} (use Name:Value)`;
+          if (RESERVED_HEADERS.has(headerName.toLowerCase()))
+            return `echo_header cannot set ${headerName} (framing and identity headers are the server's)`;
+          pairs.push([headerName, v.slice(colon + 1).trim()]);
+        }
+        c.headers = pairs;
+        break;
+      }
+      case "reset": {
+        c.reset = !["", "0", "false", "no", "off"].includes(first.toLowerCase());
+        break;
+      }
+    }
+  }
+  return c;
+}
+
+function add(raw: Raw | undefined, name: Name, value: string): Raw {
+  const out = raw ?? {};
+  const list = out[name];
+  if (list === undefined) out[name] = [value];
+  else list.push(value);
+  return out;
+}
+
+function readQuery(query: string): Raw | undefined {
+  let raw: Raw | undefined;
+  for (const [key, value] of new URLSearchParams(query)) {
+    if (!key.startsWith("echo_")) continue;
+    const name = key.slice(5) as Name;
+    if (!NAMES.includes(name)) continue;
+    raw = add(raw, name, value);
+  }
+  return raw;
+}
+
+function readHeaders(rawHeaders: string[]): Raw | undefined {
+  let raw: Raw | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const key = rawHeaders[i] ?? "";
+    if (!HEADER_PREFIX.test(key)) continue;
+    const name = key.slice(7).toLowerCase() as Name;
+    if (!NAMES.includes(name)) continue;
+    raw = add(raw, name, rawHeaders[i + 1] ?? "");
+  }
+  return raw;
+}
+
+/** Adds the `echo_header` headers to a header object (repeated names become arrays). */
+export function applyHeaders(headers: OutgoingHttpHeaders, c: Readonly<Controls>): void {
+  if (c.headers === undefined) return;
+  const seen = new Set<string>();
+  for (const [name, value] of c.headers) {
+    const key = name.toLowerCase();
+    const prev = headers[key];
+    if (seen.has(key) && prev !== undefined) {
+      headers[key] = Array.isArray(prev) ? [...prev, value] : [String(prev), value];
+    } else {
+      headers[key] = value;
+      seen.add(key);
+    }
+  }
+}
+
+/**
+ * Abrupt end: TCP RST for HTTP/1.x (`resetAndDestroy`), RST_STREAM(INTERNAL_ERROR) for HTTP/2
+ * (the connection and its other streams stay up).
+ */
+export function resetExchange(x: Exchange): void {
+  x.reset = true;
+  if (x.req.httpVersionMajor === 2) {
+    (x.req as Http2ServerRequest).stream.close(h2.NGHTTP2_INTERNAL_ERROR);
+  } else {
+    const socket = x.req.socket as Socket;
+    if (typeof socket.resetAndDestroy === "function" && !socket.destroyed) socket.resetAndDestroy();
+    else socket.destroy();
+  }
+}
+
+/** Runs `then` after `ms`, unless the client goes away first. */
+export function delay(x: Exchange, ms: number, then: () => void): void {
+  if (ms <= 0) {
+    then();
+    return;
+  }
+  const timer = setTimeout(() => {
+    x.res.removeListener("close", cancel);
+    then();
+  }, ms);
+  const cancel = (): void => clearTimeout(timer);
+  x.res.once("close", cancel);
+}
