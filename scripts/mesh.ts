@@ -1,0 +1,386 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the seed's service mesh (part 2 of the 2018 post) on this machine, without Docker.
+ *
+ *   curl localhost:9000
+ *     -> front proxy      (proxy-envoy.yaml, --service-cluster front-proxy; admin :8001)
+ *        -- h2c, round robin over service1/service2 -->
+ *     -> sidecar proxy    (service-envoy.yaml, one per service, on the service's own address)
+ *        -- HTTP/1.1 -->
+ *     -> echo service     (INSTANCE=service1 / service2)
+ *
+ * Docker gave each service its own IP and DNS name; here each service gets a loopback address
+ * (service1 -> 127.0.0.2, service2 -> 127.0.0.3) and the proxies resolve the names through
+ * `--dns-map`. Ports are rewritten in memory (the seed listens on :80, which needs root) and the
+ * configs are handed over with `--config-yaml`; the YAML files themselves are used unchanged.
+ *
+ * Flags (environment variable in brackets):
+ *   --host ADDR                 front proxy and its admin bind address [MESH_HOST] (127.0.0.1)
+ *   --front-port N              front proxy listener [MESH_FRONT_PORT] (9000)
+ *   --front-admin-port N        front proxy admin [MESH_FRONT_ADMIN_PORT] (8001)
+ *   --service-ips A,B           addresses of service1, service2 [MESH_SERVICE_IPS] (127.0.0.2,127.0.0.3)
+ *   --sidecar-ports A,B         sidecar listeners [MESH_SIDECAR_PORTS] (10001,10002)
+ *   --sidecar-admin-ports A,B   sidecar admins [MESH_SIDECAR_ADMIN_PORTS] (18001,18002)
+ *   --echo-ports A,B            echo services [MESH_ECHO_PORTS] (8081,8082)
+ *   --log-level LEVEL           proxies' log level [MESH_LOG_LEVEL] (info)
+ *   --drain-time-s N            proxies' drain time on Ctrl-C [MESH_DRAIN_TIME_S] (2)
+ * Ports are distinct by default so the mesh also runs where only 127.0.0.1 exists (macOS):
+ * `--service-ips 127.0.0.1,127.0.0.1`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { request } from "node:http";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+interface MeshOptions {
+  host: string;
+  frontPort: number;
+  frontAdminPort: number;
+  serviceIps: [string, string];
+  sidecarPorts: [number, number];
+  sidecarAdminPorts: [number, number];
+  echoPorts: [number, number];
+  logLevel: string;
+  drainTimeS: number;
+}
+
+const SERVICES = ["service1", "service2"] as const;
+
+function usageError(msg: string): never {
+  process.stderr.write(`mesh: ${msg}\n(see the comment at the top of scripts/mesh.ts or proxy/README.md)\n`);
+  process.exit(2);
+}
+
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): MeshOptions {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        host: { type: "string" },
+        "front-port": { type: "string" },
+        "front-admin-port": { type: "string" },
+        "service-ips": { type: "string" },
+        "sidecar-ports": { type: "string" },
+        "sidecar-admin-ports": { type: "string" },
+        "echo-ports": { type: "string" },
+        "log-level": { type: "string" },
+        "drain-time-s": { type: "string" },
+      },
+    }).values as Record<string, string | undefined>;
+  } catch (err) {
+    usageError((err as Error).message);
+  }
+  const pick = (flag: string, envName: string, dflt: string) => values[flag] ?? env[envName] ?? dflt;
+  const port = (name: string, s: string): number => {
+    const n = Number(s);
+    if (!/^\d+$/.test(s) || n < 1 || n > 65535) usageError(`${name}: not a port: "${s}"`);
+    return n;
+  };
+  const pair = <T>(name: string, s: string, f: (name: string, x: string) => T): [T, T] => {
+    const parts = s.split(",").map((x) => x.trim());
+    if (parts.length !== 2) usageError(`${name}: expected two comma-separated values, got "${s}"`);
+    return [f(name, parts[0] ?? ""), f(name, parts[1] ?? "")];
+  };
+  const drain = pick("drain-time-s", "MESH_DRAIN_TIME_S", "2");
+  if (!/^\d+$/.test(drain)) usageError(`--drain-time-s: not a number: "${drain}"`);
+  return {
+    host: pick("host", "MESH_HOST", "127.0.0.1"),
+    frontPort: port("--front-port", pick("front-port", "MESH_FRONT_PORT", "9000")),
+    frontAdminPort: port("--front-admin-port", pick("front-admin-port", "MESH_FRONT_ADMIN_PORT", "8001")),
+    serviceIps: pair(
+      "--service-ips",
+      pick("service-ips", "MESH_SERVICE_IPS", "127.0.0.2,127.0.0.3"),
+      (_n, x) => x,
+    ),
+    sidecarPorts: pair("--sidecar-ports", pick("sidecar-ports", "MESH_SIDECAR_PORTS", "10001,10002"), port),
+    sidecarAdminPorts: pair(
+      "--sidecar-admin-ports",
+      pick("sidecar-admin-ports", "MESH_SIDECAR_ADMIN_PORTS", "18001,18002"),
+      port,
+    ),
+    echoPorts: pair("--echo-ports", pick("echo-ports", "MESH_ECHO_PORTS", "8081,8082"), port),
+    logLevel: pick("log-level", "MESH_LOG_LEVEL", "info"),
+    drainTimeS: Number(drain),
+  };
+}
+
+/** The repository root: the first directory above this file with echomesh's package.json. */
+function repoRoot(): string {
+  let dir = HERE;
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string };
+      if (pkg.name === "echomesh") return dir;
+    } catch {
+      // keep looking upwards
+    }
+    dir = dirname(dir);
+  }
+  throw new Error("cannot find the echomesh package root");
+}
+
+type Yaml = Record<string, unknown>;
+
+function readSeed(root: string, name: string): Yaml {
+  return parseYaml(readFileSync(join(root, "proxy", "test", "fixtures", "seeds", name), "utf8")) as Yaml;
+}
+
+/** Walks `obj` along `path` (keys and list indexes); throws naming the path if the seed changed shape. */
+function at(obj: unknown, ...path: Array<string | number>): Yaml {
+  let cur: unknown = obj;
+  for (const p of path) {
+    cur = (cur as Record<string | number, unknown> | undefined)?.[p];
+    if (cur === undefined || cur === null) throw new Error(`seed config has no ${path.join(".")}`);
+  }
+  return cur as Yaml;
+}
+
+function setSocketAddress(holder: Yaml, address: string, port: number): void {
+  holder.socket_address = { ...at(holder, "socket_address"), address, port_value: port };
+}
+
+/** proxy-envoy.yaml with the front's ports, and each service's host port pointed at its sidecar. */
+function frontConfig(o: MeshOptions, seed: Yaml): string {
+  const cfg = structuredClone(seed);
+  setSocketAddress(at(cfg, "static_resources", "listeners", 0, "address"), o.host, o.frontPort);
+  setSocketAddress(at(cfg, "admin", "address"), o.host, o.frontAdminPort);
+  const hosts = at(cfg, "static_resources", "clusters", 0, "hosts") as unknown as Yaml[];
+  for (const h of hosts) {
+    const sa = at(h, "socket_address");
+    const i = SERVICES.indexOf(sa.address as (typeof SERVICES)[number]);
+    if (i === -1) throw new Error(`unexpected host ${String(sa.address)} in proxy-envoy.yaml`);
+    sa.port_value = o.sidecarPorts[i as 0 | 1];
+  }
+  return stringifyYaml(cfg);
+}
+
+/**
+ * service-envoy.yaml for service i. The seed's sidecar file is the front's file: its cluster points
+ * at service1/service2 port 80, i.e. at the sidecars themselves, which would loop forever. The post's
+ * text says each sidecar hands traffic to the echo in its own container, so the runner points the
+ * sidecar's cluster at its own local echo only, over HTTP/1.1 (the seed's `http2_protocol_options`
+ * is dropped for this hop: the post converts to HTTP/2 only between Envoys, and zcong/echo speaks
+ * HTTP/1.1).
+ */
+function sidecarConfig(o: MeshOptions, seed: Yaml, i: 0 | 1): string {
+  const cfg = structuredClone(seed);
+  setSocketAddress(
+    at(cfg, "static_resources", "listeners", 0, "address"),
+    o.serviceIps[i],
+    o.sidecarPorts[i],
+  );
+  setSocketAddress(at(cfg, "admin", "address"), o.serviceIps[i], o.sidecarAdminPorts[i]);
+  const cluster = at(cfg, "static_resources", "clusters", 0);
+  cluster.hosts = [{ socket_address: { address: SERVICES[i], port_value: o.echoPorts[i] } }];
+  delete cluster.http2_protocol_options;
+  return stringifyYaml(cfg);
+}
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+function start(name: string, args: string[], env: NodeJS.ProcessEnv): Child {
+  // Own process group (detached): Ctrl-C reaches only this runner, which then sends each child one
+  // SIGTERM, so every proxy drains once (a second signal would make a proxy stop at once).
+  const proc = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const prefix = (stream: NodeJS.WritableStream) => {
+    let rest = "";
+    return (chunk: Buffer) => {
+      const lines = (rest + chunk.toString("utf8")).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) stream.write(`[${name}] ${line}\n`);
+    };
+  };
+  proc.stdout?.on("data", prefix(process.stdout));
+  proc.stderr?.on("data", prefix(process.stderr));
+  const exited = new Promise<number | null>((resolve) => {
+    proc.on("exit", (code) => resolve(code));
+    proc.on("error", (err) => {
+      process.stderr.write(`[${name}] cannot start: ${err.message}\n`);
+      resolve(1);
+    });
+  });
+  return { name, proc, exited };
+}
+
+/** GETs `url` until it answers 200 (or `deadline` passes). */
+async function waitReady(
+  host: string,
+  port: number,
+  path: string,
+  child: Child,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void child.exited.then(() => {
+    exited = true;
+  });
+  while (Date.now() < deadline && !exited) {
+    const status = await new Promise<number>((resolve) => {
+      const req = request({ host, port, path, agent: false, timeout: 1000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("timeout", () => req.destroy());
+      req.on("error", () => resolve(0));
+      req.end();
+    });
+    if (status === 200) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${child.name} did not become ready on ${host}:${port}${path}`);
+}
+
+async function main(): Promise<number> {
+  const o = parseOptions(process.argv.slice(2), process.env);
+  const root = repoRoot();
+  const proxyMain = join(root, "dist", "proxy", "main.js");
+  const echoMain = join(root, "dist", "echo", "main.js");
+  const front = readSeed(root, "proxy-envoy.yaml");
+  const sidecar = readSeed(root, "service-envoy.yaml");
+  const dnsMap = SERVICES.map((s, i) => `${s}=${o.serviceIps[i as 0 | 1]}`).join(",");
+  const proxyFlags = ["--log-level", o.logLevel, "--drain-time-s", String(o.drainTimeS), "--dns-map", dnsMap];
+
+  const children: Child[] = [];
+  let stopping = false;
+  /** Stops front first, then the sidecars, then the echoes, so no hop loses a peer mid-request. */
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    const stages = [
+      children.filter((c) => c.name === "front-envoy"),
+      children.filter((c) => c.name.endsWith("-envoy") && c.name !== "front-envoy"),
+      children.filter((c) => !c.name.endsWith("-envoy")),
+    ];
+    for (const stage of stages) {
+      for (const c of stage)
+        if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGTERM");
+      const grace = setTimeout(
+        () => {
+          for (const c of stage) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
+        },
+        (o.drainTimeS + 3) * 1000,
+      );
+      await Promise.all(stage.map((c) => c.exited));
+      clearTimeout(grace);
+    }
+  };
+
+  const signalled = new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  let reportDeath: (why: string) => void = () => {};
+  const died = new Promise<string>((resolve) => {
+    reportDeath = resolve;
+  });
+  /** Starts a child and watches it: one that exits before Ctrl-C brings the mesh down. */
+  const launch = (name: string, args: string[], env: NodeJS.ProcessEnv = {}): Child => {
+    const c = start(name, args, env);
+    children.push(c);
+    void c.exited.then((code) => {
+      if (!stopping) reportDeath(`${name} exited with code ${code}`);
+    });
+    return c;
+  };
+
+  try {
+    const startup = (async () => {
+      for (const [i, s] of SERVICES.entries()) {
+        const echo = launch(
+          s,
+          [echoMain, "--host", o.serviceIps[i as 0 | 1], "--port", String(o.echoPorts[i as 0 | 1])],
+          {
+            INSTANCE: s,
+          },
+        );
+        await waitReady(o.serviceIps[i as 0 | 1], o.echoPorts[i as 0 | 1], "/", echo);
+      }
+      for (const [i, s] of SERVICES.entries()) {
+        const sc = launch(`${s}-envoy`, [
+          proxyMain,
+          "--config-yaml",
+          sidecarConfig(o, sidecar, i as 0 | 1),
+          "--service-cluster",
+          s,
+          ...proxyFlags,
+        ]);
+        await waitReady(o.serviceIps[i as 0 | 1], o.sidecarAdminPorts[i as 0 | 1], "/ready", sc);
+      }
+      const fp = launch("front-envoy", [
+        proxyMain,
+        "--config-yaml",
+        frontConfig(o, front),
+        "--service-cluster",
+        "front-proxy",
+        ...proxyFlags,
+      ]);
+      await waitReady(o.host, o.frontAdminPort, "/ready", fp);
+      return "up";
+    })();
+    const first = await Promise.race([startup, died, signalled]);
+    if (first !== "up") {
+      process.stderr.write(`mesh: ${first}; stopping\n`);
+      await stopAll();
+      return first === "SIGINT" || first === "SIGTERM" ? 0 : 1;
+    }
+  } catch (err) {
+    process.stderr.write(`mesh: ${(err as Error).message}; stopping\n`);
+    await stopAll();
+    return 1;
+  }
+
+  const base = `localhost:${o.frontPort}`;
+  process.stdout.write(
+    [
+      "",
+      `mesh is up: front proxy http://${o.host}:${o.frontPort} (admin http://${o.host}:${o.frontAdminPort})`,
+      ...SERVICES.map(
+        (s, i) =>
+          `  ${s}: sidecar ${o.serviceIps[i as 0 | 1]}:${o.sidecarPorts[i as 0 | 1]} (admin :${o.sidecarAdminPorts[i as 0 | 1]}) -> echo ${o.serviceIps[i as 0 | 1]}:${o.echoPorts[i as 0 | 1]}`,
+      ),
+      "",
+      "Try the seed's commands:",
+      `  $ export BASE=${base}`,
+      "  # get",
+      "  $ curl $BASE",
+      "  # post",
+      `  $ curl -X POST $BASE/echo -H 'Content-Type: application/json' -d '{"name": "zcong"}'`,
+      "  # ws",
+      "  $ npx wscat -c ws://$BASE/ws",
+      "  # stats",
+      `  $ curl -s ${o.host}:${o.frontAdminPort}/stats | grep -E 'upstream_rq_total|upstream_cx_http2_total'`,
+      "",
+      "Ctrl-C stops everything.",
+      "",
+    ].join("\n"),
+  );
+
+  const why = await Promise.race([signalled, died]);
+  process.stdout.write(`mesh: ${why}; stopping\n`);
+  await stopAll();
+  process.stdout.write("mesh: stopped\n");
+  return why === "SIGINT" || why === "SIGTERM" ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`mesh: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
