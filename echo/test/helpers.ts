@@ -36,7 +36,7 @@ export interface Reply {
 export function h1(
   port: number,
   path: string,
-  options: { method?: string; headers?: http.OutgoingHttpHeaders | string[]; body?: Buffer | string } = {},
+  options: { method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -166,6 +166,7 @@ export function wsOverH2(
       stream.on("error", reject);
       stream.once("response", (headers) => {
         if (headers[":status"] !== 200) {
+          stream.close();
           reject(new Error(`status ${headers[":status"]}`));
           return;
         }
