@@ -17,7 +17,7 @@ import {
   type UpstreamResponseHandler,
 } from "./types.js";
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 /** Envoy's default circuit breaker `max_connections`. */
 const MAX_SESSIONS = 1024;
 const STREAM_WINDOW = 1 << 20;
@@ -230,6 +230,7 @@ export class Http2Pool implements ConnPool {
       });
       h2.on("goaway", () => {
         s.closing = true;
+        if (s.active === 0) h2.close();
         if (this.waiting.length > 0 && !this.draining) this.openSession();
       });
       h2.on("error", noop);
@@ -328,7 +329,12 @@ class H2Request implements UpstreamRequestHandle, Waiter {
     stream.on("data", (chunk: Buffer) => {
       if (!this.finished) this.handler.onData(chunk);
     });
-    stream.on("end", () => this.complete());
+    // node:http2 also ends the readable side of a stream closed abnormally (session gone, RST):
+    // only an end without an error code is a complete response; 'close' reports the rest.
+    stream.on("end", () => {
+      const code = stream.rstCode;
+      if (code === undefined || code === NGHTTP2_NO_ERROR) this.complete();
+    });
     stream.on("error", noop);
     stream.on("close", () => this.onClose(stream, s));
     stream.on("wantTrailers", () => {
