@@ -26,8 +26,23 @@ export function createHandler(ctx: EchoContext): RequestHandler {
   return (req, res) => {
     const x = newExchange(ctx, req, res);
     account(x);
+    if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > ctx.config.maxHeaderBytes) {
+      x.route = "bad_request";
+      send(x, 431, "431 Request Header Fields Too Large\n");
+      return;
+    }
     route(x);
   };
+}
+
+/**
+ * HTTP/2 header list size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2: name + value
+ * + 32 per field). Node advertises the setting but does not enforce it on what it receives.
+ */
+function headerListSize(raw: string[]): number {
+  let total = 0;
+  for (let i = 0; i < raw.length; i += 2) total += (raw[i]?.length ?? 0) + (raw[i + 1]?.length ?? 0) + 32;
+  return total;
 }
 
 function route(x: Exchange): void {

@@ -105,6 +105,18 @@ describe("bad input", () => {
     expect(res).toMatch(/x-echo-instance: test-echo/);
   });
 
+  it("answers 431 to an oversize HTTP/2 header list", async () => {
+    const session = await h2session(echo.port);
+    try {
+      const r = await h2request(session, { ":path": "/", "x-big": "a".repeat(9000) });
+      expect(r.status).toBe(431);
+      expect(r.headers["x-echo-protocol"]).toBe("HTTP/2.0");
+      expect((await h2request(session, { ":path": "/" })).status).toBe(200);
+    } finally {
+      session.close();
+    }
+  });
+
   it("answers 400 to malformed HTTP", async () => {
     for (const junk of [
       "GARBAGE\r\n\r\n",
