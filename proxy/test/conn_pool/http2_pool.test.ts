@@ -139,12 +139,20 @@ describe("http2 pool", () => {
     const { server, port } = await h2Server();
     let seen: string[] = [];
     let seenHeaders: http2.IncomingHttpHeaders = {};
-    server.on("stream", (stream, headers, _flags, raw) => {
-      seen = raw;
-      seenHeaders = headers;
-      stream.respond({ ":status": 201, "x-multi": ["1", "2"], "X-Case": "v" });
-      stream.end();
-    });
+    server.on(
+      "stream",
+      (
+        stream: http2.ServerHttp2Stream,
+        headers: http2.IncomingHttpHeaders,
+        _flags: number,
+        raw: string[],
+      ) => {
+        seen = raw;
+        seenHeaders = headers;
+        stream.respond({ ":status": 201, "x-multi": ["1", "2"], "X-Case": "v" });
+        stream.end();
+      },
+    );
     const t = makePool(port, { protocol: "http2" });
     usePool(t.pool);
     const r = await send(t.pool, {
@@ -186,7 +194,7 @@ describe("http2 pool", () => {
   it("drops a te header other than trailers", async () => {
     const { server, port } = await h2Server();
     let seen: string[] = [];
-    server.on("stream", (stream, _h, _f, raw) => {
+    server.on("stream", (stream: http2.ServerHttp2Stream, _h: unknown, _f: number, raw: string[]) => {
       seen = raw;
       stream.respond({ ":status": 200 });
       stream.end();
