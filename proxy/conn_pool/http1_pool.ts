@@ -153,7 +153,9 @@ export class Http1Pool implements ConnPool {
   private start(conn: Conn, rq: H1Request): void {
     conn.busy = true;
     rq.conn = conn;
+    rq.dispatching = true;
     conn.client.dispatch(rq.dispatchOptions(), rq);
+    rq.dispatching = false;
   }
 
   private newConn(): Conn {
@@ -201,6 +203,8 @@ export class Http1Pool implements ConnPool {
 /** One request through the pool: the handle the router holds and the handler undici calls. */
 class H1Request implements UpstreamRequestHandle, Dispatcher.DispatchHandler {
   conn: Conn | null = null;
+  /** undici reports invalid requests synchronously; callbacks never run inside `request()`. */
+  dispatching = false;
   private undiciAbort: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private paused = false;
@@ -306,6 +310,10 @@ class H1Request implements UpstreamRequestHandle, Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    if (this.dispatching) {
+      process.nextTick(() => this.onError(err));
+      return;
+    }
     const conn = this.conn;
     this.conn = null;
     this.undiciAbort = null;

@@ -314,8 +314,9 @@ class H2Request implements UpstreamRequestHandle, Waiter {
         waitForTrailers: streamBody || hasTrailers,
       });
     } catch (e) {
+      // Invalid headers: reported asynchronously, never from inside request().
       this.pool.releaseStream(s);
-      this.fail("protocol error", (e as Error).message);
+      process.nextTick(() => this.fail("protocol error", (e as Error).message));
       return;
     }
     this.stream = stream;

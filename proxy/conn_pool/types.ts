@@ -21,7 +21,12 @@ export interface UpstreamRequest {
    * resend it), or null for none. The pool never consumes a stream twice.
    */
   body: Readable | Buffer | null;
-  /** Downstream request trailers, if any, forwarded after the body (HTTP/2 and chunked HTTP/1.1). */
+  /**
+   * Downstream request trailers, forwarded after the body on HTTP/2 upstreams. Read when the body
+   * stream has ended, so the router may assign it from the downstream `trailers` event / `end`.
+   * HTTP/1.1 upstreams drop request trailers (undici cannot send them; Envoy's default
+   * `enable_trailers: false` drops them too). Response trailers are delivered by both pools.
+   */
   trailers?: RawHeaders;
 }
 
@@ -73,6 +78,15 @@ export type TunnelResult =
       body: Readable;
     };
 
+/**
+ * Stats kept by the pools: Host.stats (cx*, rq*), cluster `upstream_cx_*` (total, active, http1/http2
+ * total, connect_fail, connect_timeout, destroy), `upstream_rq_pending_total`, `upstream_rq_rx_reset`,
+ * `upstream_rq_tx_reset` (abort of an in-flight request) and `upstream_rq_retry` for the pool's own
+ * retry of a request that met a reset on a reused keep-alive socket. The router keeps
+ * `upstream_rq_total`/`_active`/`_completed`/`_<code>`/`_timeout` and its own retries.
+ * Callbacks never run inside `request()`; `onError` after `drain()`/`destroy()` is "connection
+ * failure" / "local reset".
+ */
 export interface ConnPool {
   readonly host: Host;
   readonly protocol: "http1" | "http2";

@@ -312,6 +312,28 @@ describe("http1 pool", () => {
     expect(header(seen, "x-a")).toEqual(["1"]);
   });
 
+  it("reports an invalid request as a protocol error, never from inside request()", async () => {
+    const { server, port } = await h1Server((_req, res) => res.end());
+    const t = makePool(port);
+    usePool(t.pool);
+    let returned = false;
+    const reason = await new Promise<string>((resolve) => {
+      t.pool.request(
+        { method: "GET", path: "/", authority: "a", headers: ["x-bad", "a\nb"], body: null },
+        {
+          onHeaders() {},
+          onData() {},
+          onComplete: () => resolve("complete"),
+          onError: (r) => resolve(returned ? r : "synchronous"),
+        },
+      );
+      returned = true;
+    });
+    expect(reason).toBe("protocol error");
+    expect(t.host.stats.rqActive).toBe(0);
+    await waitFor(async () => (await connections(server)) === 0);
+  });
+
   it("fails new requests once draining, and drain resolves when connections are closed", async () => {
     const { server, port } = await h1Server((_req, res) => setTimeout(() => res.end("slow"), 100));
     const t = makePool(port);
