@@ -1,0 +1,224 @@
+/**
+ * The HTTP connection manager (Envoy's HCM) of one listener: an HTTP/1.1 server and an h2c server
+ * that the listener hands sockets to, turning every request (node:http request/response, Upgrade
+ * socket, or HTTP/2 stream) into a DownstreamStream with Envoy's request header mutation, then
+ * handing it to the router. Codec errors get Envoy's local replies (400, 431, 426).
+ */
+import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import http2, {
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
+import type { Socket } from "node:net";
+import type { AccessLogEntry } from "../access_log/entry.js";
+import type { HttpConnectionManagerConfig } from "../config/model.js";
+import type { Router } from "../router/router.js";
+import { downstreamHeaders, joinCookies } from "./downstream_headers.js";
+import { H1RawStream } from "./h1_raw_stream.js";
+import { H1Stream } from "./h1_stream.js";
+import { guardedBody, H2Stream } from "./h2_stream.js";
+import { mutateRequestHeaders, unmapAddress } from "./request_headers.js";
+import type { HcmStats } from "./stats.js";
+import type { DownstreamProtocol, DownstreamStream, StreamContext } from "./stream.js";
+
+const EMPTY = Buffer.alloc(0);
+
+export class ConnectionManager {
+  readonly h1: http.Server;
+  readonly h2: Http2Server;
+  private readonly ctx: StreamContext;
+  private readonly sessions = new Set<ServerHttp2Session>();
+
+  constructor(
+    private readonly hcm: HttpConnectionManagerConfig,
+    private readonly router: Router,
+    readonly stats: HcmStats,
+    onRequestComplete: ((e: AccessLogEntry) => void) | null,
+  ) {
+    this.ctx = { serverName: hcm.serverName, stats, onRequestComplete, draining: false };
+    this.h1 = http.createServer({
+      maxHeaderSize: hcm.maxRequestHeadersKb * 1024,
+      requireHostHeader: false,
+      keepAliveTimeout: hcm.idleTimeoutMs,
+      requestTimeout: 0,
+      headersTimeout: 0,
+    });
+    this.h1.on("request", (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res));
+    this.h1.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.onH1Upgrade(req, socket, head),
+    );
+    this.h1.on("connect", (req: IncomingMessage, socket: Socket) => this.onH1Connect(req, socket));
+    this.h1.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
+      this.onClientError(err, socket),
+    );
+
+    this.h2 = http2.createServer({
+      settings: {
+        enableConnectProtocol: hcm.allowConnect,
+        maxHeaderListSize: hcm.maxRequestHeadersKb * 1024,
+      },
+      maxSessionInvalidFrames: 1000,
+    });
+    this.h2.on("session", (s: ServerHttp2Session) => this.onSession(s));
+    this.h2.on(
+      "stream",
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) =>
+        this.onH2Stream(stream, headers, raw),
+    );
+    this.h2.on("sessionError", noop);
+    this.h2.on("error", noop);
+  }
+
+  /** HTTP/1.1 responses get `connection: close`, HTTP/2 sessions a GOAWAY; idle keep-alive sockets close. */
+  drain(): void {
+    this.ctx.draining = true;
+    this.h1.closeIdleConnections();
+    for (const s of this.sessions) if (!s.closed && !s.destroyed) s.close();
+  }
+
+  private onSession(s: ServerHttp2Session): void {
+    this.sessions.add(s);
+    s.on("error", noop);
+    s.on("close", () => this.sessions.delete(s));
+    if (this.hcm.idleTimeoutMs > 0) s.setTimeout(this.hcm.idleTimeoutMs, () => s.close());
+    if (this.ctx.draining) s.close();
+  }
+
+  private onH1Request(req: IncomingMessage, res: ServerResponse): void {
+    const protocol: DownstreamProtocol = req.httpVersionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1";
+    const stream = new H1Stream(req, res, protocol, this.ctx);
+    if (!this.fillH1(stream, req)) return;
+    const h = req.headers;
+    if (
+      h["transfer-encoding"] !== undefined ||
+      (h["content-length"] !== undefined && h["content-length"] !== "0")
+    )
+      stream.body = req;
+    this.router.route(stream);
+  }
+
+  private onH1Upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const type = (req.headers.upgrade ?? "").toLowerCase();
+    if (type === "h2c") {
+      // Envoy's codec ignores `Upgrade: h2c`: serve it as the plain HTTP/1.1 request it also is.
+      this.redispatchWithoutUpgrade(req, socket, head);
+      return;
+    }
+    const protocol: DownstreamProtocol = req.httpVersionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1";
+    const stream = new H1RawStream(socket, protocol, this.ctx);
+    if (!this.fillH1(stream, req)) return;
+    stream.upgrade = type;
+    this.router.routeUpgrade(stream, head);
+  }
+
+  /** A CONNECT request: no route can match it (Envoy needs a `connect_matcher`): 404. */
+  private onH1Connect(req: IncomingMessage, socket: Socket): void {
+    const stream = new H1RawStream(socket, "HTTP/1.1", this.ctx);
+    stream.method = "CONNECT";
+    stream.path = req.url ?? "";
+    stream.authority = req.headers.host ?? "";
+    this.ctx.stats.rq_total.value++;
+    this.ctx.stats.no_route.value++;
+    stream.addFlag("NR");
+    stream.sendLocalReply(404, "", "route_not_found");
+  }
+
+  /** Request line and headers into `stream`; false if the request was answered (426). */
+  private fillH1(stream: DownstreamStream, req: IncomingMessage): boolean {
+    const socket = req.socket;
+    stream.method = req.method ?? "GET";
+    stream.path = req.url ?? "/";
+    stream.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    stream.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    let authority = req.headers.host;
+    if (stream.protocol === "HTTP/1.0") {
+      if (!this.hcm.acceptHttp10) {
+        stream.headers = req.rawHeaders;
+        stream.sendLocalReply(426, "", "low_version");
+        return false;
+      }
+      if (authority === undefined && this.hcm.defaultHostForHttp10 !== null)
+        authority = this.hcm.defaultHostForHttp10;
+    }
+    stream.authority = authority ?? "";
+    stream.headers = mutateRequestHeaders(
+      downstreamHeaders(req.rawHeaders),
+      unmapAddress(socket.remoteAddress ?? ""),
+      this.hcm,
+    );
+    return true;
+  }
+
+  private onH2Stream(s: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]): void {
+    const stream = new H2Stream(s, this.ctx);
+    const session = s.session;
+    const socket = session?.socket;
+    const method = String(headers[":method"] ?? "GET");
+    stream.method = method;
+    stream.path = String(headers[":path"] ?? "");
+    stream.authority = String(headers[":authority"] ?? headers.host ?? "");
+    if (socket !== undefined) {
+      stream.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+      stream.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    }
+    stream.headers = mutateRequestHeaders(
+      joinCookies(downstreamHeaders(raw)),
+      unmapAddress(socket?.remoteAddress ?? ""),
+      this.hcm,
+    );
+    if (method === "CONNECT") {
+      const protocol = headers[":protocol"];
+      if (typeof protocol === "string") {
+        stream.upgrade = protocol.toLowerCase();
+        this.router.routeUpgrade(stream, EMPTY);
+      } else {
+        this.ctx.stats.rq_total.value++;
+        this.ctx.stats.no_route.value++;
+        stream.addFlag("NR");
+        stream.sendLocalReply(404, "", "route_not_found");
+      }
+      return;
+    }
+    if (!s.endAfterHeaders) stream.body = guardedBody(s);
+    this.router.route(stream);
+  }
+
+  /**
+   * A codec error: Envoy answers with the status text as body and closes the connection
+   * (`400 Bad Request`, `431 Request Header Fields Too Large`, `408` for a request timeout).
+   */
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (err.code === "ECONNRESET" || err.code === "EPIPE" || !socket.writable || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    const stats = this.ctx.stats;
+    stats.downstream_cx_protocol_error.value++;
+    const status =
+      err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    stats.countResponse(status);
+    const body = STATUS_CODES[status] ?? "";
+    socket.end(
+      `HTTP/1.1 ${status} ${body}\r\ncontent-length: ${body.length}\r\ncontent-type: text/plain\r\n` +
+        `date: ${new Date().toUTCString()}\r\nserver: ${this.hcm.serverName}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    socket.destroySoon();
+  }
+
+  /** Re-parse an `Upgrade: h2c` request without its upgrade headers on the same socket. */
+  private redispatchWithoutUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    let text = `${req.method} ${req.url} HTTP/1.${req.httpVersionMinor}\r\n`;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const lower = (raw[i] as string).toLowerCase();
+      if (lower === "upgrade" || lower === "http2-settings" || lower === "connection") continue;
+      text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    }
+    socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), head]));
+    this.h1.emit("connection", socket);
+  }
+}
+
+function noop(): void {}

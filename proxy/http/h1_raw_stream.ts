@@ -1,0 +1,86 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { RawHeaders } from "../conn_pool/types.js";
+import { getRawHeader } from "./headers.js";
+import { type DownstreamProtocol, DownstreamStream, type StreamContext } from "./stream.js";
+
+/**
+ * An HTTP/1.1 Upgrade (or CONNECT) request whose socket node:http has handed over: the response is
+ * written by hand. A `101` leaves the socket to the tunnel; any other response closes the connection
+ * after it (`connection: close`, body delimited by content-length or by the close).
+ */
+export class H1RawStream extends DownstreamStream {
+  constructor(
+    readonly socket: Socket,
+    protocol: DownstreamProtocol,
+    ctx: StreamContext,
+  ) {
+    super(protocol, ctx);
+    socket.on("error", noop);
+    socket.on("close", () => this.closed());
+  }
+
+  protected get scheme(): string {
+    return "http";
+  }
+
+  onceDrain(cb: () => void): void {
+    this.socket.once("drain", cb);
+  }
+
+  /** `HTTP/1.1 101 Switching Protocols` with the upstream's headers plus Connection/Upgrade. */
+  acceptUpgrade(headers: RawHeaders): Duplex {
+    if (this.headersSent || this.aborted) return this.socket;
+    this.headersSent = true;
+    this.responseCode = 101;
+    this.responseHeaders = headers;
+    this.ctx.stats.countResponse(101);
+    headers.push(
+      "server",
+      this.ctx.serverName,
+      "connection",
+      "Upgrade",
+      "upgrade",
+      this.upgrade ?? "websocket",
+    );
+    this.socket.write(head(101, headers));
+    // The exchange is over as far as HTTP goes; the tunnel owns the socket from here.
+    this.ended = true;
+    return this.socket;
+  }
+
+  protected writeHead(status: number, headers: RawHeaders, endStream: boolean): void {
+    if (this.socket.destroyed) return;
+    if (getRawHeader(headers, "date") === undefined) headers.push("date", new Date().toUTCString());
+    headers.push("connection", "close");
+    const text = head(status, headers);
+    if (endStream) this.socket.end(text);
+    else this.socket.write(text);
+  }
+
+  protected writeBody(chunk: Buffer): boolean {
+    if (this.socket.destroyed) return true;
+    return this.socket.write(chunk);
+  }
+
+  protected endBody(): void {
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  protected endWith(body: string): void {
+    if (!this.socket.destroyed) this.socket.end(body);
+  }
+
+  protected destroyStream(): void {
+    this.socket.destroy();
+  }
+}
+
+function head(status: number, headers: RawHeaders): string {
+  let s = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) s += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${s}\r\n`;
+}
+
+function noop(): void {}

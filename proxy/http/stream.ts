@@ -1,0 +1,217 @@
+/**
+ * One downstream request/response exchange, whatever the codec (Envoy's `ActiveStream`): the
+ * connection manager fills in the request, the router produces the response through the methods
+ * below, and the stream reports itself to the access log once, when it is over.
+ *
+ * Subclasses: H1Stream (node:http request/response), H2Stream (node:http2 stream), H1RawStream (a
+ * socket taken over for an Upgrade request, answered by hand).
+ */
+import type { Duplex, Readable } from "node:stream";
+import type { AccessLogEntry } from "../access_log/entry.js";
+import type { RawHeaders } from "../conn_pool/types.js";
+import type { ResponseFlag } from "./local_reply.js";
+import type { HcmStats } from "./stats.js";
+
+export type DownstreamProtocol = "HTTP/1.0" | "HTTP/1.1" | "HTTP/2";
+
+/** What every stream of a listener shares. */
+export interface StreamContext {
+  readonly serverName: string;
+  readonly stats: HcmStats;
+  /** Called once per finished stream when an access log is configured. */
+  readonly onRequestComplete: ((e: AccessLogEntry) => void) | null;
+  /** True once the listener drains: HTTP/1.1 responses carry `connection: close`. */
+  draining: boolean;
+}
+
+export abstract class DownstreamStream {
+  readonly startTime = Date.now();
+  /** `:method`. */
+  method = "";
+  /** `:path` as sent upstream: the router replaces it on a rewrite (the original goes to x-envoy-original-path). */
+  path = "";
+  /** `Host` / `:authority`, "" when absent. */
+  authority = "";
+  /** Request headers after the connection manager's mutation: no pseudo, host or hop-by-hop headers. */
+  headers: RawHeaders = [];
+  /** The request body; null when the request has none. */
+  body: Readable | null = null;
+  /** The Upgrade type of an upgrade request (lower-case), or null. */
+  upgrade: string | null = null;
+  remoteAddress: string | null = null;
+  localAddress: string | null = null;
+
+  // What the access log reports.
+  routeName: string | null = null;
+  upstreamHost: string | null = null;
+  upstreamCluster: string | null = null;
+  responseCode = 0;
+  responseCodeDetails: string | null = null;
+  responseHeaders: RawHeaders | null = null;
+  responseTrailers: RawHeaders | null = null;
+  responseFlags: ResponseFlag[] | null = null;
+  bytesSent = 0;
+  bytesReceived = 0;
+
+  /** Headers sent downstream. */
+  headersSent = false;
+  /** The response was ended by us (end() or a headers-only reply). */
+  ended = false;
+  /** The downstream went away before the response ended. */
+  aborted = false;
+  private completed = false;
+  /** Set by the producer of the response (the router): called once if the downstream goes away first. */
+  onAbort: (() => void) | null = null;
+
+  constructor(
+    readonly protocol: DownstreamProtocol,
+    protected readonly ctx: StreamContext,
+  ) {
+    ctx.stats.downstream_rq_total.value++;
+    ctx.stats.downstream_rq_active.value++;
+    if (protocol === "HTTP/2") ctx.stats.downstream_rq_http2_total.value++;
+    else ctx.stats.downstream_rq_http1_total.value++;
+  }
+
+  get serverName(): string {
+    return this.ctx.serverName;
+  }
+
+  addFlag(flag: ResponseFlag): void {
+    if (this.responseFlags === null) this.responseFlags = [flag];
+    else if (!this.responseFlags.includes(flag)) this.responseFlags.push(flag);
+  }
+
+  /**
+   * Send the response head. `headers` must not contain `server` (it is added here) and is kept for
+   * the access log. With `endStream` the response is complete.
+   */
+  sendHeaders(status: number, headers: RawHeaders, endStream: boolean): void {
+    if (this.headersSent || this.aborted) return;
+    this.headersSent = true;
+    this.responseCode = status;
+    this.responseHeaders = headers;
+    this.ctx.stats.countResponse(status);
+    headers.push("server", this.ctx.serverName);
+    if (endStream) this.ended = true;
+    this.writeHead(status, headers, endStream);
+  }
+
+  /** Write a body chunk; false means "wait for drain" (see onceDrain). */
+  write(chunk: Buffer): boolean {
+    if (this.aborted || this.ended) return true;
+    this.bytesSent += chunk.length;
+    return this.writeBody(chunk);
+  }
+
+  /** End the response, with trailers if any. */
+  end(trailers: RawHeaders | null): void {
+    if (this.aborted || this.ended) return;
+    this.ended = true;
+    if (trailers !== null && trailers.length > 0) this.responseTrailers = trailers;
+    this.endBody(trailers);
+  }
+
+  /**
+   * A local reply as Envoy sends it: `content-length`, `content-type: text/plain` when there is a
+   * body, `server`, `date`. If the response has already started, the stream is reset instead.
+   */
+  sendLocalReply(status: number, body: string, details: string | null, extra?: RawHeaders): void {
+    if (this.aborted || this.ended) return;
+    if (this.headersSent) {
+      this.resetStream();
+      return;
+    }
+    this.responseCodeDetails = details;
+    const headers: RawHeaders = extra === undefined ? [] : extra;
+    const length = Buffer.byteLength(body);
+    if (length > 0) headers.push("content-type", "text/plain");
+    headers.push("content-length", String(length));
+    const headOnly = length === 0 || this.method === "HEAD";
+    this.sendHeaders(status, headers, headOnly);
+    if (!headOnly) {
+      this.bytesSent += length;
+      this.ended = true;
+      this.endWith(body);
+    }
+  }
+
+  /** Abort the response after it started (HTTP/1: destroy the connection; HTTP/2: RST_STREAM). */
+  resetStream(): void {
+    if (this.aborted) return;
+    this.ended = true;
+    this.ctx.stats.downstream_rq_tx_reset.value++;
+    this.destroyStream();
+  }
+
+  abstract onceDrain(cb: () => void): void;
+  /**
+   * Upgrade requests only: send the success head (HTTP/1.1 `101`, HTTP/2 `200`) with `headers` and
+   * return the byte stream to splice with the upstream.
+   */
+  abstract acceptUpgrade(headers: RawHeaders): Duplex;
+  protected abstract writeHead(status: number, headers: RawHeaders, endStream: boolean): void;
+  protected abstract writeBody(chunk: Buffer): boolean;
+  protected abstract endBody(trailers: RawHeaders | null): void;
+  protected abstract endWith(body: string): void;
+  protected abstract destroyStream(): void;
+
+  /** The codec reports the downstream closed (normally or not). Idempotent. */
+  protected closed(): void {
+    if (!this.ended && !this.aborted) {
+      this.aborted = true;
+      this.addFlag("DC");
+      this.ctx.stats.downstream_rq_rx_reset.value++;
+      const cb = this.onAbort;
+      this.onAbort = null;
+      cb?.();
+    }
+    this.complete();
+  }
+
+  private complete(): void {
+    if (this.completed) return;
+    this.completed = true;
+    this.ctx.stats.downstream_rq_active.value--;
+    const log = this.ctx.onRequestComplete;
+    if (log !== null) log(this.entry());
+  }
+
+  /** Count request body bytes for the access log without touching the stream's flow. */
+  protected countBodyBytes(body: Readable): void {
+    const push = body.push;
+    body.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk !== null && chunk !== undefined) this.bytesReceived += (chunk as Buffer).length;
+      return push.call(body, chunk, encoding);
+    };
+  }
+
+  protected abstract get scheme(): string;
+
+  private entry(): AccessLogEntry {
+    return {
+      startTime: this.startTime,
+      method: this.method,
+      path: this.path,
+      authority: this.authority,
+      scheme: this.scheme,
+      protocol: this.protocol,
+      requestHeaders: this.headers,
+      responseHeaders: this.responseHeaders,
+      responseTrailers: this.responseTrailers,
+      responseCode: this.aborted && !this.headersSent ? 0 : this.responseCode,
+      responseCodeDetails: this.responseCodeDetails,
+      responseFlags: this.responseFlags ?? NO_FLAGS,
+      bytesReceived: this.bytesReceived,
+      bytesSent: this.bytesSent,
+      durationMs: Date.now() - this.startTime,
+      upstreamHost: this.upstreamHost,
+      upstreamCluster: this.upstreamCluster,
+      downstreamRemoteAddress: this.remoteAddress,
+      downstreamLocalAddress: this.localAddress,
+      routeName: this.routeName,
+    };
+  }
+}
+
+const NO_FLAGS: readonly string[] = [];

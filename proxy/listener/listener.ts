@@ -1,0 +1,160 @@
+/**
+ * An HTTP listener: a net.Server bound to the listener's address that hands each accepted socket to
+ * the connection manager's HTTP/1.1 or h2c server, per `codec_type` (auto sniffs the HTTP/2 preface,
+ * as Envoy's AUTO codec does without ALPN).
+ */
+import net, { type AddressInfo, type Socket } from "node:net";
+import type { AccessLogEntry } from "../access_log/entry.js";
+import { createAccessLoggers } from "../access_log/index.js";
+import type { AccessLogManager } from "../access_log/writer.js";
+import type { ListenerConfig } from "../config/model.js";
+import { ConnectionManager } from "../http/conn_manager.js";
+import { createHcmStats, type HcmStats } from "../http/stats.js";
+import { Router } from "../router/router.js";
+import type { StatsStore } from "../stats/store.js";
+import type { ClusterManager } from "../upstream/cluster.js";
+import { type SniffedProtocol, sniff } from "./sniff.js";
+
+export interface HttpListenerDeps {
+  clusterManager: ClusterManager;
+  stats: StatsStore;
+  /** Opens the HCM's configured access logs (`hcm.accessLogs`); without it they are not written. */
+  accessLogs?: AccessLogManager;
+  /** Called with every finished stream (in addition to the configured access logs). */
+  onRequestComplete?: (e: AccessLogEntry) => void;
+  /** Uniform in [0, 1): weighted clusters, retry back-off. Default Math.random. */
+  random?: () => number;
+  /** Request bytes buffered for retries (default 1 MiB). */
+  retryBufferLimit?: number;
+}
+
+export interface HttpListener {
+  readonly name: string;
+  readonly server: net.Server;
+  readonly stats: HcmStats;
+  /** Bind; resolves with the bound address (port 0 -> the real port). */
+  listen(): Promise<AddressInfo>;
+  /**
+   * Stop accepting; HTTP/1.1 responses get `connection: close`, HTTP/2 sessions a GOAWAY, idle
+   * connections close. Resolves when every connection is gone (the caller bounds the wait).
+   */
+  drain(): Promise<void>;
+  /** Stop accepting and destroy every connection now. */
+  close(): Promise<void>;
+}
+
+/** Sockets that send nothing decisive for this long during sniffing are closed. */
+const SNIFF_TIMEOUT_MS = 60_000;
+
+export function createHttpListener(config: ListenerConfig, deps: HttpListenerDeps): HttpListener {
+  const hcm = config.hcm;
+  const stats = createHcmStats(deps.stats, hcm.statPrefix);
+  const router = new Router(hcm, {
+    clusters: deps.clusterManager,
+    stats: deps.stats,
+    hcmStats: stats,
+    ...(deps.random ? { random: deps.random } : {}),
+    ...(deps.retryBufferLimit !== undefined ? { retryBufferLimit: deps.retryBufferLimit } : {}),
+  });
+  const logger = deps.accessLogs !== undefined ? createAccessLoggers(hcm.accessLogs, deps.accessLogs) : null;
+  const extra = deps.onRequestComplete ?? null;
+  const onRequestComplete =
+    logger !== null && extra !== null
+      ? (e: AccessLogEntry) => {
+          logger.log(e);
+          extra(e);
+        }
+      : logger !== null
+        ? (e: AccessLogEntry) => logger.log(e)
+        : extra;
+  const cm = new ConnectionManager(hcm, router, stats, onRequestComplete);
+
+  const sockets = new Set<Socket>();
+  let draining = false;
+  let drained: (() => void) | null = null;
+  const sniffTimeout =
+    hcm.idleTimeoutMs > 0 ? Math.min(hcm.idleTimeoutMs, SNIFF_TIMEOUT_MS) : SNIFF_TIMEOUT_MS;
+
+  const dispatch = (socket: Socket, protocol: SniffedProtocol): void => {
+    if (socket.destroyed) return;
+    if (protocol === "http2") {
+      stats.downstream_cx_http2_total.value++;
+      stats.downstream_cx_http2_active.value++;
+      socket.once("close", () => stats.downstream_cx_http2_active.value--);
+      cm.h2.emit("connection", socket);
+    } else {
+      stats.downstream_cx_http1_total.value++;
+      stats.downstream_cx_http1_active.value++;
+      socket.once("close", () => stats.downstream_cx_http1_active.value--);
+      cm.h1.emit("connection", socket);
+      // node:http reads through the stream: undo the sniffer's pause (node:http2 takes the handle).
+      socket.resume();
+    }
+  };
+
+  const server = net.createServer({ noDelay: true }, (socket: Socket) => {
+    socket.on("error", noop);
+    if (draining) {
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    stats.downstream_cx_total.value++;
+    stats.downstream_cx_active.value++;
+    socket.once("close", () => {
+      sockets.delete(socket);
+      stats.downstream_cx_active.value--;
+      stats.downstream_cx_destroy.value++;
+      if (drained !== null && sockets.size === 0) drained();
+    });
+    switch (hcm.codecType) {
+      case "http1":
+        dispatch(socket, "http1");
+        return;
+      case "http2":
+        dispatch(socket, "http2");
+        return;
+      case "auto":
+        sniff(socket, sniffTimeout, (protocol, peeked) => {
+          socket.unshift(peeked);
+          dispatch(socket, protocol);
+        });
+    }
+  });
+  server.on("error", noop);
+
+  const stopAccepting = (): void => {
+    draining = true;
+    if (server.listening) server.close();
+  };
+
+  return {
+    name: config.name,
+    server,
+    stats,
+    listen: () =>
+      new Promise<AddressInfo>((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        server.once("error", onError);
+        server.listen({ host: config.address.address, port: config.address.port }, () => {
+          server.removeListener("error", onError);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    drain: () => {
+      stopAccepting();
+      cm.drain();
+      if (sockets.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        drained = resolve;
+      });
+    },
+    close: async () => {
+      stopAccepting();
+      for (const s of sockets) s.destroy();
+      if (drained !== null) drained();
+    },
+  };
+}
+
+function noop(): void {}

@@ -1,0 +1,36 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  bootstrapYaml,
+  CATCH_ALL,
+  h1,
+  h2,
+  startProxy,
+  startUpstream,
+  type TestProxy,
+  type Upstream,
+} from "./helpers.js";
+
+let proxy: TestProxy | null = null;
+let upstream: Upstream | null = null;
+afterEach(async () => {
+  await proxy?.close();
+  await upstream?.close();
+  proxy = upstream = null;
+});
+
+describe("smoke", () => {
+  it("forwards h1 and h2c on one port", async () => {
+    upstream = await startUpstream();
+    proxy = await startProxy(bootstrapYaml({ routes: CATCH_ALL }), { backend: upstream.port });
+    const a = await h1(proxy.port, { path: "/x?y=1" });
+    expect(a.status).toBe(200);
+    expect(JSON.parse(a.body).url).toBe("/x?y=1");
+    const b = await h2(proxy.port, { path: "/h2" });
+    expect(b.status).toBe(200);
+    expect(JSON.parse(b.body).url).toBe("/h2");
+    const c = await h1(proxy.port, { method: "POST", path: "/p", body: "hello" });
+    expect(JSON.parse(c.body).body).toBe("hello");
+    const d = await h2(proxy.port, { method: "POST", path: "/p", body: "hello2" });
+    expect(JSON.parse(d.body).body).toBe("hello2");
+  });
+});
