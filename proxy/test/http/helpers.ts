@@ -35,7 +35,11 @@ export async function startProxy(
   const text = yaml.replace(/\{\{(\w+)\}\}/g, (_m, k: string) => String(ports[k] ?? 1));
   const bootstrap = loadConfigString(text);
   const store = new StatsStore();
-  const clusters = createClusterManager(bootstrap.clusters, { stats: store, createPool: createConnPool });
+  const clusters = createClusterManager(bootstrap.clusters, {
+    stats: store,
+    createPool: createConnPool,
+    ...(opts.random ? { random: opts.random } : {}),
+  });
   await clusters.initialize();
   const entries: AccessLogEntry[] = [];
   const listener = createHttpListener(bootstrap.listeners[0]!, {
@@ -283,3 +287,22 @@ export function raw(port: number, text: string | Buffer, waitMs = 2000): Promise
 
 export const CATCH_ALL = `- match: { prefix: "/" }
   route: { cluster: backend }`;
+
+/** Cluster YAML (under `clusterExtra`) that makes a cluster speak h2c. */
+export const H2C_CLUSTER = `typed_extension_protocol_options:
+  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+    explicit_http_config:
+      http2_protocol_options: {}`;
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `fn` until it returns true (or fail after `ms`). */
+export async function until(fn: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await sleep(10);
+  }
+}
