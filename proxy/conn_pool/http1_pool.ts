@@ -5,6 +5,7 @@ import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
 import { type ConnectContext, ConnectFailure, connectTcp } from "./connector.js";
 import { responseHeadersFromBuffers, trailersFromBuffers } from "./h1_headers.js";
+import { countFailureBeforeHead, countResponseHead } from "./host_stats.js";
 import type { PoolOptions } from "./options.js";
 import { openH1Tunnel } from "./tunnel.js";
 import type {
@@ -266,7 +267,7 @@ class H1Request implements UpstreamRequestHandle, Dispatcher.DispatchHandler {
     if (this.finished) return;
     this.finished = true;
     this.host.stats.rqActive--;
-    this.host.stats.rqError++;
+    countFailureBeforeHead(this.host.stats);
     this.handler.onError(reason, detail);
   }
 
@@ -285,6 +286,7 @@ class H1Request implements UpstreamRequestHandle, Dispatcher.DispatchHandler {
     if (this.finished) return false;
     if (statusCode < 200) return true;
     this.started = true;
+    countResponseHead(this.host.stats, statusCode);
     this.resumeUpstream = resume;
     this.handler.onHeaders(statusCode, responseHeadersFromBuffers(headers));
     return !this.paused;
@@ -305,7 +307,6 @@ class H1Request implements UpstreamRequestHandle, Dispatcher.DispatchHandler {
     if (this.finished) return;
     this.finished = true;
     this.host.stats.rqActive--;
-    this.host.stats.rqSuccess++;
     this.handler.onComplete(trailersFromBuffers(trailers as unknown as Buffer[] | null));
   }
 
@@ -328,7 +329,7 @@ class H1Request implements UpstreamRequestHandle, Dispatcher.DispatchHandler {
     }
     this.finished = true;
     this.host.stats.rqActive--;
-    this.host.stats.rqError++;
+    if (!this.started) countFailureBeforeHead(this.host.stats);
     const reason = resetReason(err, this.started);
     if (reason !== "connection failure") this.pool.stats.upstream_rq_rx_reset.value++;
     this.handler.onError(reason, errorDetail(err));

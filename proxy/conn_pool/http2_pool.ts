@@ -4,6 +4,7 @@ import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
 import { type ConnectContext, connectTcp } from "./connector.js";
 import { addH2Headers, h2RequestHeaders, h2Trailers, rawFromH2, rawFromH2Object } from "./h2_headers.js";
+import { countFailureBeforeHead, countResponseHead } from "./host_stats.js";
 import type { PoolOptions } from "./options.js";
 import { openH1Tunnel } from "./tunnel.js";
 import {
@@ -286,6 +287,8 @@ class H2Request implements UpstreamRequestHandle, Waiter {
   private trailers: RawHeaders | null = null;
   private finished = false;
   private localCancel = false;
+  /** A response head arrived (the per-host outcome is counted). */
+  private started = false;
 
   constructor(
     private readonly pool: Http2Pool,
@@ -322,7 +325,10 @@ class H2Request implements UpstreamRequestHandle, Waiter {
     this.stream = stream;
     stream.on("response", (headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
       if (this.finished) return;
-      this.handler.onHeaders(Number(headers[":status"]), rawFromH2(raw));
+      const status = Number(headers[":status"]);
+      this.started = true;
+      countResponseHead(this.host.stats, status);
+      this.handler.onHeaders(status, rawFromH2(raw));
     });
     stream.on("trailers", (headers) => {
       this.trailers = rawFromH2Object(headers);
@@ -384,7 +390,6 @@ class H2Request implements UpstreamRequestHandle, Waiter {
     if (this.finished) return;
     this.finished = true;
     this.host.stats.rqActive--;
-    this.host.stats.rqSuccess++;
     this.handler.onComplete(this.trailers);
   }
 
@@ -404,7 +409,7 @@ class H2Request implements UpstreamRequestHandle, Waiter {
     if (this.finished) return;
     this.finished = true;
     this.host.stats.rqActive--;
-    this.host.stats.rqError++;
+    if (!this.started) countFailureBeforeHead(this.host.stats);
     this.handler.onError(reason, detail);
   }
 }
