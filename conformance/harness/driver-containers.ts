@@ -1,0 +1,162 @@
+/**
+ * The container driver: each topology on its own Docker network, built with testcontainers. Echo
+ * instances are containers with the topology's DNS aliases; proxies run the target's image with the
+ * rendered config copied in; a sidecar joins its echo's network namespace (`container:<id>`), so the
+ * seed's 127.0.0.1 addressing holds and the service alias reaches the sidecar's listener.
+ *
+ * Ryuk is off (no registry here to pull it from): everything carries the suite's labels and is removed
+ * at the end of the run, and a crashed run's leftovers are removed at the next start.
+ */
+import { randomBytes } from "node:crypto";
+import type { StartedTestContainer } from "testcontainers";
+import { eventually, request } from "./client.js";
+import { docker, removeLabelled, runLabels } from "./docker.js";
+import { adminPort, listenerPort } from "./envoy-doc.js";
+import { renderConfig } from "./render.js";
+import { ECHO_PORT, probePath } from "./topologies.js";
+import type { Driver, Endpoint, ProxyNode, RunningTopology, Target, Topology } from "./types.js";
+
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
+
+async function logsOf(id: string): Promise<string> {
+  return docker(["logs", "--tail", "30", id], 10_000).catch((e) => String(e));
+}
+
+export async function containerDriver(reason: string, echoImage: string): Promise<Driver> {
+  const { GenericContainer, Wait } = await import("testcontainers");
+  const runId = randomBytes(4).toString("hex");
+  const labels = runLabels(runId);
+  const stale = await removeLabelled();
+  const staleNote =
+    stale.containers + stale.networks > 0
+      ? `; removed ${stale.containers} stale containers and ${stale.networks} networks of crashed runs`
+      : "";
+
+  const driver: Driver = {
+    name: "containers",
+    reason: reason + staleNote,
+    capabilities: { dynamicDns: true },
+    async start(topology: Topology, target: Target): Promise<RunningTopology> {
+      const image = target.image;
+      if (!image) throw new Error(`target ${target.name} has no image`);
+      const network = `echomesh-${runId}-${topology.id}`;
+      const labelArgs = Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
+      await docker(["network", "create", ...labelArgs, network]);
+      const echos = new Map<string, StartedTestContainer>();
+      const proxies = new Map<string, StartedTestContainer>();
+      const sidecarOf = (echo: string) => topology.proxies.filter((p) => p.sidecarOf === echo);
+
+      const startEcho = async (name: string) => {
+        const node = topology.echos.find((e) => e.name === name);
+        if (!node) throw new Error(`no echo ${name} in ${topology.id}`);
+        // A sidecar's ports live in this container's network namespace: expose them here.
+        const extra = sidecarOf(name).flatMap((p) => [listenerPort(p.config), adminPort(p.config)]);
+        const started = await new GenericContainer(echoImage)
+          .withCommand(["echo"])
+          .withEnvironment({ INSTANCE: name, ...node.env })
+          .withNetworkMode(network)
+          .withNetworkAliases(...node.aliases)
+          .withExposedPorts(ECHO_PORT, ...extra)
+          .withLabels(labels)
+          .withWaitStrategy(Wait.forHttp("/", ECHO_PORT).forStatusCodeMatching(() => true))
+          .withStartupTimeout(60_000)
+          .start();
+        echos.set(name, started);
+      };
+
+      const startProxy = async (p: ProxyNode) => {
+        const config = renderConfig(p.config, target);
+        const admin = adminPort(p.config);
+        let builder = new GenericContainer(image)
+          .withCommand(target.containerCommand(target.configPath, p.serviceCluster))
+          .withCopyContentToContainer([{ content: config, target: target.configPath }])
+          .withLabels(labels)
+          .withStartupTimeout(60_000);
+        if (p.sidecarOf) {
+          const host = echos.get(p.sidecarOf);
+          if (!host) throw new Error(`sidecar ${p.name}: echo ${p.sidecarOf} not started`);
+          builder = builder.withNetworkMode(`container:${host.getId()}`).withWaitStrategy(Wait.forAll([]));
+        } else {
+          builder = builder
+            .withNetworkMode(network)
+            .withNetworkAliases(...p.aliases)
+            .withExposedPorts(listenerPort(p.config), admin)
+            .withWaitStrategy(Wait.forHttp("/ready", admin).forStatusCode(200));
+        }
+        const started = await builder.start();
+        proxies.set(p.name, started);
+        if (p.sidecarOf) {
+          const ep = adminEp(p.name);
+          try {
+            await eventually(
+              `${p.name} admin /ready`,
+              async () => (await request(ep, "/ready")).status === 200,
+              {
+                times: 1,
+              },
+            );
+          } catch (err) {
+            throw new Error(`${(err as Error).message}\n${await logsOf(started.getId())}`);
+          }
+        }
+      };
+
+      const proxyNode = (name = topology.entry) => {
+        const p = topology.proxies.find((x) => x.name === name);
+        if (!p) throw new Error(`no proxy ${name} in ${topology.id}`);
+        return p;
+      };
+      /** Where a proxy's port is published: its own container, or its echo's for a sidecar. */
+      const published = (p: ProxyNode, port: number): Endpoint => {
+        const c = p.sidecarOf ? echos.get(p.sidecarOf) : proxies.get(p.name);
+        if (!c) throw new Error(`${p.name} is not running`);
+        return { host: c.getHost(), port: c.getMappedPort(port) };
+      };
+      const adminEp = (name?: string) => published(proxyNode(name), adminPort(proxyNode(name).config));
+      const listenerEp = (name?: string) => published(proxyNode(name), listenerPort(proxyNode(name).config));
+
+      const stop = async () => {
+        const all = [...proxies.values(), ...echos.values()];
+        proxies.clear();
+        echos.clear();
+        await Promise.all(all.map((c) => c.stop({ timeout: 2_000 }).catch(() => undefined)));
+        await docker(["network", "rm", network]).catch(() => "");
+      };
+
+      try {
+        await Promise.all(topology.echos.filter((e) => !e.deferred).map((e) => startEcho(e.name)));
+        const order = [...topology.proxies].sort((x, y) => Number(!!y.sidecarOf) - Number(!!x.sidecarOf));
+        for (const p of order) await startProxy(p);
+        await eventually(`${topology.id} answers through ${topology.entry}`, async () => {
+          const r = await request(listenerEp(), probePath(topology), { timeoutMs: 5_000 });
+          return r.headers["x-echo-instance"] !== undefined;
+        });
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+
+      return {
+        topology,
+        listener: listenerEp,
+        admin: adminEp,
+        echo: (name) => {
+          const c = echos.get(name);
+          if (!c) throw new Error(`echo ${name} is not running`);
+          return { host: c.getHost(), port: c.getMappedPort(ECHO_PORT) };
+        },
+        startEcho,
+        async stopEcho(name) {
+          const c = echos.get(name);
+          echos.delete(name);
+          await c?.stop({ timeout: 2_000 });
+        },
+        stop,
+      };
+    },
+    async close() {
+      await removeLabelled(runId);
+    },
+  };
+  return driver;
+}

@@ -1,0 +1,217 @@
+/**
+ * The process driver: the same topologies with processes on loopback. Each echo and each front proxy
+ * gets its own 127.x.y.z address; a sidecar shares its echo's address (its "network namespace"), and
+ * names resolve through the proxy's `--dns-map`. Ports are the config's, remapped to free ports so a
+ * wildcard listener elsewhere on the machine cannot collide.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eventually, request } from "./client.js";
+import { adminPort, listenerPort } from "./envoy-doc.js";
+import { renderConfig } from "./render.js";
+import { echoMain } from "./targets.js";
+import { ECHO_PORT, probePath } from "./topologies.js";
+import type { Driver, Endpoint, RunningTopology, Target, Topology } from "./types.js";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+class Proc {
+  private tail: string[] = [];
+  readonly exited: Promise<number | null>;
+  private child: ChildProcess;
+
+  constructor(
+    readonly label: string,
+    argv: string[],
+    env: Record<string, string>,
+  ) {
+    const [cmd, ...args] = argv;
+    this.child = spawn(cmd ?? process.execPath, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const keep = (chunk: Buffer) => {
+      this.tail.push(...chunk.toString().split("\n").filter(Boolean));
+      if (this.tail.length > 40) this.tail.splice(0, this.tail.length - 40);
+    };
+    this.child.stdout?.on("data", keep);
+    this.child.stderr?.on("data", keep);
+    this.exited = new Promise((resolve) => {
+      this.child.on("error", (err) => {
+        this.tail.push(String(err));
+        resolve(null);
+      });
+      this.child.on("exit", (code) => resolve(code));
+    });
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  output(): string {
+    return this.tail.join("\n");
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Poll until `ep` answers HTTP with `ok(status)`, failing fast if the process exits. */
+async function ready(proc: Proc, ep: Endpoint, path: string, ok: (status: number) => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (!proc.running) throw new Error(`${proc.label} exited during startup:\n${proc.output()}`);
+    try {
+      const r = await request(ep, path, { timeoutMs: 2_000 });
+      if (ok(r.status)) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${proc.label} not ready at ${ep.host}:${ep.port}${path} after 30 s:\n${proc.output()}`);
+}
+
+export async function processDriver(reason: string): Promise<Driver> {
+  const dir = mkdtempSync(join(tmpdir(), "echomesh-conformance-"));
+  // A random 127.B.0.0/16 per run, so parallel runs (suite + self-test) never share addresses.
+  const b = 20 + Math.floor(Math.random() * 200);
+  let nextHost = 1;
+  const nextIp = () => {
+    const n = nextHost++;
+    return `127.${b}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+  };
+  const ports = new Map<number, number>();
+  for (const p of [80, 8001, ECHO_PORT]) ports.set(p, await freePort());
+  const port = (p: number) => ports.get(p) ?? p;
+  const all = new Set<Proc>();
+
+  const driver: Driver = {
+    name: "processes",
+    reason,
+    capabilities: { dynamicDns: false },
+    async start(topology: Topology, target: Target): Promise<RunningTopology> {
+      const processCommand = target.processCommand;
+      if (!processCommand) throw new Error(`target ${target.name} has no process form`);
+      const ips = new Map<string, string>();
+      for (const e of topology.echos) ips.set(e.name, nextIp());
+      for (const p of topology.proxies)
+        ips.set(p.name, p.sidecarOf ? (ips.get(p.sidecarOf) ?? "") : nextIp());
+      const echoProcs = new Map<string, Proc>();
+      const proxyProcs: Proc[] = [];
+      const ipOf = (name: string) => {
+        const ip = ips.get(name);
+        if (!ip) throw new Error(`no node ${name} in topology ${topology.id}`);
+        return ip;
+      };
+
+      const startEcho = async (name: string) => {
+        const ip = ipOf(name);
+        const node = topology.echos.find((e) => e.name === name);
+        const proc = new Proc(
+          `echo ${name}`,
+          [process.execPath, echoMain, "--port", String(port(ECHO_PORT)), "--host", ip],
+          { INSTANCE: name, ...node?.env },
+        );
+        all.add(proc);
+        echoProcs.set(name, proc);
+        await ready(proc, { host: ip, port: port(ECHO_PORT) }, "/", () => true);
+      };
+
+      const dnsMap = () => {
+        const map = new Map<string, string[]>();
+        const add = (alias: string, ip: string) => map.set(alias, [...(map.get(alias) ?? []), ip]);
+        for (const e of topology.echos) if (!e.deferred) for (const a of e.aliases) add(a, ipOf(e.name));
+        for (const p of topology.proxies) for (const a of p.aliases) add(a, ipOf(p.name));
+        return target.transformDns ? target.transformDns(map) : map;
+      };
+
+      const stopAll = async () => {
+        await Promise.all([...proxyProcs, ...echoProcs.values()].map((p) => p.stop()));
+        for (const p of [...proxyProcs, ...echoProcs.values()]) all.delete(p);
+      };
+
+      try {
+        await Promise.all(topology.echos.filter((e) => !e.deferred).map((e) => startEcho(e.name)));
+        // Sidecars first, then the entry proxy.
+        const order = [...topology.proxies].sort((x, y) => Number(!!y.sidecarOf) - Number(!!x.sidecarOf));
+        for (const p of order) {
+          const ip = ipOf(p.name);
+          const file = join(dir, `${topology.id}-${p.name}.yaml`);
+          writeFileSync(
+            file,
+            renderConfig(p.config, target, {
+              // 0.0.0.0 (listen) and 127.0.0.1 (the sidecar's own echo) are this node's address.
+              address: (a) => (a === "0.0.0.0" || a === "127.0.0.1" ? ip : undefined),
+              port,
+            }),
+          );
+          const proc = new Proc(`proxy ${p.name}`, processCommand(file, p.serviceCluster, dnsMap()), {});
+          all.add(proc);
+          proxyProcs.push(proc);
+          await ready(proc, { host: ip, port: port(adminPort(p.config)) }, "/ready", (s) => s === 200);
+        }
+        const entry = { host: ipOf(topology.entry), port: port(listenerPort(entryConfig(topology))) };
+        await eventually(`${topology.id} answers through ${topology.entry}`, async () => {
+          const r = await request(entry, probePath(topology), { timeoutMs: 5_000 });
+          return r.headers["x-echo-instance"] !== undefined;
+        });
+      } catch (err) {
+        await stopAll();
+        throw err;
+      }
+
+      const proxyNode = (name = topology.entry) => {
+        const p = topology.proxies.find((x) => x.name === name);
+        if (!p) throw new Error(`no proxy ${name}`);
+        return p;
+      };
+      return {
+        topology,
+        listener: (name) => ({
+          host: ipOf(proxyNode(name).name),
+          port: port(listenerPort(proxyNode(name).config)),
+        }),
+        admin: (name) => ({
+          host: ipOf(proxyNode(name).name),
+          port: port(adminPort(proxyNode(name).config)),
+        }),
+        echo: (name) => ({ host: ipOf(name), port: port(ECHO_PORT) }),
+        startEcho,
+        async stopEcho(name) {
+          await echoProcs.get(name)?.stop();
+        },
+        stop: stopAll,
+      };
+    },
+    async close() {
+      await Promise.all([...all].map((p) => p.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return driver;
+}
+
+function entryConfig(topology: Topology) {
+  const p = topology.proxies.find((x) => x.name === topology.entry);
+  if (!p) throw new Error(`topology ${topology.id}: no entry proxy ${topology.entry}`);
+  return p.config;
+}

@@ -1,0 +1,135 @@
+/**
+ * Small, typed edits on a parsed Envoy v2 document (the seed's dialect). Topologies are the seed's
+ * files plus a few of these edits, each one named where it is used.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import type { EnvoyDoc } from "./types.js";
+
+type Obj = Record<string, unknown>;
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The seed's files as committed under proxy/test/fixtures/seeds (shared/seeds/configs as fallback). */
+export function loadSeed(name: "proxy-envoy.yaml" | "service-envoy.yaml"): EnvoyDoc {
+  const candidates = [`${repoRoot}proxy/test/fixtures/seeds/${name}`, `/work/shared/seeds/configs/${name}`];
+  for (const path of candidates) {
+    try {
+      return parse(readFileSync(path, "utf8")) as EnvoyDoc;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+  throw new Error(`seed config ${name} not found (looked in ${candidates.join(", ")})`);
+}
+
+export function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function obj(value: unknown, what: string): Obj {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`envoy doc: ${what} is not an object`);
+  }
+  return value as Obj;
+}
+
+function arr(value: unknown, what: string): Obj[] {
+  if (!Array.isArray(value)) throw new Error(`envoy doc: ${what} is not a list`);
+  return value as Obj[];
+}
+
+export function listeners(doc: EnvoyDoc): Obj[] {
+  return arr(obj(doc.static_resources, "static_resources").listeners, "listeners");
+}
+
+export function clusters(doc: EnvoyDoc): Obj[] {
+  return arr(obj(doc.static_resources, "static_resources").clusters, "clusters");
+}
+
+/** The http_connection_manager's `config` of every listener. */
+export function hcms(doc: EnvoyDoc): Obj[] {
+  return listeners(doc).flatMap((l) =>
+    arr(l.filter_chains, "filter_chains").flatMap((fc) =>
+      arr(fc.filters, "filters").map((f) => obj(f.config, "filter config")),
+    ),
+  );
+}
+
+export function routes(doc: EnvoyDoc): Obj[] {
+  return hcms(doc).flatMap((hcm) =>
+    arr(obj(hcm.route_config, "route_config").virtual_hosts, "virtual_hosts").flatMap((vh) =>
+      arr(vh.routes, "routes"),
+    ),
+  );
+}
+
+export function setRoutes(doc: EnvoyDoc, list: Obj[]): EnvoyDoc {
+  for (const hcm of hcms(doc)) {
+    for (const vh of arr(obj(hcm.route_config, "route_config").virtual_hosts, "virtual_hosts")) {
+      vh.routes = clone(list);
+    }
+  }
+  return doc;
+}
+
+export function cluster(doc: EnvoyDoc, name: string): Obj {
+  const found = clusters(doc).find((c) => c.name === name);
+  if (!found) throw new Error(`envoy doc: no cluster ${name}`);
+  return found;
+}
+
+export function hostsOf(c: Obj): { address: string; port: number }[] {
+  return arr(c.hosts, "hosts").map((h) => {
+    const sa = obj(h.socket_address, "socket_address");
+    return { address: String(sa.address), port: Number(sa.port_value) };
+  });
+}
+
+export function setHosts(c: Obj, hosts: { address: string; port: number }[]): Obj {
+  c.hosts = hosts.map((h) => ({ socket_address: { address: h.address, port_value: h.port } }));
+  return c;
+}
+
+/** A copy of the seed's `myservice` cluster under another name with other hosts. */
+export function cloneCluster(
+  doc: EnvoyDoc,
+  from: string,
+  name: string,
+  hosts: { address: string; port: number }[],
+) {
+  const c = clone(cluster(doc, from));
+  c.name = name;
+  setHosts(c, hosts);
+  clusters(doc).push(c);
+  return c;
+}
+
+/** Every socket_address in the document (listeners, admin, cluster hosts), for address rewriting. */
+export function socketAddresses(doc: EnvoyDoc): Obj[] {
+  const found: Obj[] = [];
+  const visit = (value: unknown) => {
+    if (Array.isArray(value)) {
+      for (const v of value) visit(v);
+    } else if (typeof value === "object" && value !== null) {
+      const o = value as Obj;
+      if (typeof o.socket_address === "object" && o.socket_address !== null)
+        found.push(o.socket_address as Obj);
+      for (const v of Object.values(o)) visit(v);
+    }
+  };
+  visit(doc);
+  return found;
+}
+
+/** Port the entry listener and the admin listen on (read from the config, never assumed). */
+export function listenerPort(doc: EnvoyDoc): number {
+  const first = listeners(doc)[0];
+  return Number(obj(obj(first?.address, "listener address").socket_address, "socket_address").port_value);
+}
+
+export function adminPort(doc: EnvoyDoc): number {
+  const admin = obj(doc.admin, "admin");
+  return Number(obj(obj(admin.address, "admin address").socket_address, "socket_address").port_value);
+}

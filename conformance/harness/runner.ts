@@ -1,0 +1,104 @@
+/** Running tests against started topologies, and grouping them so each topology starts once. */
+import { topology } from "./topologies.js";
+import {
+  type CheckContext,
+  type ConformanceTest,
+  type Driver,
+  type DriverCapabilities,
+  type Measurements,
+  type RunningTopology,
+  SkipError,
+  type Target,
+  type TestResult,
+} from "./types.js";
+
+/** Tests by topology id, in first-seen order. */
+export function byTopology(tests: ConformanceTest[]): Map<string, ConformanceTest[]> {
+  const groups = new Map<string, ConformanceTest[]>();
+  for (const t of tests) groups.set(t.topology, [...(groups.get(t.topology) ?? []), t]);
+  return groups;
+}
+
+/** What a group of tests runs on: a started topology, a start failure, or a reason to skip. */
+export type Stage = { topo: RunningTopology } | { startError: Error } | { skip: string };
+
+export async function startStage(
+  driver: Driver,
+  target: Target,
+  topologyId: string,
+  tests: ConformanceTest[],
+): Promise<Stage> {
+  const needed = tests.some((t) => (t.requires ?? []).every((c) => driver.capabilities[c]));
+  if (!needed)
+    return {
+      skip: missingReason(
+        driver,
+        tests.flatMap((t) => t.requires ?? []),
+      ),
+    };
+  try {
+    return { topo: await driver.start(topology(topologyId), target) };
+  } catch (err) {
+    return { startError: err as Error };
+  }
+}
+
+export async function stopStage(stage: Stage | undefined): Promise<void> {
+  if (stage && "topo" in stage) await stage.topo.stop();
+}
+
+const capabilityText: Record<keyof DriverCapabilities, string> = {
+  dynamicDns:
+    "backends joining and leaving a DNS name at runtime (Docker's DNS; --dns-map is fixed at start)",
+};
+
+function missingReason(driver: Driver, missing: (keyof DriverCapabilities)[]): string {
+  const list = [...new Set(missing)].map((c) => capabilityText[c]).join("; ");
+  return `the ${driver.name} driver cannot do ${list}: run with the container driver`;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const DEFAULT_TEST_TIMEOUT_MS = 60_000;
+
+export async function runTest(test: ConformanceTest, driver: Driver, stage: Stage): Promise<TestResult> {
+  const measurements: Measurements = {};
+  const started = Date.now();
+  const result = (outcome: TestResult["outcome"], reason?: string): TestResult => ({
+    id: test.id,
+    feature: test.feature,
+    topology: test.topology,
+    outcome,
+    ...(reason === undefined ? {} : { reason }),
+    durationMs: Date.now() - started,
+    measurements,
+  });
+  if ("skip" in stage) return result("skipped", stage.skip);
+  const missing = (test.requires ?? []).filter((c) => !driver.capabilities[c]);
+  if (missing.length > 0) return result("skipped", missingReason(driver, missing));
+  if ("startError" in stage)
+    return result("failed", `topology ${test.topology} did not start: ${stage.startError.message}`);
+  const ctx: CheckContext = {
+    topo: stage.topo,
+    driver,
+    measure: (key, value) => {
+      measurements[key] = value;
+    },
+    skip: (reason) => {
+      throw new SkipError(reason);
+    },
+  };
+  try {
+    await withTimeout(test.check(ctx), test.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, test.id);
+    return result("passed");
+  } catch (err) {
+    if (err instanceof SkipError) return result("skipped", err.message);
+    return result("failed", (err as Error).message ?? String(err));
+  }
+}

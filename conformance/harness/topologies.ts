@@ -1,0 +1,223 @@
+/**
+ * The topologies, as data, built from the seed's Envoy files (../../proxy/test/fixtures/seeds).
+ * Each variant names the edits it makes to the seed; nothing else differs.
+ */
+import { cloneCluster, cluster, loadSeed, routes, setHosts, setRoutes } from "./envoy-doc.js";
+import type { EchoNode, EnvoyDoc, Topology } from "./types.js";
+
+/** The echo's port (zcong/echo's 8080, as the seed's part-1 compose file exposes). */
+export const ECHO_PORT = 8080;
+/**
+ * Echo bodies up to 64 MiB, so the 50 MB body test measures the proxy, not the echo's 10 MiB default;
+ * no per-request access log (it would only cost CPU).
+ */
+const ECHO_ENV = { MAX_BODY_SIZE: "64MiB", MAX_WS_MESSAGE_SIZE: "16MiB", ACCESS_LOG: "off" };
+
+const echo = (name: string, aliases: string[] = [name], deferred = false): EchoNode => ({
+  name,
+  aliases,
+  env: ECHO_ENV,
+  deferred,
+});
+
+/**
+ * Part 1 of the post: the front proxy with round_robin over service1/service2 by strict_dns, `/ws`
+ * with use_websocket. The post does not show part 1's Envoy file; it says it has proxy-envoy.yaml's
+ * shape with HTTP/1.1 to the echo services (zcong/echo speaks HTTP/1.1 on 8080). So: the seed's
+ * front file, hosts on the echo port, no http2_protocol_options.
+ */
+function frontDoc(services: string[]): EnvoyDoc {
+  const doc = loadSeed("proxy-envoy.yaml");
+  const c = cluster(doc, "myservice");
+  delete c.http2_protocol_options;
+  setHosts(
+    c,
+    services.map((s) => ({ address: s, port: ECHO_PORT })),
+  );
+  return doc;
+}
+
+function front(id: string, description: string, doc: EnvoyDoc, echos: EchoNode[]): Topology {
+  return {
+    id,
+    description,
+    echos,
+    proxies: [{ name: "front", serviceCluster: "front-proxy", config: doc, aliases: ["front-envoy"] }],
+    entry: "front",
+  };
+}
+
+const frontProxy = front(
+  "front",
+  "seed part 1: front proxy, round_robin over service1/service2 (strict_dns), /ws websocket route",
+  frontDoc(["service1", "service2"]),
+  [echo("service1"), echo("service2")],
+);
+
+const front3 = front(
+  "front-3",
+  "front proxy with a third strict_dns host service3",
+  frontDoc(["service1", "service2", "service3"]),
+  [echo("service1"), echo("service2"), echo("service3")],
+);
+
+/** Variant: `/` routes by weighted_clusters 70/30 to one-host clusters service1 and service2. */
+function weightedDoc(): EnvoyDoc {
+  const doc = frontDoc(["service1"]);
+  cloneCluster(doc, "myservice", "service1", [{ address: "service1", port: ECHO_PORT }]);
+  cloneCluster(doc, "myservice", "service2", [{ address: "service2", port: ECHO_PORT }]);
+  const slash = routes(doc).find((r) => (r.match as { prefix?: string }).prefix === "/");
+  if (!slash) throw new Error("seed has no / route");
+  slash.route = {
+    weighted_clusters: {
+      clusters: [
+        { name: "service1", weight: 70 },
+        { name: "service2", weight: 30 },
+      ],
+      total_weight: 100,
+    },
+  };
+  return doc;
+}
+
+const weighted = front(
+  "weighted",
+  "front proxy, / by weighted_clusters service1 70 / service2 30",
+  weightedDoc(),
+  [echo("service1"), echo("service2")],
+);
+
+/**
+ * Variant: one strict_dns host name `echo` that several echo instances answer to (Docker's DNS returns
+ * every container with the alias), re-resolved every second (dns_refresh_rate: 1s).
+ */
+function dnsDoc(): EnvoyDoc {
+  const doc = frontDoc(["echo"]);
+  cluster(doc, "myservice").dns_refresh_rate = "1s";
+  return doc;
+}
+
+const dnsJoin = front(
+  "dns-join",
+  "front proxy, one DNS name `echo` with two instances; a third joins at runtime (dns_refresh_rate 1s)",
+  dnsDoc(),
+  [echo("echo-a", ["echo"]), echo("echo-b", ["echo"]), echo("echo-c", ["echo"], true)],
+);
+
+const dnsLeave = front(
+  "dns-leave",
+  "front proxy, one DNS name `echo` with three instances; one stops at runtime (dns_refresh_rate 1s)",
+  dnsDoc(),
+  [echo("echo-a", ["echo"]), echo("echo-b", ["echo"]), echo("echo-c", ["echo"])],
+);
+
+/** Variant: the seed's front file with its cluster's http2_protocol_options, straight to the echos. */
+function h2UpstreamDoc(): EnvoyDoc {
+  const doc = loadSeed("proxy-envoy.yaml");
+  setHosts(cluster(doc, "myservice"), [
+    { address: "service1", port: ECHO_PORT },
+    { address: "service2", port: ECHO_PORT },
+  ]);
+  return doc;
+}
+
+const h2Upstream = front(
+  "h2-upstream",
+  "front proxy with the seed's http2_protocol_options cluster, one h2c hop to the echos",
+  h2UpstreamDoc(),
+  [echo("service1"), echo("service2")],
+);
+
+/**
+ * The seed's sidecar file is a copy of the front's: its cluster points at service1/service2:80, the
+ * sidecars themselves, which loops (front -> sidecar1 -> sidecar2 -> ...), and asks for HTTP/2 to the
+ * echo, which the post's zcong/echo does not speak. The post's text says each sidecar hands traffic
+ * over HTTP/1.1 to the echo in its own container. This is the ONLY change made: the cluster's hosts
+ * become that echo (127.0.0.1:8080, same network namespace, as in the post's Dockerfile-service) and
+ * its http2_protocol_options go. Layout: each sidecar runs in its echo's network namespace (Docker
+ * `--network container:<echo>`, like a Kubernetes pod), which keeps the seed's 127.0.0.1 addressing and
+ * the service names on the sidecar's listener without a shell or supervisor in the scratch image.
+ */
+function sidecarDoc(): EnvoyDoc {
+  const doc = loadSeed("service-envoy.yaml");
+  const c = cluster(doc, "myservice");
+  delete c.http2_protocol_options;
+  setHosts(c, [{ address: "127.0.0.1", port: ECHO_PORT }]);
+  return doc;
+}
+
+const mesh: Topology = {
+  id: "mesh",
+  description: "seed part 2: front -> h2c -> sidecar per service -> HTTP/1.1 -> its echo",
+  echos: [echo("service1"), echo("service2")],
+  proxies: [
+    // The seed's front file exactly as written (hosts service1/service2:80 = the sidecars, h2c).
+    {
+      name: "front",
+      serviceCluster: "front-proxy",
+      config: loadSeed("proxy-envoy.yaml"),
+      aliases: ["front-envoy"],
+    },
+    {
+      name: "sidecar1",
+      serviceCluster: "service1",
+      config: sidecarDoc(),
+      aliases: [],
+      sidecarOf: "service1",
+    },
+    {
+      name: "sidecar2",
+      serviceCluster: "service2",
+      config: sidecarDoc(),
+      aliases: [],
+      sidecarOf: "service2",
+    },
+  ],
+  entry: "front",
+};
+
+/** Port nothing listens on: the `down` cluster's hosts refuse every connection. */
+export const CLOSED_PORT = 9;
+
+/**
+ * Variant for local replies: `/slow` with a 1 s route timeout, `/down` to a cluster whose every host
+ * refuses connections, `/app` to the echos, and no catch-all, so other paths match no route.
+ */
+function localRepliesDoc(): EnvoyDoc {
+  const doc = frontDoc(["service1", "service2"]);
+  cloneCluster(doc, "myservice", "down", [
+    { address: "service1", port: CLOSED_PORT },
+    { address: "service2", port: CLOSED_PORT },
+  ]);
+  setRoutes(doc, [
+    { match: { prefix: "/slow" }, route: { cluster: "myservice", timeout: "1s" } },
+    { match: { prefix: "/down" }, route: { cluster: "down" } },
+    { match: { prefix: "/app" }, route: { cluster: "myservice" } },
+  ]);
+  return doc;
+}
+
+const localReplies = front(
+  "local-replies",
+  "front proxy with /slow (1 s timeout), /down (every host refuses) and /app; nothing else routes",
+  localRepliesDoc(),
+  [echo("service1"), echo("service2")],
+);
+
+export const topologies: ReadonlyMap<string, Topology> = new Map(
+  [frontProxy, front3, weighted, dnsJoin, dnsLeave, h2Upstream, mesh, localReplies].map((t) => [t.id, t]),
+);
+
+/**
+ * Path the driver polls through the entry proxy until an echo answers it consistently (the echo
+ * answers 404 for paths it has no route for, still as itself: `x-echo-instance`).
+ */
+export function probePath(topology: Topology): string {
+  return topology.id === "local-replies" ? "/app" : "/";
+}
+
+export function topology(id: string): Topology {
+  const t = topologies.get(id);
+  if (!t) throw new Error(`unknown topology ${id}`);
+  return t;
+}

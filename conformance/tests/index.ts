@@ -1,0 +1,19 @@
+/** Every conformance test, grouped by feature file. */
+import type { ConformanceTest } from "../harness/types.js";
+import { http2Tests } from "./http2.js";
+import { localReplyTests } from "./local-replies.js";
+import { roundRobinTests } from "./round-robin.js";
+import { websocketTests } from "./websocket.js";
+
+export const allTests: ConformanceTest[] = [
+  ...roundRobinTests,
+  ...http2Tests,
+  ...websocketTests,
+  ...localReplyTests,
+];
+
+const ids = new Set<string>();
+for (const t of allTests) {
+  if (ids.has(t.id)) throw new Error(`duplicate conformance test id ${t.id}`);
+  ids.add(t.id);
+}

@@ -1,0 +1,59 @@
+/** Local replies: answers the proxy makes itself, never an echo's. */
+import { expect } from "../harness/assert.js";
+import { header, request } from "../harness/client.js";
+import type { ConformanceTest } from "../harness/types.js";
+
+const base = { feature: "local-replies" as const, topology: "local-replies" };
+
+export const localReplyTests: ConformanceTest[] = [
+  {
+    ...base,
+    id: "local-reply-no-route-404",
+    description: "a path no route matches gets 404 from the proxy",
+    async check({ topo, measure }) {
+      // A routed path reaches an echo (which answers 404 itself for a path it does not serve).
+      const ok = await request(topo.listener(), "/app");
+      expect(
+        header(ok, "x-echo-instance") !== undefined,
+        `routed /app: the proxy answered ${ok.status} itself`,
+      );
+      const r = await request(topo.listener(), "/nothing/here");
+      measure("status", r.status);
+      measure("body", r.body.toString("utf8").slice(0, 120));
+      expect(r.status === 404, `no-route path answered ${r.status}`);
+      expect(header(r, "x-echo-instance") === undefined, "the 404 came from an echo, not the proxy");
+    },
+  },
+  {
+    ...base,
+    id: "local-reply-all-down-503",
+    description: "a route whose every backend refuses connections gets 503 from the proxy",
+    async check({ topo, measure }) {
+      const r = await request(topo.listener(), "/down");
+      measure("status", r.status);
+      measure("body", r.body.toString("utf8").slice(0, 160));
+      expect(r.status === 503, `every-backend-down answered ${r.status}`);
+      expect(header(r, "x-echo-instance") === undefined, "the 503 came from an echo, not the proxy");
+    },
+  },
+  {
+    ...base,
+    id: "local-reply-timeout-504",
+    description: "a backend slower than the route's 1 s timeout gets 504 after about 1 s",
+    async check({ topo, measure }) {
+      const started = Date.now();
+      const r = await request(topo.listener(), "/slow?echo_delay=4s");
+      const ms = Date.now() - started;
+      measure("status", r.status);
+      measure("ms", ms);
+      measure("body", r.body.toString("utf8").slice(0, 120));
+      expect(r.status === 504, `slow backend answered ${r.status} after ${ms} ms`);
+      expect(ms >= 900 && ms < 3_500, `504 came after ${ms} ms; the route timeout is 1 s`);
+      const fast = await request(topo.listener(), "/slow?echo_delay=100ms");
+      expect(
+        fast.status !== 504 && header(fast, "x-echo-instance") !== undefined,
+        `a backend within the timeout: the proxy answered ${fast.status}`,
+      );
+    },
+  },
+];

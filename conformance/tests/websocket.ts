@@ -1,0 +1,197 @@
+/** WebSocket passthrough on the seed's `/ws` route, directly (front proxy) and through the mesh. */
+import { randomBytes } from "node:crypto";
+import { expect, expectShares } from "../harness/assert.js";
+import { counts, eventually, sha256 } from "../harness/client.js";
+import { promSum, stat } from "../harness/stats.js";
+import type { ConformanceTest, RunningTopology } from "../harness/types.js";
+import { closeSocket, nextMessages, type OpenSocket, openSocket } from "../harness/ws.js";
+
+/** Open, run `fn`, and always close. */
+async function withSocket<T>(topo: RunningTopology, fn: (s: OpenSocket) => Promise<T>): Promise<T> {
+  const s = await openSocket(topo.listener());
+  try {
+    return await fn(s);
+  } finally {
+    await closeSocket(s);
+  }
+}
+
+/** Every proxy's downstream upgrade gauge and every echo's open-socket gauge read 0. */
+async function nothingOpen(topo: RunningTopology): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const p of topo.topology.proxies) {
+    out[`${p.name}.http.ingress_http.downstream_cx_upgrades_active`] = await stat(
+      topo.admin(p.name),
+      "http.ingress_http.downstream_cx_upgrades_active",
+    );
+  }
+  for (const e of topo.topology.echos) {
+    if (e.deferred) continue;
+    out[`${e.name}.echo_websockets_open`] = await promSum(topo.echo(e.name), "echo_websockets_open");
+  }
+  return out;
+}
+
+function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
+  const topology = where === "direct" ? "front" : "mesh";
+  const via = where === "direct" ? "through the front proxy" : "through the mesh's h2 hop";
+  const base = { feature: "websocket" as const, topology };
+  return [
+    {
+      ...base,
+      id: `ws-text-binary-${where}`,
+      description: `a text and a binary message come back unchanged, with their types, ${via}`,
+      async check({ topo, measure }) {
+        await withSocket(topo, async ({ ws, instance }) => {
+          measure("instance", instance);
+          const text = "hello, mesh ✓";
+          const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+          const got = nextMessages(ws, 2);
+          ws.send(text);
+          ws.send(binary);
+          const [a, b] = await got;
+          expect(
+            a?.binary === false && a.data.toString("utf8") === text,
+            `text came back as ${JSON.stringify(a)}`,
+          );
+          expect(b?.binary === true && b.data.equals(binary), "binary message came back changed");
+        });
+      },
+    },
+    {
+      ...base,
+      id: `ws-1mb-${where}`,
+      description: `a 1 MB binary message comes back intact (sha256) ${via}`,
+      async check({ topo, measure }) {
+        await withSocket(topo, async ({ ws }) => {
+          const big = randomBytes(1024 * 1024);
+          const got = nextMessages(ws, 1);
+          const started = Date.now();
+          ws.send(big);
+          const [m] = await got;
+          measure("ms", Date.now() - started);
+          expect(
+            m !== undefined && m.data.length === big.length,
+            `got ${m?.data.length} bytes of ${big.length}`,
+          );
+          expect(sha256(m.data) === sha256(big), "1 MB message came back with a different sha256");
+        });
+      },
+    },
+    {
+      ...base,
+      id: `ws-1000-in-order-${where}`,
+      description: `1,000 messages sent back to back come back complete and in order ${via}`,
+      async check({ topo, measure }) {
+        await withSocket(topo, async ({ ws }) => {
+          const got = nextMessages(ws, 1000, 60_000);
+          for (let i = 0; i < 1000; i++) ws.send(`m-${i}`);
+          const msgs = await got;
+          const wrong = msgs.findIndex((m, i) => m.data.toString() !== `m-${i}`);
+          measure("received", msgs.length);
+          expect(wrong === -1, `message ${wrong} was ${msgs[wrong]?.data.toString()}`);
+        });
+      },
+    },
+    {
+      ...base,
+      id: `ws-ping-pong-${where}`,
+      description: `a ping is answered by a pong with the same payload ${via}`,
+      async check({ topo }) {
+        await withSocket(topo, async ({ ws }) => {
+          const payload = randomBytes(16);
+          const pong = new Promise<Buffer>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error("no pong within 10 s")), 10_000);
+            ws.once("pong", (data) => {
+              clearTimeout(t);
+              resolve(data);
+            });
+          });
+          ws.ping(payload);
+          const data = await pong;
+          expect(data.equals(payload), "pong payload differs from the ping's");
+        });
+      },
+    },
+    {
+      ...base,
+      id: `ws-close-codes-${where}`,
+      description: `a client close with code 4001 and a reason is answered with the same code ${via}`,
+      async check({ topo, measure }) {
+        const s = await openSocket(topo.listener());
+        const [code, reason] = await closeSocket(s, 4001, "bye from client");
+        measure("closeCode", code);
+        measure("closeReason", reason);
+        expect(code === 4001, `close answered with ${code} (${reason}); expected 4001`);
+      },
+    },
+    {
+      ...base,
+      id: `ws-50-concurrent-${where}`,
+      description: `50 concurrent sockets spread round-robin (+-5%) and each echoes its own message ${via}`,
+      timeoutMs: 60_000,
+      async check({ topo, measure }) {
+        const results = await Promise.allSettled(
+          Array.from({ length: 50 }, () => openSocket(topo.listener())),
+        );
+        const sockets = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+        try {
+          const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+          expect(failed.length === 0, `${failed.length} of 50 handshakes failed: ${failed[0]?.reason}`);
+          const c = counts(sockets.map((s) => s.instance));
+          measure("counts", c);
+          const replies = await Promise.all(
+            sockets.map(async (s, i) => {
+              const got = nextMessages(s.ws, 1);
+              s.ws.send(`socket-${i}`);
+              return (await got)[0]?.data.toString();
+            }),
+          );
+          const crossed = replies.filter((r, i) => r !== `socket-${i}`).length;
+          expect(crossed === 0, `${crossed} sockets got another socket's message back`);
+          expectShares(c, { service1: 0.5, service2: 0.5 });
+        } finally {
+          await Promise.all(sockets.map((s) => closeSocket(s)));
+        }
+      },
+    },
+    {
+      ...base,
+      id: `ws-none-left-open-${where}`,
+      description: `after 20 sockets echo and close, no proxy or echo holds an open WebSocket ${via}`,
+      timeoutMs: 60_000,
+      async check({ topo, measure }) {
+        const sockets = await Promise.all(Array.from({ length: 20 }, () => openSocket(topo.listener())));
+        try {
+          await Promise.all(
+            sockets.map(async (s) => {
+              const got = nextMessages(s.ws, 1);
+              s.ws.send("x");
+              await got;
+            }),
+          );
+          const during = await nothingOpen(topo);
+          measure("whileOpen", during);
+          const total = Object.values(during).reduce((a, b) => a + b, 0);
+          expect(total > 0, "the gauges read 0 while 20 sockets were open: they cannot show a leak");
+        } finally {
+          await Promise.all(sockets.map((s) => closeSocket(s)));
+        }
+        let after: Record<string, number> = {};
+        await eventually(
+          "WebSockets still counted open after every client closed",
+          async () => {
+            after = await nothingOpen(topo);
+            return Object.values(after).every((v) => v === 0);
+          },
+          { times: 1, withinMs: 15_000, intervalMs: 250 },
+        ).catch((err) => {
+          throw new Error(`${(err as Error).message}: ${JSON.stringify(after)}`);
+        });
+        measure("afterClose", after);
+      },
+    },
+  ];
+}
+
+export const websocketTests: ConformanceTest[] = [...wsTests("direct"), ...wsTests("mesh")];
