@@ -83,7 +83,7 @@ export async function startTestUpstreams(): Promise<TestUpstreams> {
     } else if (last === "record") {
       const chunks: Buffer[] = [];
       let trailers: string[] = [];
-      stream.on("trailers", (_h, _f, raw: string[]) => {
+      stream.on("trailers", (_h: http2.IncomingHttpHeaders, _f: number, raw: string[]) => {
         trailers = raw;
       });
       stream.on("data", (c: Buffer) => chunks.push(c));
