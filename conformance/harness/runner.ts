@@ -102,3 +102,24 @@ export async function runTest(test: ConformanceTest, driver: Driver, stage: Stag
     return result("failed", (err as Error).message ?? String(err));
   }
 }
+
+/** Run `tests` outside vitest's per-test structure: each topology once, its tests in order. */
+export async function runAll(
+  driver: Driver,
+  target: Target,
+  tests: ConformanceTest[],
+): Promise<TestResult[]> {
+  const results: TestResult[] = [];
+  const unavailable = await target.unavailable(driver.name);
+  for (const [topologyId, group] of byTopology(tests)) {
+    const stage: Stage = unavailable
+      ? { skip: `target ${target.name} unavailable: ${unavailable}` }
+      : await startStage(driver, target, topologyId, group);
+    try {
+      for (const t of group) results.push(await runTest(t, driver, stage));
+    } finally {
+      await stopStage(stage);
+    }
+  }
+  return results;
+}
