@@ -1,0 +1,174 @@
+/**
+ * Nothing leaks after many connections and WebSockets have come and gone through
+ * client -> front -h2c-> sidecar -h1-> echo: the admin gauges return to their idle values, the
+ * echo's open-WebSocket gauge returns to 0, and each proxy's open descriptors return to where they
+ * started. 10,000 of each, 50 at a time, or as many as fit in E2E_BUDGET_S seconds per test
+ * (default 40: on a loaded 2-core machine the three processes manage ~100-200 exchanges/s); at
+ * least 1,000 must fit. E2E_CONNECTIONS / E2E_WEBSOCKETS change the targets.
+ */
+import http from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { get, type Mesh, settle, startMesh } from "./harness.js";
+
+const CONNECTIONS = Number(process.env.E2E_CONNECTIONS ?? 10_000);
+const WEBSOCKETS = Number(process.env.E2E_WEBSOCKETS ?? 10_000);
+const BUDGET_MS = Number(process.env.E2E_BUDGET_S ?? 40) * 1000;
+const AT_LEAST = Math.min(1_000, CONNECTIONS, WEBSOCKETS);
+const CONCURRENCY = 50;
+
+let mesh: Mesh;
+let fdsAtStart = { front: 0, sidecar: 0 };
+beforeAll(async () => {
+  mesh = await startMesh();
+  expect((await get(mesh.front.port, "/")).status).toBe(200);
+  fdsAtStart = { front: mesh.front.fds(), sidecar: mesh.sidecar.fds() };
+}, 60_000);
+afterAll(async () => {
+  await mesh?.close();
+}, 30_000);
+
+/**
+ * Runs `one` up to `total` times, `CONCURRENCY` at a time, starting no new one after the time
+ * budget; counts failures instead of throwing.
+ */
+async function bounded(
+  total: number,
+  one: (i: number) => Promise<void>,
+): Promise<{ done: number; failed: number }> {
+  let next = 0;
+  let failed = 0;
+  const deadline = Date.now() + BUDGET_MS;
+  const worker = async (): Promise<void> => {
+    while (next < total && Date.now() < deadline) {
+      const i = next++;
+      await one(i).catch(() => {
+        failed++;
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return { done: next, failed };
+}
+
+/** One connection, one request (`connection: close`, since there is no agent), then close. */
+function oneRequest(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false }, (res) => {
+      res.resume();
+      res.on("end", () =>
+        res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`)),
+      );
+      res.on("error", reject);
+    });
+    req.setTimeout(20_000, () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+  });
+}
+
+/** Open a WebSocket to echo's /ws, echo one message, close cleanly. */
+function oneWebSocket(port: number, i: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error("timeout"));
+    }, 20_000);
+    ws.on("open", () => ws.send(`m${i}`));
+    ws.on("message", (data) => {
+      if (data.toString() !== `m${i}`) reject(new Error("wrong echo"));
+      ws.close(1000);
+    });
+    ws.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    ws.on("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function expectIdle(): Promise<void> {
+  const { front, sidecar } = mesh;
+  const zero = (v: number): boolean => v === 0;
+  expect(await settle(() => front.stat("http.front.downstream_cx_active"), zero)).toBe(0);
+  expect(await settle(() => front.stat("http.front.downstream_rq_active"), zero)).toBe(0);
+  expect(await settle(() => front.stat("cluster.sidecar.upstream_rq_active"), zero)).toBe(0);
+  expect(await settle(() => sidecar.stat("http.sidecar.downstream_rq_active"), zero)).toBe(0);
+  expect(await settle(() => sidecar.stat("cluster.echo.upstream_rq_active"), zero)).toBe(0);
+  // The front keeps its h2c session to the sidecar (one, it multiplexes); the sidecar keeps at most
+  // one keep-alive connection per concurrent request to the echo, until the idle timeout.
+  expect(await front.stat("cluster.sidecar.upstream_cx_active")).toBeLessThanOrEqual(1);
+  expect(await sidecar.stat("http.sidecar.downstream_cx_active")).toBeLessThanOrEqual(1);
+  expect(await sidecar.stat("cluster.echo.upstream_cx_active")).toBeLessThanOrEqual(CONCURRENCY);
+  for (const p of [front, sidecar]) {
+    const c = await p.clusters();
+    for (const [k, v] of c) if (k.endsWith("::rq_active")) expect(`${k}=${v}`).toBe(`${k}=0`);
+  }
+  for (const name of ["front", "sidecar"] as const) {
+    const fds = await settle(
+      () => mesh[name].fds(),
+      (v) => v <= fdsAtStart[name] + 4,
+      20_000,
+    );
+    console.log(
+      `${name}: fds ${fdsAtStart[name]} at start, ${fds} after; RSS ${(mesh[name].rss() / 1048576).toFixed(0)} MB`,
+    );
+    expect(fds).toBeLessThanOrEqual(fdsAtStart[name] + 4);
+  }
+  expect(front.alive && sidecar.alive).toBe(true);
+}
+
+describe("nothing leaks", () => {
+  it(`up to ${CONNECTIONS} HTTP connections come and go`, async () => {
+    const { front } = mesh;
+    const before = await front.stat("http.front.downstream_cx_total");
+    const t0 = Date.now();
+    const { done, failed } = await bounded(CONNECTIONS, () => oneRequest(front.port));
+    const seconds = (Date.now() - t0) / 1000;
+    console.log(
+      `${done} connections in ${seconds.toFixed(1)} s (${(done / seconds).toFixed(0)}/s), ${failed} failed`,
+    );
+    expect(failed).toBe(0);
+    expect(done).toBeGreaterThanOrEqual(AT_LEAST);
+    expect((await front.stat("http.front.downstream_cx_total")) - before).toBe(done);
+    await expectIdle();
+  }, 120_000);
+
+  it(`up to ${WEBSOCKETS} WebSockets come and go across the h2c hop`, async () => {
+    const { front } = mesh;
+    const before = await front.stat("http.front.downstream_cx_upgrades_total");
+    // One held open while the others run: the echo's gauge does count them.
+    const held = new WebSocket(`ws://127.0.0.1:${front.port}/ws`);
+    await new Promise<void>((resolve, reject) => {
+      held.once("open", () => resolve());
+      held.once("error", reject);
+    });
+    expect(
+      await settle(
+        () => mesh.echoWebSocketsOpen(),
+        (v) => v === 1,
+      ),
+    ).toBe(1);
+    const t0 = Date.now();
+    const { done, failed } = await bounded(WEBSOCKETS, (i) => oneWebSocket(front.port, i));
+    const seconds = (Date.now() - t0) / 1000;
+    console.log(
+      `${done} WebSockets in ${seconds.toFixed(1)} s (${(done / seconds).toFixed(0)}/s), ${failed} failed`,
+    );
+    expect(failed).toBe(0);
+    expect(done).toBeGreaterThanOrEqual(AT_LEAST);
+    expect((await front.stat("http.front.downstream_cx_upgrades_total")) - before).toBe(done + 1);
+    held.close(1000);
+    await new Promise((r) => held.once("close", r));
+    expect(
+      await settle(
+        () => mesh.echoWebSocketsOpen(),
+        (v) => v === 0,
+      ),
+    ).toBe(0);
+    await expectIdle();
+  }, 120_000);
+});
