@@ -11,17 +11,9 @@ type Obj = Record<string, unknown>;
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
-/** The seed's files as committed under proxy/test/fixtures/seeds (shared/seeds/configs as fallback). */
+/** The seed's files as committed under proxy/test/fixtures/seeds (copies of shared/seeds/configs). */
 export function loadSeed(name: "proxy-envoy.yaml" | "service-envoy.yaml"): EnvoyDoc {
-  const candidates = [`${repoRoot}proxy/test/fixtures/seeds/${name}`, `/work/shared/seeds/configs/${name}`];
-  for (const path of candidates) {
-    try {
-      return parse(readFileSync(path, "utf8")) as EnvoyDoc;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
-  }
-  throw new Error(`seed config ${name} not found (looked in ${candidates.join(", ")})`);
+  return parse(readFileSync(`${repoRoot}proxy/test/fixtures/seeds/${name}`, "utf8")) as EnvoyDoc;
 }
 
 export function clone<T>(value: T): T {
