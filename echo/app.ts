@@ -144,27 +144,35 @@ function redirect(x: Exchange, to: string): void {
   });
 }
 
-/** Metrics always; the access log only when on. One `close` listener per request. */
+/** Where a response finds its exchange when it closes (one shared listener, no per-request closure). */
+const EXCHANGE = Symbol("echo.exchange");
+type Accounted = EchoResponse & { [EXCHANGE]?: Exchange };
+
+/** Metrics always; the access log only when on. One shared `close` listener per request. */
 function account(x: Exchange): void {
+  const res = x.res as Accounted;
+  res[EXCHANGE] = x;
+  (res as ServerResponse<IncomingMessage>).on("close", onClose);
+}
+
+function onClose(this: Accounted): void {
+  const x = this[EXCHANGE];
+  if (x === undefined) return;
+  // Neither finished nor reset: the client went away first; nothing was answered.
+  if (!x.reset && !x.res.writableFinished) return;
   const { ctx } = x;
-  const start = ctx.config.accessLog ? performance.now() : 0;
-  const remote = ctx.config.accessLog ? x.req.socket?.remoteAddress : undefined;
-  (x.res as ServerResponse<IncomingMessage>).once("close", () => {
-    // Neither finished nor reset: the client went away first; nothing was answered.
-    if (!x.reset && !x.res.writableFinished) return;
-    const status = x.reset ? "reset" : x.res.statusCode;
-    ctx.metrics.request(x.route, status, x.proto);
-    if (!ctx.config.accessLog) return;
-    const record: AccessRecord = {
-      method: x.req.method ?? "",
-      path: x.url,
-      proto: x.proto,
-      status,
-      route: x.route,
-      ms: Math.round((performance.now() - start) * 1000) / 1000,
-      remote,
-      ua: x.req.headers["user-agent"],
-    };
-    ctx.logger.info(record, "request");
-  });
+  const status = x.reset ? "reset" : x.res.statusCode;
+  ctx.metrics.request(x.route, status, x.proto);
+  if (!ctx.config.accessLog) return;
+  const record: AccessRecord = {
+    method: x.req.method ?? "",
+    path: x.url,
+    proto: x.proto,
+    status,
+    route: x.route,
+    ms: Math.round((performance.now() - x.start) * 1000) / 1000,
+    remote: x.remote,
+    ua: x.req.headers["user-agent"],
+  };
+  ctx.logger.info(record, "request");
 }

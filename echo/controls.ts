@@ -27,7 +27,6 @@ export const NO_CONTROLS: Readonly<Controls> = Object.freeze({});
 
 const NAMES = ["status", "delay", "size", "header", "reset"] as const;
 type Name = (typeof NAMES)[number];
-const HEADER_PREFIX = /^x-echo-/i;
 /** Headers `echo_header` may not set: message framing (would corrupt the exchange) and identity. */
 const RESERVED_HEADERS = new Set([
   "content-length",
@@ -127,12 +126,22 @@ function readHeaders(rawHeaders: string[]): Raw | undefined {
   let raw: Raw | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const key = rawHeaders[i] ?? "";
-    if (!HEADER_PREFIX.test(key)) continue;
+    if (!isControlHeader(key)) continue;
     const name = key.slice(7).toLowerCase() as Name;
     if (!NAMES.includes(name)) continue;
     raw = add(raw, name, rawHeaders[i + 1] ?? "");
   }
   return raw;
+}
+
+/** `x-echo-*` in any case; most headers are rejected by their first two characters without allocating. */
+function isControlHeader(name: string): boolean {
+  return (
+    name.length > 7 &&
+    (name.charCodeAt(0) | 0x20) === 0x78 && // x
+    name.charCodeAt(1) === 0x2d && // -
+    name.slice(2, 7).toLowerCase() === "echo-"
+  );
 }
 
 /** Adds the `echo_header` headers to a header object (repeated names become arrays). */

@@ -30,15 +30,21 @@ export interface Exchange {
   route: RouteLabel;
   /** Set when the exchange ended with an abrupt reset instead of a response. */
   reset: boolean;
+  /** Access log only (0 / undefined when it is off): `performance.now()` at the start, the peer address. */
+  readonly start: number;
+  readonly remote: string | undefined;
 }
 
 export function protocolOf(req: EchoRequest): string {
-  return req.httpVersionMajor === 2 ? "HTTP/2.0" : `HTTP/${req.httpVersion}`;
+  if (req.httpVersionMajor === 2) return "HTTP/2.0";
+  if (req.httpVersionMajor === 1) return req.httpVersionMinor === 1 ? "HTTP/1.1" : "HTTP/1.0";
+  return `HTTP/${req.httpVersion}`;
 }
 
 export function newExchange(ctx: EchoContext, req: EchoRequest, res: EchoResponse): Exchange {
   const url = req.url ?? "";
   const q = url.indexOf("?");
+  const log = ctx.config.accessLog;
   return {
     ctx,
     req,
@@ -49,6 +55,8 @@ export function newExchange(ctx: EchoContext, req: EchoRequest, res: EchoRespons
     query: q === -1 ? "" : url.slice(q + 1),
     route: "not_found",
     reset: false,
+    start: log ? performance.now() : 0,
+    remote: log ? req.socket?.remoteAddress : undefined,
   };
 }
 
@@ -61,10 +69,11 @@ export function headerSafe(value: string): string {
 
 /** Identity headers (+ CORS when the request has an Origin, + `Connection: close` while draining). */
 export function baseHeaders(x: Exchange): OutgoingHttpHeaders {
+  // Literal keys (the HEADER_* values): built from a boilerplate, one object shape for every response.
   const headers: OutgoingHttpHeaders = {
-    [HEADER_INSTANCE]: x.ctx.config.instance,
-    [HEADER_PROTOCOL]: x.proto,
-    [HEADER_PATH]: headerSafe(x.url),
+    "x-echo-instance": x.ctx.config.instance,
+    "x-echo-protocol": x.proto,
+    "x-echo-path": headerSafe(x.url),
   };
   if (x.req.headers.origin !== undefined) {
     headers["access-control-allow-origin"] = "*";

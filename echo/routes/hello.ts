@@ -12,7 +12,7 @@ export function hello(x: Exchange, c: Readonly<Controls>): void {
 function wantsJson(x: Exchange): boolean {
   if (x.query !== "" && /(?:^|&)format=json(?:&|$)/.test(x.query)) return true;
   const accept = x.req.headers.accept;
-  return accept !== undefined && accept.includes("application/json");
+  return accept?.includes("application/json") === true;
 }
 
 /**

@@ -230,8 +230,15 @@ describe("health and metrics", () => {
       expect(text).toContain('echo_requests_total{route="/hello",status="200",protocol="HTTP/2.0"} 1');
       expect(text).toContain("# TYPE echo_websockets_open gauge");
       expect(text).toContain("process_resident_memory_bytes");
+      await h1(e.port, "/");
       const alt = await h1(e.port, "/_echo/metrics");
-      expect(alt.body.toString()).toContain("echo_requests_total");
+      // Counts keep growing across scrapes, and the first scrape is counted too.
+      expect(alt.body.toString()).toContain(
+        'echo_requests_total{route="/",status="200",protocol="HTTP/1.1"} 3',
+      );
+      expect(alt.body.toString()).toContain(
+        'echo_requests_total{route="/metrics",status="200",protocol="HTTP/1.1"} 1',
+      );
     } finally {
       await e.close();
     }
