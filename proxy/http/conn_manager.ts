@@ -22,6 +22,7 @@ import { guardedBody, H2Stream } from "./h2_stream.js";
 import { mutateRequestHeaders, unmapAddress } from "./request_headers.js";
 import type { HcmStats } from "./stats.js";
 import type { DownstreamProtocol, DownstreamStream, StreamContext } from "./stream.js";
+import { StreamTimeouts } from "./stream_timeouts.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -30,6 +31,7 @@ export class ConnectionManager {
   readonly h2: Http2Server;
   private readonly ctx: StreamContext;
   private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly timeouts: StreamTimeouts | null;
 
   constructor(
     private readonly hcm: HttpConnectionManagerConfig,
@@ -37,7 +39,17 @@ export class ConnectionManager {
     readonly stats: HcmStats,
     onRequestComplete: ((e: AccessLogEntry) => void) | null,
   ) {
-    this.ctx = { serverName: hcm.serverName, stats, onRequestComplete, draining: false };
+    const shortest = shortestStreamTimeout(hcm);
+    this.timeouts = shortest > 0 ? new StreamTimeouts(shortest) : null;
+    this.ctx = {
+      serverName: hcm.serverName,
+      stats,
+      onRequestComplete,
+      draining: false,
+      timeouts: this.timeouts,
+      streamIdleTimeoutMs: hcm.streamIdleTimeoutMs,
+      requestTimeoutMs: hcm.requestTimeoutMs,
+    };
     this.h1 = http.createServer({
       maxHeaderSize: hcm.maxRequestHeadersKb * 1024,
       requireHostHeader: false,
@@ -53,6 +65,11 @@ export class ConnectionManager {
     this.h1.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
       this.onClientError(err, socket),
     );
+    // Only keep-alive waits time out on this server (keepAliveTimeout = the connection idle_timeout).
+    this.h1.on("timeout", (socket: Socket) => {
+      stats.downstream_cx_idle_timeout.value++;
+      socket.destroy();
+    });
 
     this.h2 = http2.createServer({
       settings: {
@@ -78,11 +95,21 @@ export class ConnectionManager {
     for (const s of this.sessions) if (!s.closed && !s.destroyed) s.close();
   }
 
+  /** Stop the stream clock (the listener closes; its sockets are destroyed by the caller). */
+  close(): void {
+    this.timeouts?.close();
+  }
+
   private onSession(s: ServerHttp2Session): void {
     this.sessions.add(s);
     s.on("error", noop);
     s.on("close", () => this.sessions.delete(s));
-    if (this.hcm.idleTimeoutMs > 0) s.setTimeout(this.hcm.idleTimeoutMs, () => s.close());
+    // Connection idle_timeout: GOAWAY, then the session closes once its streams are done.
+    if (this.hcm.idleTimeoutMs > 0)
+      s.setTimeout(this.hcm.idleTimeoutMs, () => {
+        this.ctx.stats.downstream_cx_idle_timeout.value++;
+        s.close();
+      });
     if (this.ctx.draining) s.close();
   }
 
@@ -94,8 +121,10 @@ export class ConnectionManager {
     if (
       h["transfer-encoding"] !== undefined ||
       (h["content-length"] !== undefined && h["content-length"] !== "0")
-    )
+    ) {
       stream.body = req;
+      stream.watchBody(req);
+    }
     this.router.route(stream);
   }
 
@@ -181,7 +210,10 @@ export class ConnectionManager {
       }
       return;
     }
-    if (!s.endAfterHeaders) stream.body = guardedBody(s);
+    if (!s.endAfterHeaders) {
+      stream.watchBody(s);
+      stream.body = guardedBody(s);
+    }
     this.router.route(stream);
   }
 
@@ -219,6 +251,19 @@ export class ConnectionManager {
     socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), head]));
     this.h1.emit("connection", socket);
   }
+}
+
+/** The shortest stream timeout any stream of this HCM can get (HCM and route values), 0 = none. */
+function shortestStreamTimeout(hcm: HttpConnectionManagerConfig): number {
+  let min = 0;
+  const consider = (ms: number | null): void => {
+    if (ms !== null && ms > 0 && (min === 0 || ms < min)) min = ms;
+  };
+  consider(hcm.streamIdleTimeoutMs);
+  consider(hcm.requestTimeoutMs);
+  for (const vh of hcm.routeConfig.virtualHosts)
+    for (const r of vh.routes) if (r.action.kind === "forward") consider(r.action.idleTimeoutMs);
+  return min;
 }
 
 function noop(): void {}

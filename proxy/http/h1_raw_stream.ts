@@ -47,6 +47,7 @@ export class H1RawStream extends DownstreamStream {
     this.socket.write(head(101, headers));
     // The exchange is over as far as HTTP goes; the tunnel owns the socket from here.
     this.ended = true;
+    this.stopTimers();
     return this.socket;
   }
 

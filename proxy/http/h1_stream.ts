@@ -15,7 +15,6 @@ export class H1Stream extends DownstreamStream {
     req.on("error", noop);
     res.on("error", noop);
     res.on("close", () => this.closed());
-    if (ctx.onRequestComplete !== null) this.countBodyBytes(req);
   }
 
   protected get scheme(): string {
@@ -32,7 +31,7 @@ export class H1Stream extends DownstreamStream {
 
   protected writeHead(status: number, headers: RawHeaders, endStream: boolean): void {
     const res = this.res;
-    if (this.ctx.draining) res.shouldKeepAlive = false;
+    if (this.ctx.draining || this.closeConnection) res.shouldKeepAlive = false;
     res.writeHead(status, headers);
     if (endStream) res.end();
   }

@@ -17,7 +17,6 @@ export class H2Stream extends DownstreamStream {
     super("HTTP/2", ctx);
     stream.on("error", noop);
     stream.on("close", () => this.closed());
-    if (ctx.onRequestComplete !== null) this.countBodyBytes(stream);
   }
 
   protected get scheme(): string {
@@ -30,6 +29,8 @@ export class H2Stream extends DownstreamStream {
 
   /** RFC 8441: the extended CONNECT succeeded (`:status 200`); the stream becomes the tunnel. */
   acceptUpgrade(headers: RawHeaders): Duplex {
+    // The tunnel has its own idle timeout.
+    this.stopTimers();
     this.sendHeaders(200, headers, false);
     return this.stream;
   }

@@ -12,6 +12,8 @@ export interface HcmStats {
   downstream_cx_http1_active: Gauge;
   downstream_cx_http2_active: Gauge;
   downstream_cx_destroy: Counter;
+  /** Connections closed by `common_http_protocol_options.idle_timeout`. */
+  downstream_cx_idle_timeout: Counter;
   downstream_cx_protocol_error: Counter;
   downstream_cx_upgrades_total: Counter;
   downstream_cx_upgrades_active: Gauge;
@@ -27,7 +29,10 @@ export interface HcmStats {
   downstream_rq_completed: Counter;
   downstream_rq_rx_reset: Counter;
   downstream_rq_tx_reset: Counter;
+  /** Streams ended by `stream_idle_timeout` (or a route's `idle_timeout`). */
   downstream_rq_idle_timeout: Counter;
+  /** Requests answered 408 by `request_timeout`. */
+  downstream_rq_timeout: Counter;
   downstream_rq_ws_on_non_ws_route: Counter;
   /** Router filter stats (Envoy's `http.<stat_prefix>.no_route` ...). */
   no_route: Counter;
@@ -57,6 +62,7 @@ export function createHcmStats(store: StatsStore, statPrefix: string): HcmStats 
     downstream_cx_http1_active: s.gauge("downstream_cx_http1_active"),
     downstream_cx_http2_active: s.gauge("downstream_cx_http2_active"),
     downstream_cx_destroy: s.counter("downstream_cx_destroy"),
+    downstream_cx_idle_timeout: s.counter("downstream_cx_idle_timeout"),
     downstream_cx_protocol_error: s.counter("downstream_cx_protocol_error"),
     downstream_cx_upgrades_total: s.counter("downstream_cx_upgrades_total"),
     downstream_cx_upgrades_active: s.gauge("downstream_cx_upgrades_active"),
@@ -73,6 +79,7 @@ export function createHcmStats(store: StatsStore, statPrefix: string): HcmStats 
     downstream_rq_rx_reset: s.counter("downstream_rq_rx_reset"),
     downstream_rq_tx_reset: s.counter("downstream_rq_tx_reset"),
     downstream_rq_idle_timeout: s.counter("downstream_rq_idle_timeout"),
+    downstream_rq_timeout: s.counter("downstream_rq_timeout"),
     downstream_rq_ws_on_non_ws_route: s.counter("downstream_rq_ws_on_non_ws_route"),
     no_route: s.counter("no_route"),
     no_cluster: s.counter("no_cluster"),

@@ -11,6 +11,7 @@ import type { AccessLogEntry } from "../access_log/entry.js";
 import type { RawHeaders } from "../conn_pool/types.js";
 import type { ResponseFlag } from "./local_reply.js";
 import type { HcmStats } from "./stats.js";
+import type { StreamTimeouts, TimedStream } from "./stream_timeouts.js";
 
 export type DownstreamProtocol = "HTTP/1.0" | "HTTP/1.1" | "HTTP/2";
 
@@ -22,9 +23,15 @@ export interface StreamContext {
   readonly onRequestComplete: ((e: AccessLogEntry) => void) | null;
   /** True once the listener drains: HTTP/1.1 responses carry `connection: close`. */
   draining: boolean;
+  /** The clock of `stream_idle_timeout` / `request_timeout`; null when no stream can time out. */
+  readonly timeouts: StreamTimeouts | null;
+  /** HCM `stream_idle_timeout` in ms (0 = off; a route's `idle_timeout` replaces it). */
+  readonly streamIdleTimeoutMs: number;
+  /** HCM `request_timeout` in ms (0 = off). */
+  readonly requestTimeoutMs: number;
 }
 
-export abstract class DownstreamStream {
+export abstract class DownstreamStream implements TimedStream {
   readonly startTime = Date.now();
   /** `:method`. */
   method = "";
@@ -62,6 +69,19 @@ export abstract class DownstreamStream {
   private completed = false;
   /** Set by the producer of the response (the router): called once if the downstream goes away first. */
   onAbort: (() => void) | null = null;
+  /** The whole request (body included) has arrived. */
+  requestComplete = true;
+  /** HTTP/1.1: close the connection after this response (the request was not read to its end). */
+  closeConnection = false;
+
+  // StreamTimeouts bookkeeping (see ./stream_timeouts.ts).
+  timerPrev: TimedStream | null = null;
+  timerNext: TimedStream | null = null;
+  timerActive = false;
+  timerLastActivity: number;
+  timerIdleMs: number;
+  timerRequestDeadline = 0;
+  private timerTracked = false;
 
   constructor(
     readonly protocol: DownstreamProtocol,
@@ -71,6 +91,91 @@ export abstract class DownstreamStream {
     ctx.stats.downstream_rq_active.value++;
     if (protocol === "HTTP/2") ctx.stats.downstream_rq_http2_total.value++;
     else ctx.stats.downstream_rq_http1_total.value++;
+    this.timerLastActivity = this.startTime;
+    this.timerIdleMs = ctx.streamIdleTimeoutMs;
+    if (this.timerIdleMs > 0 && ctx.timeouts !== null) {
+      this.timerTracked = true;
+      ctx.timeouts.add(this);
+    }
+  }
+
+  /**
+   * The request has a body still to arrive from `src` (the codec's stream): count its bytes for the
+   * access log, let it feed the idle timer, and arm `request_timeout` until it ends.
+   */
+  watchBody(src: Readable): void {
+    this.requestComplete = false;
+    const timeouts = this.ctx.timeouts;
+    if (this.ctx.requestTimeoutMs > 0 && timeouts !== null) {
+      this.timerRequestDeadline = this.startTime + this.ctx.requestTimeoutMs;
+      if (!this.timerTracked) {
+        this.timerTracked = true;
+        timeouts.add(this);
+      }
+    }
+    const push = src.push;
+    src.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk === null) {
+        this.requestComplete = true;
+        this.timerRequestDeadline = 0;
+      } else if (chunk !== undefined) {
+        this.bytesReceived += (chunk as Buffer).length;
+        this.timerActive = true;
+      }
+      return push.call(src, chunk, encoding);
+    };
+  }
+
+  /** The route's `idle_timeout` replaces the HCM's `stream_idle_timeout` (0 disables). */
+  setIdleTimeout(ms: number): void {
+    this.timerIdleMs = ms;
+    const timeouts = this.ctx.timeouts;
+    if (ms > 0 && !this.timerTracked && timeouts !== null && !this.ended && !this.aborted) {
+      this.timerTracked = true;
+      timeouts.add(this);
+    }
+  }
+
+  /** No timer applies any more (the response ended, or the stream became a tunnel). */
+  protected stopTimers(): void {
+    if (!this.timerTracked) return;
+    this.timerTracked = false;
+    this.ctx.timeouts?.remove(this);
+  }
+
+  /**
+   * `stream_idle_timeout`: nothing moved either way for the idle time. Before the response: 408
+   * `stream timeout` (flag SI); after: reset. The producer (the router) is told to let go first.
+   */
+  onIdleTimeout(): void {
+    this.timerTracked = false;
+    if (this.aborted || this.ended) return;
+    this.ctx.stats.downstream_rq_idle_timeout.value++;
+    this.addFlag("SI");
+    this.abortProducer();
+    if (this.headersSent) {
+      this.responseCodeDetails = "stream_idle_timeout";
+      this.resetStream();
+      return;
+    }
+    if (!this.requestComplete) this.closeConnection = true;
+    this.sendLocalReply(408, "stream timeout", "stream_idle_timeout");
+  }
+
+  /** `request_timeout`: the request had not fully arrived in time: 408 `request timeout`. */
+  onRequestTimeout(): void {
+    this.timerTracked = false;
+    if (this.aborted || this.ended || this.headersSent) return;
+    this.ctx.stats.downstream_rq_timeout.value++;
+    this.abortProducer();
+    this.closeConnection = true;
+    this.sendLocalReply(408, "request timeout", "request_overall_timeout");
+  }
+
+  private abortProducer(): void {
+    const cb = this.onAbort;
+    this.onAbort = null;
+    cb?.();
   }
 
   get serverName(): string {
@@ -93,7 +198,13 @@ export abstract class DownstreamStream {
     this.responseHeaders = headers;
     this.ctx.stats.countResponse(status);
     headers.push("server", this.ctx.serverName);
-    if (endStream) this.ended = true;
+    // Envoy disarms request_timeout once the response starts.
+    this.timerRequestDeadline = 0;
+    this.timerActive = true;
+    if (endStream) {
+      this.ended = true;
+      this.stopTimers();
+    }
     this.writeHead(status, headers, endStream);
   }
 
@@ -101,6 +212,7 @@ export abstract class DownstreamStream {
   write(chunk: Buffer): boolean {
     if (this.aborted || this.ended) return true;
     this.bytesSent += chunk.length;
+    this.timerActive = true;
     return this.writeBody(chunk);
   }
 
@@ -108,6 +220,7 @@ export abstract class DownstreamStream {
   end(trailers: RawHeaders | null): void {
     if (this.aborted || this.ended) return;
     this.ended = true;
+    this.stopTimers();
     if (trailers !== null && trailers.length > 0) this.responseTrailers = trailers;
     this.endBody(trailers);
   }
@@ -132,6 +245,7 @@ export abstract class DownstreamStream {
     if (!headOnly) {
       this.bytesSent += length;
       this.ended = true;
+      this.stopTimers();
       this.endWith(body);
     }
   }
@@ -140,6 +254,7 @@ export abstract class DownstreamStream {
   resetStream(): void {
     if (this.aborted) return;
     this.ended = true;
+    this.stopTimers();
     this.ctx.stats.downstream_rq_tx_reset.value++;
     this.destroyStream();
   }
@@ -162,10 +277,9 @@ export abstract class DownstreamStream {
       this.aborted = true;
       this.addFlag("DC");
       this.ctx.stats.downstream_rq_rx_reset.value++;
-      const cb = this.onAbort;
-      this.onAbort = null;
-      cb?.();
+      this.abortProducer();
     }
+    this.stopTimers();
     this.complete();
   }
 
@@ -175,15 +289,6 @@ export abstract class DownstreamStream {
     this.ctx.stats.downstream_rq_active.value--;
     const log = this.ctx.onRequestComplete;
     if (log !== null) log(this.entry());
-  }
-
-  /** Count request body bytes for the access log without touching the stream's flow. */
-  protected countBodyBytes(body: Readable): void {
-    const push = body.push;
-    body.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
-      if (chunk !== null && chunk !== undefined) this.bytesReceived += (chunk as Buffer).length;
-      return push.call(body, chunk, encoding);
-    };
   }
 
   protected abstract get scheme(): string;

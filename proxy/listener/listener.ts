@@ -151,6 +151,7 @@ export function createHttpListener(config: ListenerConfig, deps: HttpListenerDep
     },
     close: async () => {
       stopAccepting();
+      cm.close();
       for (const s of sockets) s.destroy();
       if (drained !== null) drained();
     },

@@ -77,6 +77,7 @@ export class Router {
         return;
       }
       case "forward": {
+        if (action.idleTimeoutMs !== null) stream.setIdleTimeout(action.idleTimeoutMs);
         const cluster = this.cluster(stream, action);
         if (cluster === undefined) return;
         const policy = action.retryPolicy ?? sel.vhost.retryPolicy;
