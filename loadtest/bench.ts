@@ -1,0 +1,274 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the echomesh load tests. Starts two echo backends and every selected target once,
+ * then runs every scenario's targets interleaved (A B C, A B C) for the given rounds, the load
+ * generator pinned to its own core, and writes loadtest/results/latest.{md,json,svg}.
+ * Flags: ./options.ts (USAGE); method: loadtest/README.md.
+ */
+import type { ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { h2loadPath } from "./load/h2load.js";
+import { LoadWorker } from "./load/protocol.js";
+import { type BenchOptions, parseBenchArgs, USAGE } from "./options.js";
+import {
+  cpuCount,
+  defaultPinning,
+  freePort,
+  sleep,
+  spawnPinned,
+  stopChild,
+  treeRssMb,
+  waitForPort,
+} from "./proc.js";
+import { Progress } from "./progress.js";
+import type { RunRecord } from "./record.js";
+import { markdownReport, type ReportMeta } from "./report/markdown.js";
+import { svgChart } from "./report/svg.js";
+import { runOne } from "./runner.js";
+import { matches, SCENARIOS, type Scenario } from "./scenarios.js";
+import { goals, type Row, summarize } from "./summary.js";
+import { TARGETS, targetByName } from "./targets/index.js";
+import type { Backends, RunningTarget, TargetContext } from "./targets/types.js";
+
+/** The compiled tree (dist/): this file's grandparent when compiled, ./dist when run from source. */
+export function distDir(): string {
+  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  return basename(root) === "dist" ? root : join(root, "dist");
+}
+
+export interface BenchResult {
+  runs: RunRecord[];
+  rows: Row[];
+  markdown: string;
+  files: { md: string; json: string; svg: string };
+}
+
+/** A selected run list: scenario -> targets, baseline first. */
+function plan(opts: BenchOptions): Map<Scenario, string[]> {
+  const out = new Map<Scenario, string[]>();
+  for (const sc of SCENARIOS) {
+    const picked = sc.targets.filter((t) => matches(opts.only, sc.name, t));
+    if (picked.length === 0) continue;
+    const baseline = sc.targets[0] as string;
+    out.set(sc, picked.includes(baseline) ? picked : [baseline, ...picked]);
+  }
+  return out;
+}
+
+async function startBackends(
+  dist: string,
+  cores: string | undefined,
+  children: ChildProcess[],
+): Promise<Backends> {
+  const main = join(dist, "echo/main.js");
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
+  const ports: number[] = [];
+  for (const instance of ["echo1", "echo2"]) {
+    const port = await freePort();
+    const child = spawnPinned(
+      process.execPath,
+      [main, "--port", String(port), "--host", "127.0.0.1", "--no-access-log"],
+      {
+        cores,
+        env: { ...process.env, INSTANCE: instance, ACCESS_LOG: "off" },
+      },
+    );
+    children.push(child);
+    await waitForPort(port, 20_000, child);
+    ports.push(port);
+  }
+  return {
+    echo: [ports[0] as number, ports[1] as number],
+    echoPids: [children[0]?.pid as number, children[1]?.pid as number],
+  };
+}
+
+export async function runBench(
+  opts: BenchOptions,
+  log: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<BenchResult> {
+  const dist = distDir();
+  const outDir = opts.outDir ?? join(dirname(dist), "loadtest", "results");
+  const pinning = defaultPinning(opts.pin);
+  const startedAt = new Date().toISOString();
+  const tmp = mkdtempSync(join(tmpdir(), "echomesh-bench-"));
+  chmodSync(tmp, 0o755); // nginx workers run as nobody when started by root
+  const backendChildren: ChildProcess[] = [];
+  const running = new Map<string, RunningTarget>();
+  const skipped: Record<string, string> = {};
+  const idleRssMb: Record<string, number> = {};
+  const runs: RunRecord[] = [];
+  const worker = new LoadWorker(join(dist, "loadtest/load/worker.js"), pinning?.load);
+
+  const cleanup = async (): Promise<void> => {
+    await worker.stop();
+    await Promise.all([...running.values()].map((t) => t.stop()));
+    running.clear();
+    await Promise.all(backendChildren.map((c) => stopChild(c)));
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  const onSignal = (): void => {
+    log("\ninterrupted: stopping every process the bench started\n");
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  try {
+    const selected = plan(opts);
+    for (const sc of selected.keys()) {
+      if ((sc.kind === "h2c" || sc.kind === "latency") && h2loadPath() === null) {
+        skipped[`${sc.name} (scenario)`] = "h2load not installed (Debian: nghttp2-client)";
+        selected.delete(sc);
+      }
+    }
+    const backends = await startBackends(dist, pinning?.servers, backendChildren);
+    const ctx: TargetContext = { dist, tmp, cores: pinning?.servers, backends };
+    const wanted = [...new Set([...selected.values()].flat())];
+    // start every target at once (they are independent), keep the plan's order in `running`
+    const started = await Promise.all(
+      wanted.map(async (name): Promise<[string, RunningTarget | string]> => {
+        const target = targetByName(name);
+        const why = target.unavailable(ctx);
+        if (why !== null) return [name, why];
+        try {
+          return [name, await target.start(ctx)];
+        } catch (err) {
+          return [name, `failed to start: ${err instanceof Error ? err.message : String(err)}`];
+        }
+      }),
+    );
+    for (const [name, t] of started) {
+      if (typeof t === "string") skipped[name] = t;
+      else running.set(name, t);
+    }
+    log(`started ${running.size} targets in ${((Date.now() - Date.parse(startedAt)) / 1000).toFixed(1)} s\n`);
+    await sleep(1000);
+    for (const [name, t] of running) idleRssMb[name] = treeRssMb(t.pids);
+
+    const settings = {
+      dist,
+      tmp,
+      durationS: opts.durationS,
+      warmupS: opts.warmupS,
+      connections: opts.connections,
+      wsSockets: opts.wsSockets,
+      loadCores: pinning?.load,
+      backendPids: backends.echoPids,
+      worker,
+    };
+    const perRound = [...selected.values()].reduce((a, ts) => a + ts.filter((t) => running.has(t)).length, 0);
+    const progress = new Progress(perRound * opts.rounds, log);
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const [sc, targets] of selected) {
+        for (const name of targets) {
+          const target = running.get(name);
+          if (target === undefined) continue;
+          const label = `round ${round} ${sc.name}/${name}`;
+          progress.start(label);
+          const rec = await runOne(settings, sc, name, target, round);
+          runs.push(rec);
+          progress.finish(label, outcome(rec));
+        }
+      }
+    }
+  } finally {
+    const stopping = Date.now();
+    await cleanup();
+    log(`stopped everything in ${((Date.now() - stopping) / 1000).toFixed(1)} s\n`);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+
+  const scenarios = SCENARIOS.filter((s) => runs.some((r) => r.scenario === s.name));
+  const rows = summarize(scenarios, runs);
+  const meta: ReportMeta = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    node: process.version,
+    cpus: cpuCount(),
+    durationS: opts.durationS,
+    warmupS: opts.warmupS,
+    rounds: opts.rounds,
+    connections: opts.connections,
+    wsSockets: opts.wsSockets,
+    pinning: pinning
+      ? `load generator on core ${pinning.load}, servers on core(s) ${pinning.servers} (taskset)`
+      : "not pinned",
+    idleRssMb,
+    skipped,
+  };
+  const checked = goals(rows, idleRssMb);
+  const markdown = markdownReport(meta, scenarios, rows, checked);
+  mkdirSync(outDir, { recursive: true });
+  const files = {
+    md: join(outDir, "latest.md"),
+    json: join(outDir, "latest.json"),
+    svg: join(outDir, "latest.svg"),
+  };
+  writeFileSync(files.md, markdown);
+  writeFileSync(files.json, `${JSON.stringify({ meta, runs, summary: rows, goals: checked }, null, 2)}\n`);
+  writeFileSync(files.svg, svgChart(rows));
+  return { runs, rows, markdown, files };
+}
+
+function outcome(r: RunRecord): string {
+  if (r.failure !== undefined) return `FAILED (${r.failure.slice(0, 120)})`;
+  if (r.requestsPerSec === null)
+    return `${r.alive}/${r.opened} sockets alive, ${r.rssMb?.toFixed(0)} MiB, ${r.errors} errors`;
+  const cpu = r.cpuUsPerRequest === null ? "" : `, ${r.cpuUsPerRequest.toFixed(0)} µs/req CPU`;
+  return `${Math.round(r.requestsPerSec).toLocaleString("en-US")}/s, p99 ${r.latencyP99Ms?.toFixed(2)} ms, ${r.errors} errors${cpu}`;
+}
+
+function listTargets(): void {
+  const dist = distDir();
+  const ctx: TargetContext = {
+    dist,
+    tmp: tmpdir(),
+    cores: undefined,
+    backends: { echo: [0, 0], echoPids: [0, 0] },
+  };
+  process.stdout.write("Scenarios:\n");
+  for (const s of SCENARIOS)
+    process.stdout.write(
+      `  ${s.name.padEnd(10)} ${s.description}\n             targets: ${s.targets.join(", ")}\n`,
+    );
+  process.stdout.write("Targets:\n");
+  for (const t of TARGETS) {
+    const why = t.unavailable(ctx);
+    process.stdout.write(
+      `  ${t.name.padEnd(20)} ${why === null ? "" : `[unavailable: ${why}] `}${t.description}\n`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  let opts: BenchOptions;
+  try {
+    opts = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (opts.list) {
+    listTargets();
+    return;
+  }
+  const result = await runBench(opts);
+  process.stdout.write(`\n${result.markdown}\n`);
+  process.stderr.write(`wrote ${result.files.md}, ${result.files.json}, ${result.files.svg}\n`);
+}
+
+if (process.argv[1] !== undefined && /bench\.[jt]s$/.test(process.argv[1])) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

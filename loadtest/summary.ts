@@ -1,0 +1,193 @@
+/**
+ * Per (scenario, target) summaries over the rounds, ratios taken within each round (the machine is
+ * shared and noisy: only same-round ratios mean much), and the issue targets met or missed.
+ */
+import type { RunRecord } from "./record.js";
+import type { Scenario } from "./scenarios.js";
+
+export interface Row {
+  scenario: string;
+  target: string;
+  rounds: number;
+  requestsPerSec: (number | null)[];
+  /** Median over rounds of (this target ÷ the scenario's baseline in the same round). */
+  ratioToBaseline: number | null;
+  /** Same, against the scenario's HAProxy target (haproxy, haproxy-h2up, haproxy-mesh). */
+  ratioToHaproxy: number | null;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  latencyMaxMs: number | null;
+  /** Median p50 minus the baseline's median p50. */
+  p50AddedMs: number | null;
+  errors: number;
+  non2xx: number;
+  cpuUsPerRequest: number | null;
+  backendCpuUsPerRequest: number | null;
+  rssMb: number | null;
+  rssBeforeMb: number | null;
+  fdsHeld: number | null;
+  opened: number | null;
+  alive: number | null;
+  failures: string[];
+  /** Non-2xx responses by status code, summed over rounds. */
+  statusCodes: Record<string, number>;
+}
+
+export function median(values: readonly (number | null | undefined)[]): number | null {
+  const v = values
+    .filter((x): x is number => typeof x === "number" && Number.isFinite(x))
+    .sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+function ratioInRounds(runs: RunRecord[], target: string, other: string | undefined, scenario: string) {
+  if (other === undefined || other === target) return null;
+  const ratios: number[] = [];
+  for (const r of runs) {
+    if (r.scenario !== scenario || r.target !== target || r.requestsPerSec === null) continue;
+    const o = runs.find((x) => x.scenario === scenario && x.target === other && x.round === r.round);
+    if (o?.requestsPerSec) ratios.push(r.requestsPerSec / o.requestsPerSec);
+  }
+  return median(ratios);
+}
+
+export function summarize(scenarios: readonly Scenario[], runs: RunRecord[]): Row[] {
+  const rows: Row[] = [];
+  for (const sc of scenarios) {
+    const names = sc.targets.filter((t) => runs.some((r) => r.scenario === sc.name && r.target === t));
+    const baseline = names.includes(sc.targets[0] as string) ? sc.targets[0] : undefined;
+    const haproxy = names.find((t) => t.startsWith("haproxy"));
+    const p50 = (t: string | undefined) =>
+      median(runs.filter((r) => r.scenario === sc.name && r.target === t).map((r) => r.latencyP50Ms));
+    const baseP50 = p50(baseline);
+    for (const t of names) {
+      const mine = runs
+        .filter((r) => r.scenario === sc.name && r.target === t)
+        .sort((a, b) => a.round - b.round);
+      const m = (f: (r: RunRecord) => number | null | undefined) => median(mine.map(f));
+      const myP50 = p50(t);
+      rows.push({
+        scenario: sc.name,
+        target: t,
+        rounds: mine.length,
+        requestsPerSec: mine.map((r) => r.requestsPerSec),
+        ratioToBaseline: ratioInRounds(runs, t, baseline, sc.name),
+        ratioToHaproxy: ratioInRounds(runs, t, haproxy, sc.name),
+        latencyP50Ms: myP50,
+        latencyP99Ms: m((r) => r.latencyP99Ms),
+        latencyMaxMs: mine.reduce<number | null>(
+          (a, r) => (r.latencyMaxMs === null ? a : Math.max(a ?? 0, r.latencyMaxMs)),
+          null,
+        ),
+        p50AddedMs: t !== baseline && myP50 !== null && baseP50 !== null ? myP50 - baseP50 : null,
+        errors: mine.reduce((a, r) => a + r.errors, 0),
+        non2xx: mine.reduce((a, r) => a + r.non2xx, 0),
+        cpuUsPerRequest: m((r) => r.cpuUsPerRequest),
+        backendCpuUsPerRequest: m((r) => r.backendCpuUsPerRequest),
+        rssMb: m((r) => r.rssMb),
+        rssBeforeMb: m((r) => r.rssBeforeMb),
+        fdsHeld: m((r) => r.fdsHeld),
+        opened: m((r) => r.opened),
+        alive: m((r) => r.alive),
+        statusCodes: nonOk(mine),
+        failures: mine.flatMap((r) => (r.failure !== undefined ? [`round ${r.round}: ${r.failure}`] : [])),
+      });
+    }
+  }
+  return rows;
+}
+
+function nonOk(runs: RunRecord[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of runs) {
+    for (const [code, count] of Object.entries(r.statusCodes ?? {})) {
+      if (!code.startsWith("2")) out[code] = (out[code] ?? 0) + count;
+    }
+  }
+  return out;
+}
+
+export interface Goal {
+  issue: number;
+  goal: string;
+  value: string;
+  /** null: not measured in this run. */
+  met: boolean | null;
+}
+
+const fmt = (v: number | null, digits = 2, unit = ""): string =>
+  v === null ? "n/a" : `${v.toFixed(digits)}${unit}`;
+
+/** The targets of issues 2 and 5, checked against this run. */
+export function goals(rows: Row[], idleRssMb: Record<string, number>): Goal[] {
+  const row = (s: string, t: string) => rows.find((r) => r.scenario === s && r.target === t);
+  const out: Goal[] = [];
+  const check = (issue: number, goal: string, value: string, met: boolean | null) =>
+    out.push({ issue, goal, value, met });
+  const all = (...conds: (boolean | null)[]) => (conds.some((c) => c === null) ? null : conds.every(Boolean));
+  const atLeast = (v: number | null | undefined, min: number) => (v == null ? null : v >= min);
+  const atMost = (v: number | null | undefined, max: number) => (v == null ? null : v <= max);
+
+  const echo = row("echo", "direct");
+  check(
+    2,
+    "echo GET / keeps >= 85% of the minimal server's req/s",
+    fmt(echo?.ratioToBaseline ?? null),
+    atLeast(echo?.ratioToBaseline, 0.85),
+  );
+  const rss = idleRssMb.direct ?? null;
+  check(2, "echo idle RSS < 80 MB", fmt(rss, 1, " MiB"), rss === null ? null : rss < 80);
+
+  const h1 = row("get", "echomesh");
+  check(
+    5,
+    "h1->h1: <= 120 µs CPU/req, >= 0.45x direct, 0 errors",
+    `${fmt(h1?.cpuUsPerRequest ?? null, 0, " µs")}, ${fmt(h1?.ratioToBaseline ?? null)}x, ${h1?.errors ?? "n/a"} errors`,
+    h1 ? all(atMost(h1.cpuUsPerRequest, 120), atLeast(h1.ratioToBaseline, 0.45), h1.errors === 0) : null,
+  );
+  const h2 = row("h2up", "echomesh-h2up");
+  check(
+    5,
+    "h1->h2c: <= 140 µs CPU/req, >= 0.40x direct",
+    `${fmt(h2?.cpuUsPerRequest ?? null, 0, " µs")}, ${fmt(h2?.ratioToBaseline ?? null)}x`,
+    h2 ? all(atMost(h2.cpuUsPerRequest, 140), atLeast(h2.ratioToBaseline, 0.4)) : null,
+  );
+  const h2c = row("h2c", "echomesh");
+  check(
+    5,
+    "h2c downstream: >= 0.6x direct h2c",
+    `${fmt(h2c?.ratioToBaseline ?? null)}x`,
+    atLeast(h2c?.ratioToBaseline, 0.6),
+  );
+  const lat = row("latency", "echomesh");
+  check(
+    5,
+    "p50 added one request at a time <= 0.2 ms",
+    fmt(lat?.p50AddedMs ?? null, 3, " ms"),
+    atMost(lat?.p50AddedMs, 0.2),
+  );
+  const mesh = row("mesh", "echomesh-mesh");
+  check(
+    5,
+    "mesh: >= 0.25x direct, 0 errors",
+    `${fmt(mesh?.ratioToBaseline ?? null)}x, ${mesh?.errors ?? "n/a"} errors`,
+    mesh ? all(atLeast(mesh.ratioToBaseline, 0.25), mesh.errors === 0) : null,
+  );
+  const ws = row("ws", "echomesh");
+  check(
+    5,
+    "WebSocket round trips >= 0.5x direct",
+    `${fmt(ws?.ratioToBaseline ?? null)}x`,
+    atLeast(ws?.ratioToBaseline, 0.5),
+  );
+  const idle = row("ws-idle", "echomesh");
+  check(
+    5,
+    "idle WebSockets through the proxy: all alive, proxy RSS < 250 MB (5,000 in a full run)",
+    idle ? `${idle.alive}/${idle.opened} alive, ${fmt(idle.rssMb, 0, " MiB")}` : "n/a",
+    idle ? all(idle.alive === idle.opened && (idle.opened ?? 0) > 0, atMost(idle.rssMb, 250)) : null,
+  );
+  return out;
+}

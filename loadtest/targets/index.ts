@@ -1,0 +1,31 @@
+/** Every benchmark target by name. */
+import { direct, minimal } from "./baselines.js";
+import { caddy, caddyH2up, caddyMesh } from "./caddy.js";
+import { echomesh, echomeshH2up, echomeshMesh } from "./echomesh.js";
+import { haproxy, haproxyH2up, haproxyMesh } from "./haproxy.js";
+import { nginx } from "./nginx.js";
+import { fastifyHttpProxy, nodeHttpProxy } from "./node-peers.js";
+import type { Target } from "./types.js";
+
+export const TARGETS: readonly Target[] = [
+  direct,
+  minimal,
+  echomesh,
+  echomeshH2up,
+  echomeshMesh,
+  haproxy,
+  haproxyH2up,
+  haproxyMesh,
+  nginx,
+  caddy,
+  caddyH2up,
+  caddyMesh,
+  nodeHttpProxy,
+  fastifyHttpProxy,
+];
+
+export function targetByName(name: string): Target {
+  const t = TARGETS.find((x) => x.name === name);
+  if (t === undefined) throw new Error(`unknown target ${name}`);
+  return t;
+}

@@ -1,0 +1,27 @@
+/** nginx (1 worker, keepalive 64) when installed: HTTP/1.1 listener and an h2c listener. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, which } from "../proc.js";
+import { nginxConfig } from "../topologies/nginx.js";
+import { startProcesses } from "./spawn.js";
+import type { Target } from "./types.js";
+
+export const nginx: Target = {
+  name: "nginx",
+  description: "nginx 1 worker, upstream keepalive 64: h1 (or h2c on its own port) in, HTTP/1.1 out",
+  unavailable: () => (which("nginx") === null ? "nginx not installed" : null),
+  start: async (ctx) => {
+    const port = await freePort();
+    const h2cPort = await freePort();
+    const dir = join(ctx.tmp, "nginx");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "nginx.conf");
+    writeFileSync(file, nginxConfig(dir, port, h2cPort, ctx.backends.echo));
+    return startProcesses(
+      ctx,
+      [{ file: which("nginx") as string, args: ["-p", dir, "-c", file], ports: [port, h2cPort] }],
+      `http://127.0.0.1:${port}`,
+      { h2cUrl: `http://127.0.0.1:${h2cPort}` },
+    );
+  },
+};
