@@ -1,0 +1,62 @@
+/** Ratios come from the same round; filters pick scenario/target runs. */
+import { describe, expect, it } from "vitest";
+import type { RunRecord } from "../record.js";
+import { matches, SCENARIOS } from "../scenarios.js";
+import { median, summarize } from "../summary.js";
+
+function rec(target: string, round: number, rps: number, p50 = 1): RunRecord {
+  return {
+    scenario: "get",
+    target,
+    round,
+    requestsPerSec: rps,
+    latencyP50Ms: p50,
+    latencyP99Ms: 2,
+    latencyMaxMs: 3,
+    requests: rps,
+    errors: 0,
+    non2xx: 0,
+    cpuUsPerRequest: 10,
+    backendCpuUsPerRequest: null,
+    cpuSeconds: 1,
+    rssMb: 10,
+  };
+}
+
+describe("summarize", () => {
+  it("takes each ratio against the baseline and HAProxy of the same round, then the median", () => {
+    const get = SCENARIOS.filter((s) => s.name === "get");
+    // round 1 is a slow round for everyone, round 2 a fast one: same-round ratios stay 0.5
+    const runs = [
+      rec("direct", 1, 1000),
+      rec("echomesh", 1, 500, 1.5),
+      rec("haproxy", 1, 800),
+      rec("direct", 2, 2000),
+      rec("echomesh", 2, 1000, 1.5),
+      rec("haproxy", 2, 1600),
+    ];
+    const rows = summarize(get, runs);
+    const ours = rows.find((r) => r.target === "echomesh");
+    expect(ours?.ratioToBaseline).toBeCloseTo(0.5);
+    expect(ours?.ratioToHaproxy).toBeCloseTo(0.625);
+    expect(ours?.p50AddedMs).toBeCloseTo(0.5);
+    expect(ours?.requestsPerSec).toEqual([500, 1000]);
+    expect(rows.find((r) => r.target === "direct")?.ratioToBaseline).toBeNull();
+  });
+
+  it("median ignores nulls", () => {
+    expect(median([3, null, 1, 2])).toBe(2);
+    expect(median([null])).toBeNull();
+    expect(median([1, 4])).toBe(2.5);
+  });
+});
+
+describe("--only patterns", () => {
+  it("match scenario, scenario/target and wildcards", () => {
+    expect(matches([], "get", "haproxy")).toBe(true);
+    expect(matches(["get"], "get", "haproxy")).toBe(true);
+    expect(matches(["get/haproxy"], "get", "nginx")).toBe(false);
+    expect(matches(["*/echomesh*"], "h2up", "echomesh-h2up")).toBe(true);
+    expect(matches(["ws"], "ws-idle", "direct")).toBe(false);
+  });
+});
