@@ -12,6 +12,19 @@ import { toJsSubstitution } from "./regex.js";
 import { hostRewrite, useWebsocket } from "./v2.js";
 import { hostRewriteLiteral, regexMatcher, upgradeConfigs } from "./v3.js";
 
+/**
+ * Fields every route-table scope (virtual host, route, weighted cluster) may carry and this proxy does
+ * not apply: per-scope header mutation and per-filter config.
+ */
+export const PER_SCOPE_UNSUPPORTED = [
+  "request_headers_to_add",
+  "request_headers_to_remove",
+  "response_headers_to_add",
+  "response_headers_to_remove",
+  "typed_per_filter_config",
+  "per_filter_config",
+] as const;
+
 /** The `route:` action (forward to a cluster). */
 export function parseForward(a: Obj): ForwardAction | null {
   const target = a.oneOf(
@@ -123,17 +136,7 @@ function parseWeighted(w: Obj): { clusters: WeightedClusterEntry[]; totalWeight:
   for (const c of items) {
     const name = c.name("name");
     const weight = c.require("weight") ? c.int("weight", 0) : 0;
-    c.unsupported(
-      "cluster_header",
-      "metadata_match",
-      "request_headers_to_add",
-      "request_headers_to_remove",
-      "response_headers_to_add",
-      "response_headers_to_remove",
-      "typed_per_filter_config",
-      "per_filter_config",
-      "host_rewrite_literal",
-    );
+    c.unsupported("cluster_header", "metadata_match", ...PER_SCOPE_UNSUPPORTED, "host_rewrite_literal");
     c.done();
     if (name !== undefined) {
       c.ctx.referenceCluster(c.at("name"), name);

@@ -1,7 +1,13 @@
 import type { RouteAction, RouteConfig, RouteConfiguration, VirtualHostConfig } from "./model.js";
 import { show } from "./path.js";
 import type { Obj } from "./reader.js";
-import { parseDirectResponse, parseForward, parseRedirect, parseRetryPolicy } from "./route_action.js";
+import {
+  PER_SCOPE_UNSUPPORTED,
+  parseDirectResponse,
+  parseForward,
+  parseRedirect,
+  parseRetryPolicy,
+} from "./route_action.js";
 import { parseRouteMatch } from "./route_match.js";
 
 /** An HCM's static `route_config`. */
@@ -75,12 +81,7 @@ function parseVirtualHost(v: Obj): VirtualHostConfig | null {
     "virtual_clusters",
     "rate_limits",
     "cors",
-    "request_headers_to_add",
-    "request_headers_to_remove",
-    "response_headers_to_add",
-    "response_headers_to_remove",
-    "typed_per_filter_config",
-    "per_filter_config",
+    ...PER_SCOPE_UNSUPPORTED,
     "include_request_attempt_count",
     "include_attempt_count_in_response",
     "hedge_policy",
@@ -112,12 +113,7 @@ function parseRoute(r: Obj, defaultName: string): RouteConfig | null {
   r.unsupported(
     "filter_action",
     "non_forwarding_action",
-    "request_headers_to_add",
-    "request_headers_to_remove",
-    "response_headers_to_add",
-    "response_headers_to_remove",
-    "typed_per_filter_config",
-    "per_filter_config",
+    ...PER_SCOPE_UNSUPPORTED,
     "tracing",
     "per_request_buffer_limit_bytes",
   );

@@ -4,7 +4,7 @@
  */
 import { createConnPool } from "../conn_pool/index.js";
 import { createHttpListener } from "../listener/listener.js";
-import type { Factories } from "./run.js";
+import type { Factories } from "./startup.js";
 
 export function defaultFactories(): Factories {
   return {

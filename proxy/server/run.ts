@@ -6,21 +6,22 @@
  * cannot bind, or a worker could not start.
  */
 import cluster from "node:cluster";
-import type { PoolFactory } from "../upstream/cluster_manager.js";
-import { systemResolver } from "../upstream/resolver.js";
-import { mappedResolver } from "./dns_map.js";
 import { createLogger, type Logger, silentLogger } from "./log.js";
 import type { ProxyOptions } from "./options.js";
-import { type ListenerFactory, ProxyServer } from "./server.js";
+import type { ProxyServer } from "./server.js";
 import { waitForSignal } from "./signals.js";
-import { describeConfigError, describeError, loadOrReport, serverInfoFor } from "./startup.js";
+import {
+  buildServer,
+  describeConfigError,
+  describeError,
+  type Factories,
+  loadOrReport,
+  serverInfoFor,
+} from "./startup.js";
 import { VERSION_STRING } from "./version.js";
 import { runPrimary, runWorker } from "./workers.js";
 
-export interface Factories {
-  createListener: ListenerFactory;
-  createPool: PoolFactory;
-}
+export type { Factories } from "./startup.js";
 
 /** Runs until the proxy should exit; resolves with the exit code. */
 export async function runProxy(options: ProxyOptions, factories: Factories): Promise<number> {
@@ -42,12 +43,7 @@ async function validate(options: ProxyOptions, factories: Factories, logger: Log
   if (bootstrap === null) return 1;
   let server: ProxyServer;
   try {
-    server = new ProxyServer(bootstrap, {
-      logger: silentLogger,
-      createListener: factories.createListener,
-      createPool: factories.createPool,
-      serverInfo: null,
-    });
+    server = buildServer(bootstrap, options, factories, silentLogger, { serverInfo: null });
   } catch (err) {
     process.stderr.write(`${describeConfigError(err)}\n`);
     return 1;
@@ -72,12 +68,7 @@ async function serveSingle(options: ProxyOptions, factories: Factories, logger: 
   });
   let server: ProxyServer;
   try {
-    server = new ProxyServer(bootstrap, {
-      logger,
-      createListener: factories.createListener,
-      createPool: factories.createPool,
-      resolver: mappedResolver(options.dnsMap, systemResolver),
-      fileFlushIntervalMs: options.fileFlushIntervalMs,
+    server = buildServer(bootstrap, options, factories, logger, {
       serverInfo: serverInfoFor(options, bootstrap, startTimeMs),
       onQuit: () => quit(),
     });

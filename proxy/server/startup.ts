@@ -1,15 +1,48 @@
 /**
- * Startup steps shared by the single-process proxy and the workers' primary: load the config
- * (printing every error), describe a failure in one line, and the `/server_info` contents.
+ * Startup steps shared by the single-process proxy, the workers and their primary: load the config
+ * (printing every error), build the proxy of one process, describe a failure in one line, and the
+ * `/server_info` contents.
  */
 
 import type { ServerInfoOptions } from "../admin/server.js";
 import { ConfigError } from "../config/errors.js";
 import type { Bootstrap } from "../config/model.js";
+import type { PoolFactory } from "../upstream/cluster_manager.js";
+import { systemResolver } from "../upstream/resolver.js";
 import { loadBootstrap } from "./config_source.js";
+import { mappedResolver } from "./dns_map.js";
 import type { Logger } from "./log.js";
 import type { ProxyOptions } from "./options.js";
+import { type ListenerFactory, ProxyServer, type ServerDeps } from "./server.js";
 import { VERSION_STRING } from "./version.js";
+
+/** The real listener and pool builders (./factories.ts), or fakes in tests. */
+export interface Factories {
+  createListener: ListenerFactory;
+  createPool: PoolFactory;
+}
+
+/**
+ * The proxy of one process, built (not started) from a loaded config: the factories, the logger, the
+ * `--dns-map` resolver and the flush interval from the flags; `admin` says whether this process runs
+ * the admin listener (`serverInfo: null` = no) and what POST /quitquitquit does.
+ */
+export function buildServer(
+  bootstrap: Bootstrap,
+  options: ProxyOptions,
+  factories: Factories,
+  logger: Logger,
+  admin: Pick<ServerDeps, "serverInfo" | "onQuit">,
+): ProxyServer {
+  return new ProxyServer(bootstrap, {
+    logger,
+    createListener: factories.createListener,
+    createPool: factories.createPool,
+    resolver: mappedResolver(options.dnsMap, systemResolver),
+    fileFlushIntervalMs: options.fileFlushIntervalMs,
+    ...admin,
+  });
+}
 
 /** Loads the bootstrap and prints every config error to stderr; null when it is invalid. */
 export async function loadOrReport(options: ProxyOptions, logger: Logger): Promise<Bootstrap | null> {

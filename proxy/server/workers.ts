@@ -20,14 +20,11 @@ import {
   mergeSnapshots,
 } from "../admin/status.js";
 import type { StatsSnapshot } from "../stats/store.js";
-import { systemResolver } from "../upstream/resolver.js";
-import { mappedResolver } from "./dns_map.js";
 import type { Logger } from "./log.js";
 import type { ProxyOptions } from "./options.js";
-import type { Factories } from "./run.js";
-import { ProxyServer } from "./server.js";
+import type { ProxyServer } from "./server.js";
 import { waitForSignal } from "./signals.js";
-import { describeError, loadOrReport, serverInfoFor } from "./startup.js";
+import { buildServer, describeError, type Factories, loadOrReport, serverInfoFor } from "./startup.js";
 
 type ToWorker = { type: "snapshot"; id: number } | { type: "drain"; ms: number };
 type FromWorker =
@@ -54,14 +51,7 @@ export async function runWorker(
   }
   let server: ProxyServer;
   try {
-    server = new ProxyServer(bootstrap, {
-      logger,
-      createListener: factories.createListener,
-      createPool: factories.createPool,
-      resolver: mappedResolver(options.dnsMap, systemResolver),
-      fileFlushIntervalMs: options.fileFlushIntervalMs,
-      serverInfo: null,
-    });
+    server = buildServer(bootstrap, options, factories, logger, { serverInfo: null });
     await server.start();
   } catch (err) {
     await send({ type: "failed", message: describeError(err) });
