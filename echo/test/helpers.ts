@@ -1,6 +1,5 @@
-import http from "node:http";
+import type http from "node:http";
 import http2 from "node:http2";
-import net from "node:net";
 import { Writable } from "node:stream";
 import { WebSocket } from "ws";
 import { type EchoOptions, type EchoServer, startEcho } from "../server.js";
@@ -26,58 +25,8 @@ export class LogSink extends Writable {
   }
 }
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** HTTP/1.1 request with node:http (no keep-alive agent). */
-export function h1(
-  port: number,
-  path: string,
-  options: { method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        path,
-        method: options.method ?? "GET",
-        headers: options.headers,
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(options.body);
-  });
-}
-
-/** Writes raw bytes, returns everything the server sends until it closes the connection. */
-export function raw(port: number, text: string | Buffer, closeAfterMs?: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    let timer: NodeJS.Timeout | undefined;
-    socket.on("data", (c: Buffer) => chunks.push(c));
-    socket.on("error", reject);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString("latin1"));
-    });
-    socket.write(text);
-    if (closeAfterMs !== undefined) timer = setTimeout(() => socket.end(), closeAfterMs);
-  });
-}
+/** HTTP/1.1 request (no keep-alive agent) and raw TCP exchange: the clients the proxy tests use too. */
+export { type Reply, raw, request as h1 } from "../../test-support/http.js";
 
 /** One HTTP/2 (h2c prior knowledge) session to the echo. */
 export function h2session(port: number): Promise<http2.ClientHttp2Session> {

@@ -1,5 +1,5 @@
-import { request } from "node:http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { request } from "../../../test-support/http.js";
 import type { AccessLogEntry } from "../../access_log/index.js";
 import type { ServerState } from "../../admin/render.js";
 import { AdminServer, type AdminSource } from "../../admin/server.js";
@@ -71,26 +71,13 @@ function fakeSource(store: StatsStore): Fake {
   return src;
 }
 
-function fetchAdmin(
+async function fetchAdmin(
   port: number,
   path: string,
   method = "GET",
 ): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        body += c;
-      });
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), body }),
-      );
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end();
-  });
+  const r = await request(port, path, { method });
+  return { status: r.status, type: String(r.headers["content-type"]), body: r.text };
 }
 
 describe("admin listener", () => {

@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { request } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { request } from "../../../test-support/http.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const PROXY_MAIN = join(ROOT, "dist", "proxy", "main.js");
@@ -111,34 +111,11 @@ export interface HttpResult {
   body: string;
 }
 
-export function httpRequest(
+export async function httpRequest(
   port: number,
   path: string,
   opts: { method?: string; body?: string; headers?: Record<string, string>; host?: string } = {},
 ): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: opts.host ?? "127.0.0.1",
-        port,
-        path,
-        method: opts.method ?? "GET",
-        headers: opts.headers,
-        agent: false,
-        timeout: 10_000,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => {
-          body += c;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end(opts.body);
-  });
+  const r = await request(port, path, { ...opts, timeoutMs: 10_000 });
+  return { status: r.status, headers: r.headers, body: r.text };
 }

@@ -1,6 +1,6 @@
-import { request } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
+import { request } from "../../../test-support/http.js";
 import { loadConfigString } from "../../config/load.js";
 import type { ConnPool } from "../../conn_pool/types.js";
 import { merge } from "../../server/config_source.js";
@@ -80,19 +80,9 @@ static_resources:
     - socket_address: { address: service2, port_value: 80 }
 `;
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        body += c;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on("error", reject)
-      .end();
-  });
+async function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  const r = await request(port, path);
+  return { status: r.status, body: r.text };
 }
 
 describe("ProxyServer", () => {
