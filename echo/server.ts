@@ -3,12 +3,12 @@ import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Ses
 import net, { type AddressInfo, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { DestinationStream, Logger } from "pino";
+import { sniff } from "../lib/h2c_sniff.js";
 import { createHandler, type RequestHandler } from "./app.js";
 import { clientErrorHandler } from "./client_error.js";
 import { type EchoConfig, resolveConfig } from "./config.js";
 import { createLogger } from "./log.js";
 import { EchoMetrics } from "./metrics.js";
-import { sniffPreface } from "./sniff.js";
 import type { EchoContext } from "./state.js";
 import { WsEcho } from "./ws.js";
 
@@ -96,9 +96,11 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
       sockets.delete(socket);
       pending.delete(socket);
     });
-    sniffPreface(socket, (isHttp2) => {
+    // No time limit on the first bytes (like zcong's Go server): a silent connection may wait.
+    sniff(socket, 0, (protocol, peeked) => {
       pending.delete(socket);
-      if (isHttp2) {
+      socket.unshift(peeked);
+      if (protocol === "http2") {
         h2.emit("connection", socket); // the session reads the buffered preface itself
       } else {
         h1.emit("connection", socket);

@@ -8,7 +8,7 @@ const echoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const repoRoot = path.resolve(echoDir, "..");
 
 /**
- * Transpiles echo/*.ts (no tests) to plain JS under node_modules/.cache so a child `node` process
+ * Transpiles echo/*.ts (no tests) and the shared lib/*.ts it imports to plain JS under node_modules/.cache so a child `node` process
  * can run the CLI without a prior `npm run build`. Returns the path of main.js and a cleanup.
  */
 export async function buildEchoCli(): Promise<{ main: string; cleanup: () => Promise<void> }> {
@@ -19,6 +19,7 @@ export async function buildEchoCli(): Promise<{ main: string; cleanup: () => Pro
     `echomesh-echo-test-${process.pid}-${Date.now()}`,
   );
   await transpileDir(echoDir, path.join(out, "echo"));
+  await transpileDir(path.join(repoRoot, "lib"), path.join(out, "lib"));
   await writeFile(path.join(out, "package.json"), '{"type":"module"}\n');
   return {
     main: path.join(out, "echo", "main.js"),
