@@ -159,8 +159,11 @@ export class ConnectionManager {
     const socket = req.socket;
     stream.method = req.method ?? "GET";
     stream.path = req.url ?? "/";
-    stream.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
-    stream.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    // Addresses only feed the access log: no strings built per request without one.
+    if (this.ctx.onRequestComplete !== null) {
+      stream.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+      stream.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    }
     let authority = req.headers.host;
     if (stream.protocol === "HTTP/1.0") {
       if (!this.hcm.acceptHttp10) {
@@ -172,12 +175,14 @@ export class ConnectionManager {
         authority = this.hcm.defaultHostForHttp10;
     }
     stream.authority = authority ?? "";
-    stream.headers = mutateRequestHeaders(
-      downstreamHeaders(req.rawHeaders),
-      unmapAddress(socket.remoteAddress ?? ""),
-      this.hcm,
-    );
+    stream.headers = mutateRequestHeaders(downstreamHeaders(req.rawHeaders), this.peer(socket), this.hcm);
     return true;
+  }
+
+  /** The peer IP for x-forwarded-for; only `use_remote_address` reads it. */
+  private peer(socket: Socket | undefined): string {
+    if (!this.hcm.useRemoteAddress || socket === undefined) return "";
+    return unmapAddress(socket.remoteAddress ?? "");
   }
 
   private onH2Stream(s: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]): void {
@@ -188,15 +193,11 @@ export class ConnectionManager {
     stream.method = method;
     stream.path = String(headers[":path"] ?? "");
     stream.authority = String(headers[":authority"] ?? headers.host ?? "");
-    if (socket !== undefined) {
+    if (socket !== undefined && this.ctx.onRequestComplete !== null) {
       stream.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
       stream.localAddress = `${socket.localAddress}:${socket.localPort}`;
     }
-    stream.headers = mutateRequestHeaders(
-      joinCookies(downstreamHeaders(raw)),
-      unmapAddress(socket?.remoteAddress ?? ""),
-      this.hcm,
-    );
+    stream.headers = mutateRequestHeaders(joinCookies(downstreamHeaders(raw)), this.peer(socket), this.hcm);
     if (method === "CONNECT") {
       const protocol = headers[":protocol"];
       if (typeof protocol === "string") {

@@ -31,6 +31,10 @@ export class Router {
   private readonly ctx: ForwardContext;
   private readonly clusters: ClusterManager;
   private readonly random: () => number;
+  /** The stream `select` is matching, for `lookup`. */
+  private selecting: DownstreamStream | null = null;
+  private readonly lookup = (name: string): string | undefined =>
+    this.selecting === null ? undefined : lookup(this.selecting, name);
 
   constructor(
     private readonly hcm: HttpConnectionManagerConfig,
@@ -49,7 +53,10 @@ export class Router {
 
   /** Select the route of a request; null = no route (the caller answers 404). */
   select(stream: DownstreamStream): RouteSelection | null {
-    const sel = this.table.select(stream.authority, stream.path, (name) => lookup(stream, name));
+    // One lookup function per router (select is synchronous): no closure per request.
+    this.selecting = stream;
+    const sel = this.table.select(stream.authority, stream.path, this.lookup);
+    this.selecting = null;
     if (sel !== null) stream.routeName = sel.route.name;
     return sel;
   }
