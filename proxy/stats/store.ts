@@ -36,21 +36,11 @@ export class StatsStore {
   private readonly gauges = new Map<string, Gauge>();
 
   counter(name: string): Counter {
-    let c = this.counters.get(name);
-    if (c === undefined) {
-      c = new Counter(name);
-      this.counters.set(name, c);
-    }
-    return c;
+    return this.counters.get(name) ?? added(this.counters, new Counter(name));
   }
 
   gauge(name: string): Gauge {
-    let g = this.gauges.get(name);
-    if (g === undefined) {
-      g = new Gauge(name);
-      this.gauges.set(name, g);
-    }
-    return g;
+    return this.gauges.get(name) ?? added(this.gauges, new Gauge(name));
   }
 
   /** A scope prefixes every name: `store.scope("cluster.myservice.").counter("upstream_rq_total")`. */
@@ -78,4 +68,10 @@ export class StatsScope {
   gauge(name: string): Gauge {
     return this.store.gauge(this.prefix + name);
   }
+}
+
+/** Adds a new stat to its map (by its name) and returns it. */
+function added<T extends { readonly name: string }>(map: Map<string, T>, stat: T): T {
+  map.set(stat.name, stat);
+  return stat;
 }

@@ -6,7 +6,8 @@ import type {
   UpstreamRequestHandle,
   UpstreamResponseHandler,
 } from "../../conn_pool/types.js";
-import type { Resolver } from "../../upstream/cluster_manager.js";
+import { StatsStore } from "../../stats/store.js";
+import { createClusterManager, type Resolver } from "../../upstream/cluster_manager.js";
 import type { ClusterStats, Host } from "../../upstream/host.js";
 
 /** A pool that only records what the cluster did to it; `finishDrain()` completes a drain. */
@@ -105,4 +106,24 @@ export function tally(seq: readonly (string | null)[]): Record<string, number> {
   const m: Record<string, number> = {};
   for (const x of seq) m[String(x)] = (m[String(x)] ?? 0) + 1;
   return m;
+}
+
+/**
+ * A cluster manager holding one DNS cluster named `service` (defaults of `clusterConfig`, then
+ * `config`), resolved by a FakeDns, with FakePools; `counter`/`gauge` read its stats by short name.
+ */
+export function dnsClusterSetup(config: Partial<ClusterConfig>) {
+  const stats = new StatsStore();
+  const dns = new FakeDns();
+  const { pools, createPool } = poolFactory();
+  const cm = createClusterManager([clusterConfig(config)], {
+    stats,
+    createPool,
+    resolver: dns.resolver,
+    random: () => 0,
+  });
+  const cluster = cm.get("service")!;
+  const counter = (name: string) => stats.snapshot().counters[`cluster.service.${name}`];
+  const gauge = (name: string) => stats.snapshot().gauges[`cluster.service.${name}`];
+  return { cm, cluster, dns, pools, counter, gauge };
 }

@@ -1,25 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { StatsStore } from "../../stats/store.js";
-import { createClusterManager } from "../../upstream/cluster_manager.js";
-import { clusterConfig, endpoint, FakeDns, picks, poolFactory } from "./fakes.js";
+import { dnsClusterSetup, endpoint, picks } from "./fakes.js";
 
 function setup() {
-  const stats = new StatsStore();
-  const dns = new FakeDns();
-  const { pools, createPool } = poolFactory();
-  const cm = createClusterManager(
-    [
-      clusterConfig({
-        type: "logical_dns",
-        endpoints: [endpoint("api.internal", 8080, 1)],
-        dnsRefreshRateMs: 2000,
-      }),
-    ],
-    { stats, createPool, resolver: dns.resolver, random: () => 0 },
-  );
-  const cluster = cm.get("service")!;
-  const counter = (name: string) => stats.snapshot().counters[`cluster.service.${name}`];
-  return { cm, cluster, dns, pools, counter };
+  return dnsClusterSetup({
+    type: "logical_dns",
+    endpoints: [endpoint("api.internal", 8080, 1)],
+    dnsRefreshRateMs: 2000,
+  });
 }
 
 describe("logical_dns cluster", () => {

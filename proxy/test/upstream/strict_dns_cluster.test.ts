@@ -1,21 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { StatsStore } from "../../stats/store.js";
 import type { Cluster } from "../../upstream/cluster.js";
-import { createClusterManager } from "../../upstream/cluster_manager.js";
-import { clusterConfig, endpoint, FakeDns, picks, poolFactory, tally } from "./fakes.js";
+import { type clusterConfig, dnsClusterSetup, endpoint, picks, tally } from "./fakes.js";
 
 function setup(overrides: Parameters<typeof clusterConfig>[0] = {}) {
-  const stats = new StatsStore();
-  const dns = new FakeDns();
-  const { pools, createPool } = poolFactory();
-  const cm = createClusterManager(
-    [clusterConfig({ type: "strict_dns", endpoints: [endpoint("service1")], ...overrides })],
-    { stats, createPool, resolver: dns.resolver, random: () => 0 },
-  );
-  const cluster = cm.get("service")!;
-  const counter = (name: string) => stats.snapshot().counters[`cluster.service.${name}`];
-  const gauge = (name: string) => stats.snapshot().gauges[`cluster.service.${name}`];
-  return { cm, cluster, dns, pools, counter, gauge };
+  return dnsClusterSetup({ type: "strict_dns", endpoints: [endpoint("service1")], ...overrides });
 }
 
 const keys = (c: Cluster) => c.hosts.map((h) => `${h.key}${h.draining ? " draining" : ""}`);
