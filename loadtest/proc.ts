@@ -190,6 +190,19 @@ export function treeCpuUs(roots: readonly number[]): number {
   return (ticks * 1e6) / CLK_TCK;
 }
 
+/** CPU time in µs the whole machine has spent busy (all cores; /proc/stat minus idle and iowait). */
+export function machineBusyUs(): number {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user .. steal
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return ((total - idle) * 1e6) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
 /** Resident memory (VmRSS) of `roots` and their descendants, in MiB. */
 export function treeRssMb(roots: readonly number[]): number {
   let kb = 0;

@@ -20,6 +20,11 @@ export interface RunRecord {
   backendCpuUsPerRequest: number | null;
   /** CPU-seconds of the target in the window. */
   cpuSeconds: number | null;
+  /**
+   * Share of the whole machine (all cores) that was busy in the window, 0..1, every process included.
+   * With the target's and backends' CPU it shows how starved a run was by other jobs on a shared machine.
+   */
+  machineBusy: number | null;
   /** Target's RSS (MiB): at the end of the run; for ws-idle while the sockets are held. */
   rssMb: number | null;
   /** ws-idle: RSS before opening, fds while held, sockets opened and proven alive. */

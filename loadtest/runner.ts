@@ -6,7 +6,7 @@ import type { HttpLoad, HttpResult } from "./load/autocannon.js";
 import { h2load } from "./load/h2load.js";
 import type { LoadWorker } from "./load/protocol.js";
 import type { WsLoad, WsResult } from "./load/ws.js";
-import { treeCpuUs, treeFds, treeRssMb } from "./proc.js";
+import { cpuCount, machineBusyUs, treeCpuUs, treeFds, treeRssMb } from "./proc.js";
 import type { RunRecord } from "./record.js";
 import type { Scenario } from "./scenarios.js";
 import type { RunningTarget } from "./targets/types.js";
@@ -27,7 +27,9 @@ export interface RunSettings {
 interface Window {
   onStart(): void;
   onEnd(): void;
-  cpu(requests: number): Pick<RunRecord, "cpuUsPerRequest" | "backendCpuUsPerRequest" | "cpuSeconds">;
+  cpu(
+    requests: number,
+  ): Pick<RunRecord, "cpuUsPerRequest" | "backendCpuUsPerRequest" | "cpuSeconds" | "machineBusy">;
 }
 
 /** CPU of the target and of the backends between onStart and onEnd. */
@@ -38,19 +40,28 @@ function cpuWindow(target: RunningTarget, backendPids: number[]): Window {
   let t1 = 0;
   let b0 = 0;
   let b1 = 0;
+  let m0 = 0;
+  let m1 = 0;
+  let w0 = 0n;
+  let w1 = 0n;
   return {
     onStart: () => {
       t0 = treeCpuUs(target.pids);
       b0 = treeCpuUs(backends);
+      m0 = machineBusyUs();
+      w0 = process.hrtime.bigint();
     },
     onEnd: () => {
       t1 = treeCpuUs(target.pids);
       b1 = treeCpuUs(backends);
+      m1 = machineBusyUs();
+      w1 = process.hrtime.bigint();
     },
     cpu: (requests) => ({
       cpuUsPerRequest: requests > 0 ? (t1 - t0) / requests : null,
       backendCpuUsPerRequest: requests > 0 && backends.length > 0 ? (b1 - b0) / requests : null,
       cpuSeconds: (t1 - t0) / 1e6,
+      machineBusy: w1 > w0 ? (m1 - m0) / (Number(w1 - w0) / 1e3) / cpuCount() : null,
     }),
   };
 }
@@ -66,6 +77,7 @@ const EMPTY = {
   cpuUsPerRequest: null,
   backendCpuUsPerRequest: null,
   cpuSeconds: null,
+  machineBusy: null,
   rssMb: null,
 };
 

@@ -24,6 +24,8 @@ export interface Row {
   cpuUsPerRequest: number | null;
   backendCpuUsPerRequest: number | null;
   rssMb: number | null;
+  /** Median share of the machine busy in the run's window (every process). */
+  machineBusy: number | null;
   rssBeforeMb: number | null;
   fdsHeld: number | null;
   opened: number | null;
@@ -87,6 +89,7 @@ export function summarize(scenarios: readonly Scenario[], runs: RunRecord[]): Ro
         cpuUsPerRequest: m((r) => r.cpuUsPerRequest),
         backendCpuUsPerRequest: m((r) => r.backendCpuUsPerRequest),
         rssMb: m((r) => r.rssMb),
+        machineBusy: m((r) => r.machineBusy),
         rssBeforeMb: m((r) => r.rssBeforeMb),
         fdsHeld: m((r) => r.fdsHeld),
         opened: m((r) => r.opened),
@@ -136,6 +139,15 @@ export function goals(rows: Row[], idleRssMb: Record<string, number>): Goal[] {
     "echo GET / keeps >= 85% of the minimal server's req/s",
     fmt(echo?.ratioToBaseline ?? null),
     atLeast(echo?.ratioToBaseline, 0.85),
+  );
+  const minimal = row("echo", "minimal");
+  const eff =
+    echo?.cpuUsPerRequest && minimal?.cpuUsPerRequest ? minimal.cpuUsPerRequest / echo.cpuUsPerRequest : null;
+  check(
+    2,
+    "(same goal by CPU, immune to noise) minimal's CPU µs/req ÷ echo's >= 0.85",
+    `${fmt(minimal?.cpuUsPerRequest ?? null, 0)} ÷ ${fmt(echo?.cpuUsPerRequest ?? null, 0)} µs = ${fmt(eff)}`,
+    atLeast(eff, 0.85),
   );
   const rss = idleRssMb.direct ?? null;
   check(2, "echo idle RSS < 80 MB", fmt(rss, 1, " MiB"), rss === null ? null : rss < 80);

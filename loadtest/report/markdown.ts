@@ -27,8 +27,8 @@ function httpTable(sc: Scenario, rows: Row[]): string[] {
   const unit = sc.kind === "ws" ? "RT/s" : "req/s";
   const latencyDigits = sc.kind === "http" ? 0 : 2;
   const out = [
-    `| target | ${unit} per round | × ${sc.targets[0]} | × HAProxy | p50 ms | p99 ms | max ms | errors (non-2xx) | CPU µs/${sc.kind === "ws" ? "RT" : "req"} | echo CPU µs/req |`,
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    `| target | ${unit} per round | × ${sc.targets[0]} | × HAProxy | p50 ms | p99 ms | max ms | errors (non-2xx) | CPU µs/${sc.kind === "ws" ? "RT" : "req"} | echo CPU µs/req | machine busy |`,
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     const p50 =
@@ -36,7 +36,7 @@ function httpTable(sc: Scenario, rows: Row[]): string[] {
         ? `${n(r.latencyP50Ms, 3)} (+${n(r.p50AddedMs, 3)})`
         : n(r.latencyP50Ms, latencyDigits);
     out.push(
-      `| ${r.target} | ${r.requestsPerSec.map((v) => n(v)).join(" / ")} | ${x(r.ratioToBaseline)} | ${x(r.ratioToHaproxy)} | ${p50} | ${n(r.latencyP99Ms, latencyDigits)} | ${n(r.latencyMaxMs, latencyDigits)} | ${r.errors} (${r.non2xx}) | ${n(r.cpuUsPerRequest)} | ${n(r.backendCpuUsPerRequest)} |`,
+      `| ${r.target} | ${r.requestsPerSec.map((v) => n(v)).join(" / ")} | ${x(r.ratioToBaseline)} | ${x(r.ratioToHaproxy)} | ${p50} | ${n(r.latencyP99Ms, latencyDigits)} | ${n(r.latencyMaxMs, latencyDigits)} | ${r.errors} (${r.non2xx}) | ${n(r.cpuUsPerRequest)} | ${n(r.backendCpuUsPerRequest)} | ${r.machineBusy === null ? "–" : `${Math.round(r.machineBusy * 100)}%`} |`,
     );
   }
   return out;
@@ -70,7 +70,7 @@ export function markdownReport(
     "",
     `${meta.startedAt} → ${meta.finishedAt} · Node ${meta.node} · ${meta.cpus} cores · ${meta.rounds} interleaved round(s) of ${meta.durationS} s (+${meta.warmupS} s warm-up) · ${meta.connections} connections · ${meta.pinning}`,
     "",
-    "Ratios are medians of same-round ratios. CPU µs/req is the target's own process tree (utime+stime from /proc) divided by the requests it served; for `direct` and `minimal` that is the server itself. \"echo CPU\" is the two echo backends' CPU per request.",
+    'Ratios are medians of same-round ratios. CPU µs/req is the target\'s own process tree (utime+stime from /proc) divided by the requests it served; for `direct` and `minimal` that is the server itself. "echo CPU" is the two echo backends\' CPU per request. "machine busy" is the share of all cores busy in the window (every process on the machine): far above what the bench itself uses means other jobs were taking CPU, and req/s of that run says little.',
     "",
   ];
   const idle = Object.entries(meta.idleRssMb)

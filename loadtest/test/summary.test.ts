@@ -19,6 +19,7 @@ function rec(target: string, round: number, rps: number, p50 = 1): RunRecord {
     cpuUsPerRequest: 10,
     backendCpuUsPerRequest: null,
     cpuSeconds: 1,
+    machineBusy: 0.5,
     rssMb: 10,
   };
 }

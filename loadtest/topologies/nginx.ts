@@ -21,12 +21,12 @@ export function nginxConfig(dir: string, port: number, h2cPort: number, upstream
       proxy_read_timeout 120s;
     }`;
   return `worker_processes 1;
-worker_rlimit_nofile 16384;
+worker_rlimit_nofile 19000;
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx.error.log warn;
 daemon off;
 master_process on;
-events { worker_connections 8192; }
+events { worker_connections 12000; }   # 5,000 WebSockets need 10,000 connections
 http {
   access_log off;
   client_max_body_size 64m;
