@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the `echomesh` image with NO registry: a `FROM scratch` image holding this machine's own
 # `node` binary, its shared libraries (and the dynamic loader, at their own paths), a minimal
-# /etc/passwd and /etc/group, the built app (dist/echo, dist/proxy, dist/scripts, package.json) and the
+# /etc/passwd and /etc/group, the built app (dist/ without the conformance and loadtest suites, and
+# package.json) and the
 # production node_modules (copied from ./node_modules, filtered by `npm ls --omit=dev`).
 #
 # The image behaves like echo/Dockerfile's: ENTRYPOINT node /app/dist/scripts/entry.js, CMD ["echo"],
@@ -32,7 +33,7 @@ docker info >/dev/null 2>&1 || { log "the Docker engine does not answer (docker 
 STAMP=dist/.build-local-image.stamp
 if [ "${ECHOMESH_SKIP_BUILD:-0}" != 1 ]; then
   if [ ! -f "$STAMP" ] || [ ! -f dist/scripts/entry.js ] ||
-    [ -n "$(find echo proxy scripts package.json tsconfig.json tsconfig.build.json -newer "$STAMP" \
+    [ -n "$(find echo lib proxy scripts package.json tsconfig.json tsconfig.build.json -newer "$STAMP" \
       -name '*.ts' -not -path '*/test/*' -print -quit 2>/dev/null)" ]; then
     log "building dist/ (npm run build)"
     npm run build --silent >&2 || log "tsc reported errors (output kept; see above)"
@@ -47,6 +48,8 @@ done
 NODE_BIN=$(readlink -f "$(command -v node)")
 # ldd lines: "libx.so => /path (0x..)" or "/lib64/ld-linux-x86-64.so.2 (0x..)"; linux-vdso has no path.
 mapfile -t LIBS < <(ldd "$NODE_BIN" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) { print $i; break } }')
+# the runtime part of dist/: every folder but the test suites (echo, lib, proxy, scripts, ...)
+mapfile -t APP_DIRS < <(find dist -mindepth 1 -maxdepth 1 -type d ! -name conformance ! -name loadtest | sort)
 mapfile -t PROD_DEPS < <(npm ls --omit=dev --parseable --all 2>/dev/null | sed -n "s|^$ROOT/||p" | sort -u)
 
 hash_inputs() {
@@ -56,7 +59,7 @@ hash_inputs() {
     for lib in "${LIBS[@]}"; do echo "lib $lib"; sha256sum "$(readlink -f "$lib")"; done
     sha256sum package.json package-lock.json
     printf '%s\n' "${PROD_DEPS[@]}"
-    find dist/echo dist/proxy dist/scripts -type f -name '*.js' -print0 | sort -z | xargs -0 sha256sum
+    find "${APP_DIRS[@]}" -type f -name '*.js' -print0 | sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-32
 }
 HASH=$(hash_inputs)
@@ -95,8 +98,8 @@ echo "hosts: files dns" >"$FS/etc/nsswitch.conf"
 
 cp package.json "$FS/app/"
 mkdir -p "$FS/app/dist"
-cp -r dist/echo dist/proxy dist/scripts "$FS/app/dist/"
-find "$FS/app/dist" \( -name '*.map' -o -name '.*stamp' \) -delete
+cp -r "${APP_DIRS[@]}" "$FS/app/dist/"
+find "$FS/app/dist" \( -name '*.map' -o -name '.*stamp' -o -path '*/test/*' \) -delete
 copied=""
 for dep in "${PROD_DEPS[@]}"; do
   case "$dep" in node_modules/*) ;; *) continue ;; esac
