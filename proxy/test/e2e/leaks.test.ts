@@ -4,7 +4,8 @@
  * echo's open-WebSocket gauge returns to 0, and each proxy's open descriptors return to where they
  * started. 10,000 of each, 50 at a time, or as many as fit in E2E_BUDGET_S seconds per test
  * (default 40: on a loaded 2-core machine the three processes manage ~100-200 exchanges/s); at
- * least 1,000 must fit. E2E_CONNECTIONS / E2E_WEBSOCKETS change the targets.
+ * least 1,000 must fit. E2E_CONNECTIONS / E2E_WEBSOCKETS change the targets. A failure is logged with
+ * its reason (handshake status, socket error, close code, stage reached).
  */
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -42,8 +43,9 @@ async function bounded(
   const worker = async (): Promise<void> => {
     while (next < total && Date.now() < deadline) {
       const i = next++;
-      await one(i).catch(() => {
+      await one(i).catch((e: Error) => {
         failed++;
+        if (failed <= 20) console.log(`#${i} failed: ${e.message}`);
       });
     }
   };
@@ -66,24 +68,34 @@ function oneRequest(port: number): Promise<void> {
   });
 }
 
-/** Open a WebSocket to echo's /ws, echo one message, close cleanly. */
+/** Open a WebSocket to echo's /ws, echo one message, close cleanly (1000 both ways). */
 function oneWebSocket(port: number, i: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
-    const timer = setTimeout(() => {
+    const t0 = Date.now();
+    let stage = "connecting";
+    const fail = (why: string): void => {
+      clearTimeout(timer);
       ws.terminate();
-      reject(new Error("timeout"));
-    }, 20_000);
-    ws.on("open", () => ws.send(`m${i}`));
+      reject(new Error(`${why} (stage ${stage}, after ${Date.now() - t0} ms)`));
+    };
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    const timer = setTimeout(() => fail("timeout"), 20_000);
+    ws.on("unexpected-response", (_req, res) => {
+      res.resume();
+      fail(`handshake status ${res.statusCode} ${JSON.stringify(res.headers)}`);
+    });
+    ws.on("open", () => {
+      stage = "open";
+      ws.send(`m${i}`);
+    });
     ws.on("message", (data) => {
-      if (data.toString() !== `m${i}`) reject(new Error("wrong echo"));
+      if (data.toString() !== `m${i}`) return fail("wrong echo");
+      stage = "echoed";
       ws.close(1000);
     });
-    ws.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    ws.on("close", () => {
+    ws.on("error", (e) => fail(`error ${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}`));
+    ws.on("close", (code) => {
+      if (stage !== "echoed" || code !== 1000) return fail(`close ${code}`);
       clearTimeout(timer);
       resolve();
     });
@@ -140,6 +152,7 @@ describe("nothing leaks", () => {
   it(`up to ${WEBSOCKETS} WebSockets come and go across the h2c hop`, async () => {
     const { front } = mesh;
     const before = await front.stat("http.front.downstream_cx_upgrades_total");
+    const sessionsLost = await front.stat("cluster.sidecar.upstream_cx_destroy");
     // One held open while the others run: the echo's gauge does count them.
     const held = new WebSocket(`ws://127.0.0.1:${front.port}/ws`);
     await new Promise<void>((resolve, reject) => {
@@ -160,6 +173,9 @@ describe("nothing leaks", () => {
     );
     expect(failed).toBe(0);
     expect(done).toBeGreaterThanOrEqual(AT_LEAST);
+    // Tunnels close with END_STREAM both ways, not RST_STREAM: a RST per tunnel looks like a rapid
+    // reset flood to the sidecar's nghttp2, which then ends the shared h2c session with GOAWAY.
+    expect(await front.stat("cluster.sidecar.upstream_cx_destroy")).toBe(sessionsLost);
     expect((await front.stat("http.front.downstream_cx_upgrades_total")) - before).toBe(done + 1);
     held.close(1000);
     await new Promise((r) => held.once("close", r));
