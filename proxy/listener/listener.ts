@@ -4,6 +4,7 @@
  * as Envoy's AUTO codec does without ALPN).
  */
 import net, { type AddressInfo, type Socket } from "node:net";
+import { type SniffedProtocol, sniff } from "../../lib/h2c_sniff.js";
 import type { AccessLogEntry } from "../access_log/entry.js";
 import { createAccessLoggers } from "../access_log/index.js";
 import type { AccessLogManager } from "../access_log/writer.js";
@@ -13,7 +14,6 @@ import { createHcmStats, type HcmStats } from "../http/stats.js";
 import { Router } from "../router/router.js";
 import type { StatsStore } from "../stats/store.js";
 import type { ClusterManager } from "../upstream/cluster.js";
-import { type SniffedProtocol, sniff } from "./sniff.js";
 
 export interface HttpListenerDeps {
   clusterManager: ClusterManager;
