@@ -14,6 +14,7 @@ import http2, {
 import type { Socket } from "node:net";
 import type { AccessLogEntry } from "../access_log/entry.js";
 import type { HttpConnectionManagerConfig } from "../config/model.js";
+import { rawFromH2Object } from "../conn_pool/h2_headers.js";
 import type { Router } from "../router/router.js";
 import { downstreamHeaders, joinCookies } from "./downstream_headers.js";
 import { H1RawStream } from "./h1_raw_stream.js";
@@ -123,6 +124,10 @@ export class ConnectionManager {
       (h["content-length"] !== undefined && h["content-length"] !== "0")
     ) {
       stream.body = req;
+      // Registered before the router's listener: trailers are known when the body's 'end' arrives.
+      req.once("end", () => {
+        if (req.rawTrailers.length > 0) stream.requestTrailers = req.rawTrailers;
+      });
       stream.watchBody(req);
     }
     this.router.route(stream);
@@ -214,6 +219,9 @@ export class ConnectionManager {
     if (!s.endAfterHeaders) {
       stream.watchBody(s);
       stream.body = guardedBody(s);
+      s.once("trailers", (trailers: IncomingHttpHeaders) => {
+        stream.requestTrailers = rawFromH2Object(trailers);
+      });
     }
     this.router.route(stream);
   }

@@ -43,6 +43,8 @@ export abstract class DownstreamStream implements TimedStream {
   headers: RawHeaders = [];
   /** The request body; null when the request has none. */
   body: Readable | null = null;
+  /** Request trailers, set by the codec when the body has ended (before `body` emits 'end'). */
+  requestTrailers: RawHeaders | null = null;
   /** The Upgrade type of an upgrade request (lower-case), or null. */
   upgrade: string | null = null;
   remoteAddress: string | null = null;

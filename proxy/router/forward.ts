@@ -97,18 +97,25 @@ export class Forwarder {
           this.ctx.stats.counter(`cluster.${this.cluster.name}.retry_or_shadow_abandoned`).inc();
           this.retry = null;
           this.req.body = body;
-          body.once("end", () => this.onRequestComplete());
+          body.once("end", () => this.onBodyEnd());
         } else {
           this.req.body = buffered;
-          this.onRequestComplete();
+          this.onBodyEnd();
         }
         this.startTry();
       });
     } else {
       this.req.body = body;
-      body.once("end", () => this.onRequestComplete());
+      body.once("end", () => this.onBodyEnd());
       this.startTry();
     }
+  }
+
+  /** The downstream body has ended: its trailers (if any) go upstream after it (HTTP/2 pools). */
+  private onBodyEnd(): void {
+    const trailers = this.stream.requestTrailers;
+    if (trailers !== null && trailers.length > 0) this.req.trailers = trailers;
+    this.onRequestComplete();
   }
 
   /** Envoy arms the route timeout (and the first per-try timeout) when the request has been read. */

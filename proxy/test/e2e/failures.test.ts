@@ -4,6 +4,7 @@
  * on HTTP/1.1 upstreams, and the per-host request outcome in /clusters.
  */
 import http from "node:http";
+import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetch, getAndHangUp, rawExchange } from "./client.js";
 import { get, type Mesh, settle, startMesh } from "./harness.js";
@@ -129,15 +130,34 @@ describe("request trailers", () => {
     expect(next).toMatch(/^HTTP\/1\.1 200/);
   });
 
-  // Skipped: the router never sets UpstreamRequest.trailers (proxy/router/forward.ts), so request
-  // trailers are dropped on h2c upstreams too, against the issue's "trailers kept". The h2 pool sends
-  // them once set. Unskip when the router assigns them at the end of the downstream body.
-  it.skip("are forwarded to an h2c upstream", async () => {
+  it("are forwarded to an h2c upstream", async () => {
     const { received } = await rawExchange(mesh.front.port, chunked("/h2/record"), {
       until: (s) => s.includes("}"),
     });
     expect(received).toMatch(/^HTTP\/1\.1 200/);
     expect(received).toContain('{"body":"hello world","trailers":["x-checksum","abc123"]}');
+  });
+
+  it("are forwarded from an h2c client to an h2c upstream", async () => {
+    const session = http2.connect(`http://127.0.0.1:${mesh.front.port}`);
+    session.on("error", () => {});
+    try {
+      const received = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ":method": "POST", ":path": "/h2/record" }, { waitForTrailers: true });
+        req.on("wantTrailers", () => req.sendTrailers({ "x-checksum": "abc123" }));
+        let body = "";
+        req.setEncoding("utf8");
+        req.on("data", (c: string) => {
+          body += c;
+        });
+        req.on("end", () => resolve(body));
+        req.on("error", reject);
+        req.end("hello world");
+      });
+      expect(received).toContain('{"body":"hello world","trailers":["x-checksum","abc123"]}');
+    } finally {
+      session.close();
+    }
   });
 
   it("cross h1 -> h2c -> h1 to the echo service without breaking anything", async () => {
