@@ -18,7 +18,7 @@ export interface BenchOptions {
 export const USAGE = `Usage: npm run bench -- [options]     (or: node dist/loadtest/bench.js [options])
 
   --duration S       seconds per measured run (default 10; --quick: 1)
-  --warmup S         discarded warm-up before each run (default 3; --quick: 0)
+  --warmup S         discarded warm-up before each run (default 3; --quick: 1)
   --rounds N         interleaved rounds A B C A B C (default 2; --quick: 1)
   --connections N    concurrent connections for autocannon (default 50)
   --only PATTERN     run only scenario[/target]; '*' wildcards; repeatable or comma-separated
@@ -26,7 +26,7 @@ export const USAGE = `Usage: npm run bench -- [options]     (or: node dist/loadt
   --ws-sockets N     idle WebSockets for ws-idle (default 5000; --quick: 200)
   --no-pin           do not pin the load generator / servers with taskset
   --out DIR          where latest.{md,json,svg} go (default loadtest/results)
-  --quick            smoke check: all scenarios, 1 round of 1 s each (about a minute and a half)
+  --quick            smoke check: all scenarios, 1 round of 1 s each after 1 s warm-up (about two minutes)
   --list             list scenarios and targets (and why a target is unavailable), then exit
   -h, --help         this text
 `;
@@ -58,7 +58,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   };
   return {
     durationS: num("duration", values.duration, quick ? 1 : 10, 0.2),
-    warmupS: num("warmup", values.warmup, quick ? 0 : 3, 0),
+    warmupS: num("warmup", values.warmup, quick ? 1 : 3, 0),
     rounds: Math.round(num("rounds", values.rounds, quick ? 1 : 2, 1)),
     connections: Math.round(num("connections", values.connections, 50, 1)),
     only: (values.only ?? []).flatMap((o) => o.split(",")).filter((o) => o !== ""),
