@@ -98,6 +98,29 @@ export async function runOne(
 
 type Measured = Omit<RunRecord, "scenario" | "target" | "round">;
 
+interface LoadResult {
+  requests: number;
+  requestsPerSec: number | null;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  latencyMaxMs: number | null;
+}
+
+/** A throughput run's record: the load result, the CPU of its window and the target's RSS after it. */
+function throughput(r: LoadResult, win: Window, target: RunningTarget, errors: Partial<Measured>): Measured {
+  return {
+    ...EMPTY,
+    requestsPerSec: r.requestsPerSec,
+    latencyP50Ms: r.latencyP50Ms,
+    latencyP99Ms: r.latencyP99Ms,
+    latencyMaxMs: r.latencyMaxMs,
+    requests: r.requests,
+    ...errors,
+    ...win.cpu(r.requests),
+    rssMb: treeRssMb(target.pids),
+  };
+}
+
 async function measure(s: RunSettings, scenario: Scenario, target: RunningTarget): Promise<Measured> {
   const win = cpuWindow(target, s.backendPids);
   const timeoutMs = (s.warmupS + s.durationS) * 1000 + 60_000;
@@ -113,19 +136,11 @@ async function measure(s: RunSettings, scenario: Scenario, target: RunningTarget
       bodyBytes: scenario.bodyBytes ?? 0,
     };
     const r = await s.worker.run<HttpResult>({ kind: "http", load }, onMark, timeoutMs);
-    return {
-      ...EMPTY,
-      requestsPerSec: r.requestsPerSec,
-      latencyP50Ms: r.latencyP50Ms,
-      latencyP99Ms: r.latencyP99Ms,
-      latencyMaxMs: r.latencyMaxMs,
-      requests: r.requests,
+    return throughput(r, win, target, {
       errors: r.errors + r.timeouts + r.non2xx,
       non2xx: r.non2xx,
       statusCodes: r.statusCodes,
-      ...win.cpu(r.requests),
-      rssMb: treeRssMb(target.pids),
-    };
+    });
   }
 
   if (scenario.kind === "h2c" || scenario.kind === "latency") {
@@ -148,18 +163,7 @@ async function measure(s: RunSettings, scenario: Scenario, target: RunningTarget
         () => {},
       );
     const r = await h2load({ ...run, durationS: s.durationS }, win.onStart, win.onEnd);
-    return {
-      ...EMPTY,
-      requestsPerSec: r.requestsPerSec,
-      latencyP50Ms: r.latencyP50Ms,
-      latencyP99Ms: r.latencyP99Ms,
-      latencyMaxMs: r.latencyMaxMs,
-      requests: r.requests,
-      errors: r.errors + r.non2xx,
-      non2xx: r.non2xx,
-      ...win.cpu(r.requests),
-      rssMb: treeRssMb(target.pids),
-    };
+    return throughput(r, win, target, { errors: r.errors + r.non2xx, non2xx: r.non2xx });
   }
 
   const wsUrl = `${target.url.replace(/^http/, "ws")}/ws`;
@@ -173,17 +177,7 @@ async function measure(s: RunSettings, scenario: Scenario, target: RunningTarget
       size: 64,
     };
     const r = await s.worker.run<WsResult>({ kind: "ws", load }, onMark, timeoutMs);
-    return {
-      ...EMPTY,
-      requestsPerSec: r.requestsPerSec,
-      latencyP50Ms: r.latencyP50Ms,
-      latencyP99Ms: r.latencyP99Ms,
-      latencyMaxMs: r.latencyMaxMs,
-      requests: r.requests,
-      errors: r.errors,
-      ...win.cpu(r.requests),
-      rssMb: treeRssMb(target.pids),
-    };
+    return throughput(r, win, target, { errors: r.errors });
   }
 
   // ws-idle

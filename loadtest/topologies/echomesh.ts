@@ -4,7 +4,8 @@
  *
  *   single hop:  listener :port (codec auto: HTTP/1.1 and h2c) -> round robin over the upstreams
  *   h2 upstream: same, cluster speaks h2c (prior knowledge) to the upstreams
- *   mesh:        front (h1 in, h2c out to the sidecars) + one sidecar per echo (h2c in, h1 out)
+ *   mesh:        front (h1 in, h2c out to the sidecars) + one sidecar per echo (h2c in, h1 out),
+ *                each a proxyYaml (see targets/proxy_family.ts)
  */
 import { stringify } from "yaml";
 
@@ -62,19 +63,4 @@ export function proxyYaml(opts: HopOptions): string {
     },
   };
   return stringify(config);
-}
-
-export interface MeshYaml {
-  front: string;
-  sidecars: string[];
-}
-
-/** The seed's mesh: front -> h2c -> sidecar i -> HTTP/1.1 -> echo i. */
-export function meshYaml(frontPort: number, sidecarPorts: number[], echoPorts: number[]): MeshYaml {
-  return {
-    front: proxyYaml({ port: frontPort, upstreams: sidecarPorts, h2: true }),
-    sidecars: sidecarPorts.map((port, i) =>
-      proxyYaml({ port, upstreams: [echoPorts[i] as number], h2: false }),
-    ),
-  };
 }

@@ -32,8 +32,3 @@ backend be
 ${servers}
 `;
 }
-
-/** Mesh front: h1 in, h2c out to the sidecars (sidecars: haproxyConfig(port, [echo], false)). */
-export function haproxyMeshFront(port: number, sidecars: number[]): string {
-  return haproxyConfig(port, sidecars, true);
-}

@@ -1,31 +1,10 @@
 import http from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  bootstrapYaml,
-  CATCH_ALL,
-  h1,
-  h2,
-  raw,
-  startProxy,
-  startUpstream,
-  type TestProxy,
-  type Upstream,
-  until,
-} from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { h1, h2, raw, type TestProxy, until, useProxyFixture } from "./helpers.js";
 
-let proxy: TestProxy | null = null;
-let upstream: Upstream | null = null;
-afterEach(async () => {
-  await proxy?.close();
-  await upstream?.close();
-  proxy = upstream = null;
-});
-
-async function setup(hcmExtra = "", handler?: http.RequestListener): Promise<TestProxy> {
-  upstream = await startUpstream(handler);
-  proxy = await startProxy(bootstrapYaml({ routes: CATCH_ALL, hcmExtra }), { backend: upstream.port });
-  return proxy;
-}
+const fx = useProxyFixture();
+const setup = (hcmExtra = "", handler?: http.RequestListener): Promise<TestProxy> =>
+  fx.start({ hcmExtra, handler });
 
 describe("codec selection", () => {
   it("auto serves HTTP/1.1 and h2c prior knowledge on one port", async () => {
@@ -63,7 +42,7 @@ describe("codec selection", () => {
     expect((await h1(p.port)).status).toBe(200);
     await expect(h2(p.port)).rejects.toThrow();
     await p.close();
-    await upstream?.close();
+    await fx.upstream?.close();
     p = await setup("codec_type: HTTP2");
     expect((await h2(p.port)).status).toBe(200);
     await expect(h1(p.port)).rejects.toThrow();
@@ -77,7 +56,7 @@ describe("codec errors and versions", () => {
     expect(text).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
     expect(text).toMatch(/content-length: 0\r\n/i);
     expect(text).toMatch(/\r\n\r\n$/);
-    expect(upstream?.requests.length).toBe(0);
+    expect(fx.upstream?.requests.length).toBe(0);
   });
 
   it("HTTP/1.0 is served with accept_http_10, default host applied", async () => {
@@ -86,7 +65,7 @@ describe("codec errors and versions", () => {
     );
     const text = await raw(p.port, "GET /old HTTP/1.0\r\n\r\n");
     expect(text).toMatch(/^HTTP\/1\.[01] 200 /);
-    expect(upstream?.requests[0]?.headers.host).toBe("legacy.local");
+    expect(fx.upstream?.requests[0]?.headers.host).toBe("legacy.local");
   });
 
   it("headers over max_request_headers_kb get 431", async () => {
@@ -244,7 +223,7 @@ describe("access log entries and drain", () => {
     expect(e?.path).toBe("/a?b");
     expect(e?.protocol).toBe("HTTP/1.1");
     expect(e?.responseCode).toBe(200);
-    expect(e?.upstreamHost).toBe(`127.0.0.1:${upstream?.port}`);
+    expect(e?.upstreamHost).toBe(`127.0.0.1:${fx.upstream?.port}`);
     expect(e?.upstreamCluster).toBe("backend");
     expect(e?.responseFlags).toEqual([]);
     expect(e?.bytesSent).toBeGreaterThan(0);

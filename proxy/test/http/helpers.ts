@@ -5,6 +5,7 @@
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
+import { afterEach } from "vitest";
 import type { AccessLogEntry } from "../../access_log/entry.js";
 import { loadConfigString } from "../../config/load.js";
 import { createConnPool } from "../../conn_pool/index.js";
@@ -131,6 +132,35 @@ export interface Upstream {
   server: http.Server;
   requests: IncomingMessage[];
   close(): Promise<void>;
+}
+
+export interface ProxyFixture {
+  /** Starts an upstream (`startUpstream(handler)`) and a proxy in front of it (catch-all route unless `routes`). */
+  start(opts?: { hcmExtra?: string; routes?: string; handler?: http.RequestListener }): Promise<TestProxy>;
+  /** The upstream of the running test, once started. */
+  readonly upstream: Upstream | null;
+}
+
+/** One proxy and its upstream per test, both closed after each test of the calling file. */
+export function useProxyFixture(): ProxyFixture {
+  let proxy: TestProxy | null = null;
+  let upstream: Upstream | null = null;
+  afterEach(async () => {
+    await proxy?.close();
+    await upstream?.close();
+    proxy = upstream = null;
+  });
+  return {
+    async start(opts = {}) {
+      upstream = await startUpstream(opts.handler);
+      const yaml = bootstrapYaml({ routes: opts.routes ?? CATCH_ALL, hcmExtra: opts.hcmExtra ?? "" });
+      proxy = await startProxy(yaml, { backend: upstream.port });
+      return proxy;
+    },
+    get upstream() {
+      return upstream;
+    },
+  };
 }
 
 /** An HTTP/1.1 upstream; `handler` answers (default: 200 echoing method, url and headers as JSON). */

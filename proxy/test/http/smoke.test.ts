@@ -1,27 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  bootstrapYaml,
-  CATCH_ALL,
-  h1,
-  h2,
-  startProxy,
-  startUpstream,
-  type TestProxy,
-  type Upstream,
-} from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { h1, h2, useProxyFixture } from "./helpers.js";
 
-let proxy: TestProxy | null = null;
-let upstream: Upstream | null = null;
-afterEach(async () => {
-  await proxy?.close();
-  await upstream?.close();
-  proxy = upstream = null;
-});
+const fx = useProxyFixture();
 
 describe("smoke", () => {
   it("forwards h1 and h2c on one port", async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy(bootstrapYaml({ routes: CATCH_ALL }), { backend: upstream.port });
+    const proxy = await fx.start();
     const a = await h1(proxy.port, { path: "/x?y=1" });
     expect(a.status).toBe(200);
     expect(JSON.parse(a.body).url).toBe("/x?y=1");

@@ -1,42 +1,11 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StreamTimeouts, type TimedStream } from "../../http/stream_timeouts.js";
-import {
-  bootstrapYaml,
-  CATCH_ALL,
-  h1,
-  h2,
-  raw,
-  sleep,
-  startProxy,
-  startUpstream,
-  type TestProxy,
-  type Upstream,
-  until,
-} from "./helpers.js";
+import { h1, h2, raw, sleep, until, useProxyFixture } from "./helpers.js";
 
-let proxy: TestProxy | null = null;
-let upstream: Upstream | null = null;
-afterEach(async () => {
-  await proxy?.close();
-  await upstream?.close();
-  proxy = upstream = null;
-});
-
-async function setup(opts: {
-  hcmExtra?: string;
-  routes?: string;
-  handler?: http.RequestListener;
-}): Promise<TestProxy> {
-  upstream = await startUpstream(opts.handler);
-  proxy = await startProxy(
-    bootstrapYaml({ routes: opts.routes ?? CATCH_ALL, hcmExtra: opts.hcmExtra ?? "" }),
-    { backend: upstream.port },
-  );
-  return proxy;
-}
+const setup = useProxyFixture().start;
 
 /** An upstream that never answers, remembering when its request was aborted. */
 function silent(aborted: { value: boolean }): http.RequestListener {
