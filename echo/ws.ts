@@ -10,6 +10,8 @@ const KEY = /^[+/0-9A-Za-z]{22}==$/;
 /** Stop reading from a peer while this much echo output is still queued. */
 const HIGH_WATER = 1024 * 1024;
 const CLOSE_TIMEOUT_MS = 30_000;
+/** Reason sent with a `?close=CODE` close. */
+const CLOSE_REASON = "closed by echo";
 const EMPTY = Buffer.alloc(0);
 
 /** `ws` internals used to run a WebSocket over an HTTP/2 stream (the same calls `ws`'s own server makes). */
@@ -29,7 +31,9 @@ type WebSocketCtor = new (
 /**
  * GET /ws: WebSocket echo over HTTP/1.1 Upgrade and over HTTP/2 extended CONNECT (RFC 8441).
  * Any origin, no greeting, same opcode back (text stays text, binary stays binary), pings answered,
- * messages over `maxWsMessageBytes` close with 1009.
+ * messages over `maxWsMessageBytes` close with 1009. `?close=CODE` (1000 or 3000-4999) makes the
+ * server close with CODE after echoing the first message, to test server-initiated closes; any other
+ * value is refused with close 1008.
  */
 export class WsEcho {
   private readonly wss: WebSocketServer;
@@ -71,7 +75,7 @@ export class WsEcho {
 
   /** HTTP/1.1 `upgrade` event for a request that passed `isHandshake`. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.run(ws, "HTTP/1.1"));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.run(ws, "HTTP/1.1", closeControl(req.url)));
   }
 
   /**
@@ -102,17 +106,19 @@ export class WsEcho {
       maxPayload: this.ctx.config.maxWsMessageBytes,
       allowSynchronousEvents: true,
     });
-    this.run(ws, protocolOf(req));
+    this.run(ws, protocolOf(req), closeControl(req.url));
     return true;
   }
 
   /** Echo loop with backpressure, metrics and tracking. */
-  private run(ws: WebSocket, protocol: string): void {
+  private run(ws: WebSocket, protocol: string, closeCode: number | null): void {
     const { metrics } = this.ctx;
     if (protocol === "HTTP/1.1") metrics.request("/ws", 101, protocol);
     this.open.add(ws);
     metrics.websocketOpened(protocol);
     if (this.ctx.draining) ws.close(1001, "server shutting down");
+    else if (Number.isNaN(closeCode)) ws.close(1008, "close must be 1000 or 3000-4999");
+    const closeAfterEcho = Number.isNaN(closeCode) ? null : closeCode;
     ws.on("error", () => {});
     ws.on("close", () => {
       this.open.delete(ws);
@@ -128,6 +134,7 @@ export class WsEcho {
     ws.on("message", (data, isBinary) => {
       metrics.websocketMessage(protocol);
       ws.send(data as Buffer, { binary: isBinary }, written);
+      if (closeAfterEcho !== null) ws.close(closeAfterEcho, CLOSE_REASON);
       if (!paused && ws.bufferedAmount > HIGH_WATER) {
         paused = true;
         ws.pause();
@@ -144,6 +151,16 @@ export class WsEcho {
   terminateAll(): void {
     for (const ws of this.open) ws.terminate();
   }
+}
+
+/** `?close=CODE` of a /ws URL: null when absent, NaN when not a code a server may send. */
+function closeControl(url: string | undefined): number | null {
+  const q = url?.indexOf("?") ?? -1;
+  if (url === undefined || q === -1) return null;
+  const raw = new URLSearchParams(url.slice(q + 1)).get("close");
+  if (raw === null) return null;
+  const code = /^\d{4}$/.test(raw) ? Number(raw) : Number.NaN;
+  return code === 1000 || (code >= 3000 && code <= 4999) ? code : Number.NaN;
 }
 
 function pathOf(req: EchoRequest): string {

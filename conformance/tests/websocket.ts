@@ -127,6 +127,25 @@ function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
     },
     {
       ...base,
+      id: `ws-server-close-${where}`,
+      description: `a close with code 4002 and a reason sent by the echo reaches the client unchanged ${via}`,
+      async check({ topo, measure }) {
+        const s = await openSocket(topo.listener(), "/ws?close=4002");
+        // The echo closes after echoing one message; a swallowed close ends as 1006 after 10 s.
+        const timer = setTimeout(() => s.ws.terminate(), 10_000);
+        s.ws.send("last words");
+        const [code, reason] = await s.closed;
+        clearTimeout(timer);
+        measure("closeCode", code);
+        measure("closeReason", reason);
+        expect(
+          code === 4002 && reason === "closed by echo",
+          `client saw close ${code} (${reason}); expected 4002 (closed by echo)`,
+        );
+      },
+    },
+    {
+      ...base,
       id: `ws-50-concurrent-${where}`,
       description: `50 concurrent sockets spread round-robin (+-5%) and each echoes its own message ${via}`,
       timeoutMs: 60_000,

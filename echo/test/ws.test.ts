@@ -40,6 +40,21 @@ describe("WebSocket over HTTP/1.1 Upgrade", () => {
     expect((await done).code).toBe(1009);
   });
 
+  it("?close=CODE: echoes the first message, then the server closes with CODE", async () => {
+    const { ws } = await wsConnect(echo.port, "/ws?close=4002");
+    const done = closed(ws);
+    ws.send("last words");
+    expect((await nextMessage(ws)).data.toString()).toBe("last words");
+    expect(await done).toEqual({ code: 4002, reason: "closed by echo" });
+  });
+
+  it("?close with a code a server may not send is refused with 1008", async () => {
+    for (const bad of ["1005", "2999", "5000", "abc"]) {
+      const { ws } = await wsConnect(echo.port, `/ws?close=${bad}`);
+      expect((await closed(ws)).code, bad).toBe(1008);
+    }
+  });
+
   it("counts open WebSockets in the metrics", async () => {
     const { ws } = await wsConnect(echo.port);
     const text = await echo.context.metrics.render();
@@ -104,6 +119,13 @@ describe("WebSocket over HTTP/2 extended CONNECT (RFC 8441)", () => {
     const done = closed(ws);
     ws.send(Buffer.alloc(64 * 1024 + 1));
     expect((await done).code).toBe(1009);
+  });
+
+  it("?close=CODE closes from the server over HTTP/2 too", async () => {
+    const { ws } = await wsOverH2(session, echo.port, "/ws?close=1000");
+    const done = closed(ws);
+    ws.send("x");
+    expect(await done).toEqual({ code: 1000, reason: "closed by echo" });
   });
 
   it("answers an extended CONNECT to another path with 404", async () => {
