@@ -35,12 +35,17 @@ export class H2Stream extends DownstreamStream {
     return this.stream;
   }
 
-  protected writeHead(status: number, headers: RawHeaders, endStream: boolean): void {
+  protected writeHead(
+    status: number,
+    headers: RawHeaders,
+    endStream: boolean,
+    trailersPossible: boolean,
+  ): void {
     const stream = this.stream;
     if (stream.destroyed || stream.headersSent) return;
     const out: OutgoingHttpHeaders = addH2Headers({ ":status": status }, headers);
-    if (endStream) {
-      stream.respond(out, { endStream: true });
+    if (endStream || !trailersPossible) {
+      stream.respond(out, { endStream });
       return;
     }
     stream.respond(out, { waitForTrailers: true });

@@ -191,9 +191,11 @@ export abstract class DownstreamStream implements TimedStream {
 
   /**
    * Send the response head. `headers` must not contain `server` (it is added here) and is kept for
-   * the access log. With `endStream` the response is complete.
+   * the access log. With `endStream` the response is complete. `trailersPossible: false` promises
+   * that `end()` will bring no trailers (HTTP/2 then ends the stream on the last DATA frame instead
+   * of holding it open for trailers).
    */
-  sendHeaders(status: number, headers: RawHeaders, endStream: boolean): void {
+  sendHeaders(status: number, headers: RawHeaders, endStream: boolean, trailersPossible = true): void {
     if (this.headersSent || this.aborted) return;
     this.headersSent = true;
     this.responseCode = status;
@@ -207,7 +209,7 @@ export abstract class DownstreamStream implements TimedStream {
       this.ended = true;
       this.stopTimers();
     }
-    this.writeHead(status, headers, endStream);
+    this.writeHead(status, headers, endStream, trailersPossible);
   }
 
   /** Write a body chunk; false means "wait for drain" (see onceDrain). */
@@ -243,7 +245,7 @@ export abstract class DownstreamStream implements TimedStream {
     if (length > 0) headers.push("content-type", "text/plain");
     headers.push("content-length", String(length));
     const headOnly = length === 0 || this.method === "HEAD";
-    this.sendHeaders(status, headers, headOnly);
+    this.sendHeaders(status, headers, headOnly, false);
     if (!headOnly) {
       this.bytesSent += length;
       this.ended = true;
@@ -267,7 +269,12 @@ export abstract class DownstreamStream implements TimedStream {
    * return the byte stream to splice with the upstream.
    */
   abstract acceptUpgrade(headers: RawHeaders): Duplex;
-  protected abstract writeHead(status: number, headers: RawHeaders, endStream: boolean): void;
+  protected abstract writeHead(
+    status: number,
+    headers: RawHeaders,
+    endStream: boolean,
+    trailersPossible: boolean,
+  ): void;
   protected abstract writeBody(chunk: Buffer): boolean;
   protected abstract endBody(trailers: RawHeaders | null): void;
   protected abstract endWith(body: string): void;

@@ -65,6 +65,8 @@ export class Forwarder {
   private perTryTimer: NodeJS.Timeout | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
   private requestComplete = false;
+  /** The current try's pool speaks HTTP/1.1 (whose responses carry trailers only when chunked). */
+  private upstreamHttp1 = false;
   private waitingDrain = false;
   private done = false;
 
@@ -152,7 +154,9 @@ export class Forwarder {
     cluster.stats.upstream_rq_active.value++;
     this.tryStart = Date.now();
     if (this.requestComplete) this.armPerTry();
-    attempt.handle = cluster.pool(host).request(this.req, attempt);
+    const pool = cluster.pool(host);
+    this.upstreamHttp1 = pool.protocol === "http1";
+    attempt.handle = pool.request(this.req, attempt);
   }
 
   /** The current try is over (its pool callbacks are ignored from now on); abort it if asked. */
@@ -186,14 +190,17 @@ export class Forwarder {
       this.perTryTimer = null;
     }
     const out: RawHeaders = [];
+    let contentLength = false;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i] as string;
       if (name.length === 6 && name.toLowerCase() === "server") continue;
+      if (name.length === 14 && name.toLowerCase() === "content-length") contentLength = true;
       out.push(name, headers[i + 1] as string);
     }
     out.push("x-envoy-upstream-service-time", String(Date.now() - this.tryStart));
     this.stream.responseCodeDetails = "via_upstream";
-    this.stream.sendHeaders(status, out, false);
+    // An HTTP/1.1 body framed by content-length has no trailers (they need chunked encoding).
+    this.stream.sendHeaders(status, out, false, !(this.upstreamHttp1 && contentLength));
   }
 
   onData(a: Attempt, chunk: Buffer): void {
