@@ -32,6 +32,8 @@ export class H2Stream extends DownstreamStream {
     // The tunnel has its own idle timeout.
     this.stopTimers();
     this.sendHeaders(200, headers, false);
+    // As on HTTP/1.1: the exchange is over as far as HTTP goes, so the tunnel's close is no reset.
+    this.ended = true;
     return this.stream;
   }
 

@@ -187,6 +187,11 @@ describe("WebSocket over HTTP/2", () => {
     expect(sidecar.stat("http.ingress.downstream_cx_upgrades_total")).toBe(1);
     // The tunnel rode the h2c session, not a separate HTTP/1.1 connection.
     expect(sidecar.stat("http.ingress.downstream_cx_http1_total")).toBe(0);
+    // A WebSocket closed cleanly is not a reset on either hop.
+    await until(() => sidecar.stat("http.ingress.downstream_cx_upgrades_active") === 0);
+    await until(() => front.stat("http.ingress.downstream_cx_upgrades_active") === 0);
+    expect(sidecar.stat("http.ingress.downstream_rq_rx_reset")).toBe(0);
+    expect(front.stat("http.ingress.downstream_rq_rx_reset")).toBe(0);
   });
 
   it("without allow_connect on the sidecar the hop falls back to an HTTP/1.1 upgrade", async () => {
