@@ -1,0 +1,27 @@
+/** One h2c session of an Http2Pool and what waits for a stream on it. */
+import type { ClientHttp2Session } from "node:http2";
+import type { ResetReason } from "./types.js";
+
+/** One h2c connection. `active` counts its open streams (requests and tunnels). */
+export class Session {
+  h2: ClientHttp2Session | null = null;
+  active = 0;
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS, capped by the cluster's; unknown until SETTINGS. */
+  maxStreams = 0;
+  ready = false;
+  /** GOAWAY received or pool draining: finishes its streams, takes no new ones. */
+  closing = false;
+  dead = false;
+  connectProtocol = false;
+  idleTimer: NodeJS.Timeout | null = null;
+
+  get usable(): boolean {
+    return this.ready && !this.closing && !this.dead && this.active < this.maxStreams;
+  }
+}
+
+/** Something waiting for a stream slot on a session. */
+export interface Waiter {
+  onSession(session: Session): void;
+  onFail(reason: ResetReason, detail: string): void;
+}
