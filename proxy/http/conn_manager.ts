@@ -56,8 +56,17 @@ export class ConnectionManager {
       requireHostHeader: false,
       keepAliveTimeout: hcm.idleTimeoutMs,
       requestTimeout: 0,
-      headersTimeout: 0,
+      // Envoy's request_timeout runs from the first byte: node:http times the head (408 through
+      // clientError), the stream clock the body. Node checks every connectionsCheckingInterval.
+      headersTimeout: hcm.requestTimeoutMs,
+      ...(hcm.requestTimeoutMs > 0
+        ? { connectionsCheckingInterval: Math.min(1000, Math.max(50, hcm.requestTimeoutMs >> 2)) }
+        : {}),
     });
+    // node:http enforces headersTimeout from an interval it starts on 'listening'. This server never
+    // listens (the listener hands it sockets), so it is told it does, only when the check is needed;
+    // close() stops the interval.
+    if (hcm.requestTimeoutMs > 0) this.h1.emit("listening");
     this.h1.on("request", (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res));
     this.h1.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.onH1Upgrade(req, socket, head),
@@ -99,6 +108,7 @@ export class ConnectionManager {
   /** Stop the stream clock (the listener closes; its sockets are destroyed by the caller). */
   close(): void {
     this.timeouts?.close();
+    this.h1.close();
   }
 
   private onSession(s: ServerHttp2Session): void {
@@ -236,11 +246,19 @@ export class ConnectionManager {
       return;
     }
     const stats = this.ctx.stats;
-    stats.downstream_cx_protocol_error.value++;
-    const status =
-      err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    let status: number;
+    let body: string;
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+      // request_timeout expired while the head was still arriving (see headersTimeout).
+      stats.downstream_rq_timeout.value++;
+      status = 408;
+      body = "request timeout";
+    } else {
+      stats.downstream_cx_protocol_error.value++;
+      status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+      body = STATUS_CODES[status] ?? "";
+    }
     stats.countResponse(status);
-    const body = STATUS_CODES[status] ?? "";
     socket.end(
       `HTTP/1.1 ${status} ${body}\r\ncontent-length: ${body.length}\r\ncontent-type: text/plain\r\n` +
         `date: ${new Date().toUTCString()}\r\nserver: ${this.hcm.serverName}\r\nconnection: close\r\n\r\n${body}`,

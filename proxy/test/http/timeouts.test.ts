@@ -163,6 +163,18 @@ describe("request_timeout", () => {
     expect(p.entries[0]?.responseCodeDetails).toBe("request_overall_timeout");
   });
 
+  it("covers the request headers too: headers still arriving get 408 `request timeout` and a close", async () => {
+    const p = await setup({ hcmExtra: "request_timeout: 0.3s" });
+    const started = Date.now();
+    // The head never ends (no blank line): a slowloris client.
+    const text = await raw(p.port, "GET / HTTP/1.1\r\nhost: x\r\nx-slow: 1\r\n", 5000);
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(text).toMatch(/\r\n\r\nrequest timeout$/);
+    expect(text.toLowerCase()).toContain("connection: close");
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(p.stat("http.ingress.downstream_rq_timeout")).toBe(1);
+  });
+
   it("is disarmed once the request has arrived: a slow upstream is not cut", async () => {
     const p = await setup({
       hcmExtra: "request_timeout: 0.2s",
