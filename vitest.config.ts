@@ -1,12 +1,28 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Three groups, run one after the other so that heavy tests never share the 2 cores with each other:
- * 0. unit: echo, proxy and loadtest unit tests, files in parallel;
- * 1. e2e: multi-process proxy tests (100 MB bodies, leak checks) and the benchmark smoke test, one file at a time;
- * 2. conformance: the suite against our proxy, then its self-test against the broken proxies, one at a time.
+ * Four tiers, run one after the other so that heavy tests never share the 2 cores with each other:
+ * 0. unit: in-process only (loopback sockets allowed, no child processes), files in parallel;
+ *    `npm run test:unit` is the inner loop.
+ * 1. integration: tests that start a built CLI (`dist/`) as a child process: the proxy's and the
+ *    echo's command lines, the mesh runner.
+ * 2. e2e: multi-process proxy tests (100 MB bodies, leak checks) and the benchmark smoke test, one
+ *    file at a time.
+ * 3. conformance: the suite against our proxy, then its self-test against the broken proxies.
+ * Every tier that runs `dist/` builds it first (test-support/global-build.ts: incremental `tsc -b`),
+ * so no test ever runs stale code.
  */
-const heavy = ["proxy/test/e2e/**/*.test.ts", "loadtest/test/**/*.test.ts"];
+const integration = [
+  "proxy/test/cli/**/*.test.ts",
+  "echo/test/cli/**/*.test.ts",
+  "scripts/test/**/*.test.ts",
+];
+const e2e = [
+  "proxy/test/e2e/**/*.test.ts",
+  "loadtest/test/e2e/**/*.test.ts",
+  "test-support/test/**/*.test.ts",
+];
+const build = ["test-support/global-build.ts"];
 
 export default defineConfig({
   test: {
@@ -18,27 +34,38 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["echo/test/**/*.test.ts", "proxy/test/**/*.test.ts"],
-          exclude: heavy,
+          include: ["{echo,proxy,loadtest,lib,conformance}/test/**/*.test.ts"],
+          exclude: [...integration, ...e2e],
           sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
         test: {
-          name: "e2e",
-          include: heavy,
-          fileParallelism: false,
+          name: "integration",
+          include: integration,
+          globalSetup: build,
           sequence: { groupOrder: 1 },
         },
       },
       {
         extends: true,
         test: {
-          name: "conformance",
-          include: ["conformance/**/*.test.ts"],
+          name: "e2e",
+          include: e2e,
+          globalSetup: build,
           fileParallelism: false,
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "conformance",
+          include: ["conformance/*.test.ts"],
+          globalSetup: build,
+          fileParallelism: false,
+          sequence: { groupOrder: 3 },
         },
       },
     ],

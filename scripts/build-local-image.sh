@@ -17,7 +17,7 @@
 #
 # Environment:
 #   ECHOMESH_IMAGE       tag to build (default echomesh:local)
-#   ECHOMESH_SKIP_BUILD  1 = do not run `npm run build` even when sources are newer than dist/
+#   ECHOMESH_SKIP_BUILD  1 = do not run `npm run build` (incremental) first
 #   ECHOMESH_FORCE       1 = rebuild even when the hash matches
 set -euo pipefail
 
@@ -29,16 +29,9 @@ log() { echo "[build-local-image] $*" >&2; }
 command -v docker >/dev/null || { log "docker is not installed"; exit 1; }
 docker info >/dev/null 2>&1 || { log "the Docker engine does not answer (docker info)"; exit 1; }
 
-# 1. The app: rebuild dist/ when a source file is newer than the last build this script saw.
-STAMP=dist/.build-local-image.stamp
+# 1. The app: `npm run build` is incremental (tsc -b: about a second when nothing changed).
 if [ "${ECHOMESH_SKIP_BUILD:-0}" != 1 ]; then
-  if [ ! -f "$STAMP" ] || [ ! -f dist/scripts/entry.js ] ||
-    [ -n "$(find echo lib proxy scripts package.json tsconfig.json tsconfig.build.json -newer "$STAMP" \
-      -name '*.ts' -not -path '*/test/*' -print -quit 2>/dev/null)" ]; then
-    log "building dist/ (npm run build)"
-    npm run build --silent >&2 || log "tsc reported errors (output kept; see above)"
-    touch "$STAMP"
-  fi
+  npm run build --silent >&2 || log "tsc reported errors (output kept; see above)"
 fi
 for f in dist/echo/main.js dist/proxy/main.js dist/scripts/entry.js; do
   [ -f "$f" ] || { log "missing $f: run npm run build"; exit 1; }
