@@ -1,6 +1,7 @@
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { EchomeshError } from "../lib/errors.js";
 import { parseDuration, parseSize } from "./units.js";
 
 /** Everything the echo service can be told, validated once at start-up. */
@@ -72,15 +73,18 @@ const schema = z.object({
   ingress: z.string(),
 });
 
-export class ConfigError extends Error {}
+/** A bad flag, environment variable or value: main prints it with "Try --help.", exit 2. */
+export class EchoConfigError extends EchomeshError {
+  readonly code = "ECHOMESH_ECHO_CONFIG";
+}
 
-/** Fill defaults and validate; throws ConfigError naming the bad field. */
+/** Fill defaults and validate; throws EchoConfigError naming the bad field. */
 export function resolveConfig(partial: Partial<EchoConfig> = {}): EchoConfig {
   const merged = { ...DEFAULTS, instance: os.hostname(), ...dropUndefined(partial) };
   const result = schema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new ConfigError(`invalid ${issue?.path.join(".")}: ${issue?.message}`);
+    throw new EchoConfigError(`invalid ${issue?.path.join(".")}: ${issue?.message}`);
   }
   return result.data;
 }
@@ -105,19 +109,19 @@ Options (each also has an env var; flags win):
 /** Result of reading argv + env: either a config to run with, or help text to print. */
 export type CliResult = { kind: "run"; config: EchoConfig } | { kind: "help"; text: string };
 
-/** Reads flags (argv without node and script) and env. Throws ConfigError on bad input. */
+/** Reads flags (argv without node and script) and env. Throws EchoConfigError on bad input. */
 export function configFromCli(argv: string[], env: NodeJS.ProcessEnv): CliResult {
   let parsed: ReturnType<typeof parseCliArgs>;
   try {
     parsed = parseCliArgs(argv);
   } catch (err) {
-    throw new ConfigError((err as Error).message);
+    throw new EchoConfigError((err as Error).message);
   }
   const { values: v, positionals } = parsed;
   if (v.help) return { kind: "help", text: USAGE };
   // The seed's compose file runs `command: echo`: the image's default command name is accepted and ignored.
   const extra = positionals.filter((p) => p !== "echo");
-  if (extra.length > 0) throw new ConfigError(`unexpected argument: ${extra[0]}`);
+  if (extra.length > 0) throw new EchoConfigError(`unexpected argument: ${extra[0]}`);
 
   const partial: Partial<EchoConfig> = {
     port: int("port", v.port ?? env.PORT),
@@ -168,21 +172,21 @@ function nonEmpty(s: string | undefined): string | undefined {
 
 function int(name: string, s: string | undefined): number | undefined {
   if (nonEmpty(s) === undefined) return undefined;
-  if (!/^\d+$/.test(s ?? "")) throw new ConfigError(`invalid ${name}: ${s}`);
+  if (!/^\d+$/.test(s ?? "")) throw new EchoConfigError(`invalid ${name}: ${s}`);
   return Number(s);
 }
 
 function size(name: string, s: string | undefined): number | undefined {
   if (nonEmpty(s) === undefined) return undefined;
   const n = parseSize(s ?? "");
-  if (n === undefined) throw new ConfigError(`invalid ${name}: ${s} (examples: 1048576, 64k, 10MiB)`);
+  if (n === undefined) throw new EchoConfigError(`invalid ${name}: ${s} (examples: 1048576, 64k, 10MiB)`);
   return n;
 }
 
 function duration(name: string, s: string | undefined): number | undefined {
   if (nonEmpty(s) === undefined) return undefined;
   const n = parseDuration(s ?? "");
-  if (n === undefined) throw new ConfigError(`invalid ${name}: ${s} (examples: 500ms, 5s, 1m)`);
+  if (n === undefined) throw new EchoConfigError(`invalid ${name}: ${s} (examples: 500ms, 5s, 1m)`);
   return n;
 }
 
@@ -191,7 +195,7 @@ function bool(name: string, s: string | undefined): boolean | undefined {
   const t = (s ?? "").toLowerCase();
   if (["1", "true", "on", "yes"].includes(t)) return true;
   if (["0", "false", "off", "no"].includes(t)) return false;
-  throw new ConfigError(`invalid ${name}: ${s} (use on or off)`);
+  throw new EchoConfigError(`invalid ${name}: ${s} (use on or off)`);
 }
 
 function dropUndefined<T extends object>(o: T): Partial<T> {

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from "pino";
+import { ignoreErrorAtExit } from "../lib/errors.js";
 
 /**
  * The echo service's logger: JSON lines on stdout (or `destination`). Lifecycle events are always
@@ -20,8 +21,8 @@ export function createLogger(instance: string, destination?: DestinationStream):
 export function flushLogger(logger: Logger): void {
   try {
     logger.flush();
-  } catch {
-    // nothing left to do at exit
+  } catch (err) {
+    ignoreErrorAtExit(err);
   }
 }
 

@@ -3,7 +3,7 @@
  * echomesh-echo: the echo service CLI. `echomesh-echo [echo] [--port N] ...`; see echo/README.md.
  * SIGTERM/SIGINT drain gracefully (bounded by --drain-timeout); a second signal exits at once.
  */
-import { ConfigError, configFromCli } from "./config.js";
+import { configFromCli, EchoConfigError } from "./config.js";
 import { flushLogger } from "./log.js";
 import { startEcho } from "./server.js";
 
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   try {
     cli = configFromCli(process.argv.slice(2), process.env);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof EchoConfigError)) throw err;
     process.stderr.write(`echomesh-echo: ${err.message}\nTry --help.\n`);
     process.exit(2);
   }

@@ -3,6 +3,7 @@ import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Ses
 import net, { type AddressInfo, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { DestinationStream, Logger } from "pino";
+import { ignoreErrorHandledOnClose } from "../lib/errors.js";
 import { sniff } from "../lib/h2c_sniff.js";
 import { createHandler, type RequestHandler } from "./app.js";
 import { clientErrorHandler } from "./client_error.js";
@@ -61,8 +62,8 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
   // WebSocket (e.g. curl --http2's `Upgrade: h2c`) is re-parsed there and answered as plain HTTP/1.1.
   const h1 = createHttp1(ctx, handler);
   const plain = createHttp1(ctx, handler);
+  // `socket` is the port's socket, whose 'error' listener (below) stays through the upgrade.
   h1.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on("error", () => {});
     if (!ctx.draining && WsEcho.isHandshake(req)) ws.upgrade(req, socket, head);
     else reparse(plain, req, socket as Socket, head);
   });
@@ -79,11 +80,10 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
   const sessions = new Set<Http2Session>();
   h2.on("session", (session: Http2Session) => {
     sessions.add(session);
-    session.on("error", () => {});
+    session.on("error", ignoreErrorHandledOnClose);
     session.on("close", () => sessions.delete(session));
     if (ctx.draining) session.close();
   });
-  h2.on("sessionError", () => {});
 
   // The port: sniff each connection and hand it to the right server.
   const sockets = new Set<Socket>();
@@ -91,7 +91,7 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
   const outer = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     pending.add(socket);
-    socket.on("error", () => {});
+    socket.on("error", ignoreErrorHandledOnClose);
     socket.on("close", () => {
       sockets.delete(socket);
       pending.delete(socket);

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from "node:http2";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
+import { ignoreErrorHandledOnClose } from "../lib/errors.js";
 import { baseHeaders, type EchoRequest, newExchange, protocolOf } from "./exchange.js";
 import type { EchoContext } from "./state.js";
 
@@ -52,7 +53,7 @@ export class WsEcho {
         if (name !== "connection") headers.push(`${name}: ${String(value)}`);
       }
     });
-    this.wss.on("error", () => {});
+    // No 'error' listener: with `noServer` the WebSocketServer has no server of its own to forward from.
   }
 
   get size(): number {
@@ -119,7 +120,7 @@ export class WsEcho {
     if (this.ctx.draining) ws.close(1001, "server shutting down");
     else if (Number.isNaN(closeCode)) ws.close(1008, "close must be 1000 or 3000-4999");
     const closeAfterEcho = Number.isNaN(closeCode) ? null : closeCode;
-    ws.on("error", () => {});
+    ws.on("error", ignoreErrorHandledOnClose);
     ws.on("close", () => {
       this.open.delete(ws);
       metrics.websocketClosed(protocol);

@@ -30,12 +30,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-
-const HERE = dirname(fileURLToPath(import.meta.url));
+import { packageRoot } from "../lib/paths.js";
 
 interface MeshOptions {
   host: string;
@@ -109,21 +107,6 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): MeshOptions {
     logLevel: pick("log-level", "MESH_LOG_LEVEL", "info"),
     drainTimeS: Number(drain),
   };
-}
-
-/** The repository root: the first directory above this file with echomesh's package.json. */
-function repoRoot(): string {
-  let dir = HERE;
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string };
-      if (pkg.name === "echomesh") return dir;
-    } catch {
-      // keep looking upwards
-    }
-    dir = dirname(dir);
-  }
-  throw new Error("cannot find the echomesh package root");
 }
 
 type Yaml = Record<string, unknown>;
@@ -248,7 +231,7 @@ async function waitReady(
 
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2), process.env);
-  const root = repoRoot();
+  const root = packageRoot;
   const proxyMain = join(root, "dist", "proxy", "main.js");
   const echoMain = join(root, "dist", "echo", "main.js");
   const front = readSeed(root, "proxy-envoy.yaml");

@@ -1,7 +1,8 @@
 /** Assertions that fail with the measured numbers in the message (the report keeps them too). */
+import { EchomeshError } from "../../lib/errors.js";
 
-export class CheckFailure extends Error {
-  override name = "CheckFailure";
+export class CheckFailure extends EchomeshError {
+  readonly code = "ECHOMESH_CONFORMANCE_CHECK";
 }
 
 export function expect(ok: boolean, message: string): asserts ok {

@@ -2,6 +2,7 @@
  * The conformance suite's vocabulary: topologies (what runs), targets (which proxy implementation),
  * drivers (how it runs: containers or loopback processes) and tests (what is asserted).
  */
+import { EchomeshError } from "../../lib/errors.js";
 
 /** A proxy config as a parsed Envoy YAML document (v2 seed dialect; targets may translate it). */
 export type EnvoyDoc = Record<string, unknown>;
@@ -145,6 +146,7 @@ export interface TestResult {
   measurements: Measurements;
 }
 
-export class SkipError extends Error {
-  override name = "SkipError";
+/** Thrown by `ctx.skip(reason)`: the runner reports the test as skipped with the reason. */
+export class SkipError extends EchomeshError {
+  readonly code = "ECHOMESH_CONFORMANCE_SKIP";
 }

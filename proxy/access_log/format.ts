@@ -4,6 +4,7 @@
  * or a stray `%` is a FormatError (Envoy rejects the config the same way).
  */
 import { hostname } from "node:os";
+import { EchomeshError } from "../../lib/errors.js";
 import type { AccessLogEntry } from "./entry.js";
 
 /** Envoy's default format (no `format` configured); it ends with a newline. */
@@ -15,7 +16,9 @@ export const DEFAULT_FORMAT =
 
 export type AccessLogFormatter = (entry: AccessLogEntry) => string;
 
-export class FormatError extends Error {}
+export class FormatError extends EchomeshError {
+  readonly code = "ECHOMESH_PROXY_ACCESS_LOG_FORMAT";
+}
 
 type Part = string | AccessLogFormatter;
 

@@ -2,7 +2,11 @@
  * Bodies of the admin endpoints in Envoy's formats (docs/root/operations/admin.rst).
  */
 import type { Bootstrap } from "../config/model.js";
+import { HOST_STATS, type HostStats } from "../conn_pool/host_stats.js";
 import { type ClusterStatus, hostKey, type ListenerStatus } from "./status.js";
+
+/** The per-host stats in their declared order (by name, as Envoy prints them). */
+const HOST_STAT_NAMES = Object.keys(HOST_STATS.stats) as Array<keyof HostStats>;
 
 export type ServerState = "LIVE" | "DRAINING" | "PRE_INITIALIZING" | "INITIALIZING";
 
@@ -14,13 +18,7 @@ export function renderClustersText(clusters: readonly ClusterStatus[]): string {
     out += `${c.name}::added_via_api::false\n`;
     for (const h of c.hosts) {
       const p = `${c.name}::${hostKey(h)}::`;
-      const s = h.stats;
-      out += `${p}cx_active::${s.cxActive}\n`;
-      out += `${p}cx_total::${s.cxTotal}\n`;
-      out += `${p}rq_active::${s.rqActive}\n`;
-      out += `${p}rq_error::${s.rqError}\n`;
-      out += `${p}rq_success::${s.rqSuccess}\n`;
-      out += `${p}rq_total::${s.rqTotal}\n`;
+      for (const name of HOST_STAT_NAMES) out += `${p}${name}::${h.stats[name]}\n`;
       out += `${p}hostname::${h.hostname}\n`;
       out += `${p}health_flags::${healthFlags(h)}\n`;
       out += `${p}weight::${h.weight}\n`;
@@ -42,8 +40,6 @@ function healthFlags(h: { healthy: boolean; draining: boolean }): string {
 
 /** Envoy's `/clusters?format=json` (`envoy.admin.v3.Clusters`). */
 export function renderClustersJson(clusters: readonly ClusterStatus[]): string {
-  const counter = (name: string, value: number) => ({ name, value: String(value), type: "COUNTER" });
-  const gauge = (name: string, value: number) => ({ name, value: String(value), type: "GAUGE" });
   return JSON.stringify(
     {
       cluster_statuses: clusters.map((c) => ({
@@ -52,14 +48,11 @@ export function renderClustersJson(clusters: readonly ClusterStatus[]): string {
         observability_name: c.name,
         host_statuses: c.hosts.map((h) => ({
           address: { socket_address: { address: h.address, port_value: h.port } },
-          stats: [
-            gauge("cx_active", h.stats.cxActive),
-            counter("cx_total", h.stats.cxTotal),
-            gauge("rq_active", h.stats.rqActive),
-            counter("rq_error", h.stats.rqError),
-            counter("rq_success", h.stats.rqSuccess),
-            counter("rq_total", h.stats.rqTotal),
-          ],
+          stats: HOST_STAT_NAMES.map((name) => ({
+            name,
+            value: String(h.stats[name]),
+            type: HOST_STATS.stats[name].kind === "counter" ? "COUNTER" : "GAUGE",
+          })),
           health_status: {
             eds_health_status: h.draining ? "DRAINING" : "HEALTHY",
             ...(h.healthy ? {} : { failed_active_health_check: true }),

@@ -3,6 +3,7 @@
  * live objects, and how views from several worker processes add up.
  */
 
+import { isPerProcessGauge } from "../stats/catalog.js";
 import type { StatsSnapshot } from "../stats/store.js";
 import type { ClusterManager } from "../upstream/cluster.js";
 import type { HostStats } from "../upstream/host.js";
@@ -76,12 +77,9 @@ export function mergeClusterStatuses(perWorker: readonly ClusterStatus[][]): Clu
 }
 
 /**
- * Gauges that every worker holds a copy of (membership is per cluster, not per connection): the
- * merged value is the maximum, not the sum.
+ * Sums counters and gauges from several workers. A gauge declared per process (cluster membership,
+ * `server.*`: every worker holds a copy) takes the maximum instead.
  */
-const PER_PROCESS_GAUGE = /(?:^|\.)(?:membership_\w+|max_host_weight|concurrency|uptime|state|version|live)$/;
-
-/** Sums counters and gauges from several workers (per-process gauges take the maximum). */
 export function mergeSnapshots(snapshots: readonly StatsSnapshot[]): StatsSnapshot {
   const counters: Record<string, number> = {};
   const gauges: Record<string, number> = {};
@@ -90,7 +88,7 @@ export function mergeSnapshots(snapshots: readonly StatsSnapshot[]): StatsSnapsh
     for (const [k, v] of Object.entries(s.gauges)) {
       const prev = gauges[k];
       if (prev === undefined) gauges[k] = v;
-      else gauges[k] = PER_PROCESS_GAUGE.test(k) ? Math.max(prev, v) : prev + v;
+      else gauges[k] = isPerProcessGauge(k) ? Math.max(prev, v) : prev + v;
     }
   }
   return { counters, gauges };

@@ -3,36 +3,36 @@ import { extname } from "node:path";
 import { type Document, LineCounter, parseDocument } from "yaml";
 import { parseBootstrap } from "./bootstrap.js";
 import { Context } from "./context.js";
-import { ConfigError } from "./errors.js";
+import { ProxyConfigError } from "./errors.js";
 import type { Bootstrap } from "./model.js";
 import { formatPath, type Issue, type Path } from "./path.js";
 
-export { ConfigError } from "./errors.js";
+export { ProxyConfigError } from "./errors.js";
 
 export type ConfigFormat = "yaml" | "json";
 
 /**
  * Load an Envoy static bootstrap (v2 or v3, YAML or JSON) from a file: `.json` is JSON, anything
- * else YAML (JSON is valid YAML too). Rejects with ConfigError listing every problem.
+ * else YAML (JSON is valid YAML too). Rejects with ProxyConfigError listing every problem.
  */
 export async function loadConfigFile(path: string): Promise<Bootstrap> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new ConfigError([`${path}: cannot read config file: ${(err as Error).message}`]);
+    throw new ProxyConfigError([`${path}: cannot read config file: ${(err as Error).message}`]);
   }
   try {
     return loadConfigString(text, extname(path).toLowerCase() === ".json" ? "json" : "yaml");
   } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(err.errors.map((e) => `${path}: ${e}`));
+    if (err instanceof ProxyConfigError) throw new ProxyConfigError(err.errors.map((e) => `${path}: ${e}`));
     throw err;
   }
 }
 
 /**
  * Load a bootstrap from text (a file's contents or `--config-yaml`). `format` defaults to JSON when
- * the text starts with `{`, else YAML. Throws ConfigError listing every problem; nothing half-loads.
+ * the text starts with `{`, else YAML. Throws ProxyConfigError listing every problem; nothing half-loads.
  * Errors read `path.to.field: message (line N)`.
  */
 export function loadConfigString(text: string, format?: ConfigFormat): Bootstrap {
@@ -40,7 +40,7 @@ export function loadConfigString(text: string, format?: ConfigFormat): Bootstrap
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, merge: true, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
+    throw new ProxyConfigError(
       doc.errors.map((e) => `${fmt === "json" ? "JSON" : "YAML"} syntax error: ${e.message}`),
     );
   }
@@ -49,18 +49,18 @@ export function loadConfigString(text: string, format?: ConfigFormat): Bootstrap
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      throw new ConfigError([`JSON syntax error: ${(err as Error).message}`]);
+      throw new ProxyConfigError([`JSON syntax error: ${(err as Error).message}`]);
     }
   } else {
     raw = doc.toJS({ maxAliasCount: 1000 });
   }
-  if (raw === null || raw === undefined) throw new ConfigError(["the config is empty"]);
+  if (raw === null || raw === undefined) throw new ProxyConfigError(["the config is empty"]);
 
   const ctx = new Context();
   const parsed = parseBootstrap(ctx, raw);
   const render = (issue: Issue): string =>
     `${formatPath(issue.path)}: ${issue.message}${lineOf(doc, lines, issue.path)}`;
-  if (ctx.errors.length > 0 || parsed === null) throw new ConfigError(ctx.errors.map(render));
+  if (ctx.errors.length > 0 || parsed === null) throw new ProxyConfigError(ctx.errors.map(render));
   return {
     version: ctx.v2Syntax.length > 0 ? "v2" : "v3",
     ...parsed,

@@ -1,4 +1,5 @@
 import net from "node:net";
+import { EchomeshError } from "../../lib/errors.js";
 import type { Counter } from "../stats/store.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
 
@@ -9,7 +10,9 @@ export const defaultSocketFactory: SocketFactory = (host) =>
   net.connect({ host: host.address, port: host.port, noDelay: true, keepAlive: true });
 
 /** A TCP connect attempt failed (refused, unreachable, or `connect_timeout` expired). */
-export class ConnectFailure extends Error {
+export class ConnectFailure extends EchomeshError {
+  readonly code = "ECHOMESH_PROXY_CONNECT";
+
   constructor(
     message: string,
     readonly timedOut: boolean,
@@ -29,7 +32,7 @@ export interface ConnectContext {
 
 /**
  * Connects to `ctx.host` within `connect_timeout` and keeps the connection stats of the host and the
- * cluster: `upstream_cx_total`/`_http{1,2}_total`/`cxTotal` per attempt, `upstream_cx_active`/`cxActive`
+ * cluster: `upstream_cx_total`/`_http{1,2}_total`/`cx_total` per attempt, `upstream_cx_active`/`cx_active`
  * while the socket lives, `upstream_cx_destroy` when it closes, `upstream_cx_connect_fail` and
  * `upstream_cx_connect_timeout` on failure. `cb` is called exactly once.
  */
@@ -41,8 +44,8 @@ export function connectTcp(
   stats.upstream_cx_total.value++;
   ctx.protocolTotal.value++;
   stats.upstream_cx_active.value++;
-  host.stats.cxTotal++;
-  host.stats.cxActive++;
+  host.stats.cx_total++;
+  host.stats.cx_active++;
   const socket = ctx.socketFactory(host);
   let settled = false;
   const timer = setTimeout(() => {
@@ -74,7 +77,7 @@ export function connectTcp(
   socket.once("error", onError);
   socket.once("close", () => {
     stats.upstream_cx_active.value--;
-    host.stats.cxActive--;
+    host.stats.cx_active--;
     stats.upstream_cx_destroy.value++;
     if (!settled) onError(Object.assign(new Error("closed"), { code: "ECONNRESET" }));
   });

@@ -4,6 +4,7 @@
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { Readable } from "node:stream";
+import { ignoreErrorHandledOnClose, ignoreErrorUntilHandedOver } from "../../lib/errors.js";
 import type { Host } from "../upstream/host.js";
 import { addH2Headers, h2RequestHeaders, h2Trailers, rawFromH2, rawFromH2Object } from "./h2_headers.js";
 import type { Session, Waiter } from "./h2_session.js";
@@ -83,7 +84,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter {
       const code = stream.rstCode;
       if (code === undefined || code === NGHTTP2_NO_ERROR) this.complete();
     });
-    stream.on("error", noop);
+    stream.on("error", ignoreErrorHandledOnClose);
     stream.on("close", () => this.onClose(stream, s));
     stream.on("wantTrailers", () => {
       stream.sendTrailers(h2Trailers(req.trailers));
@@ -105,7 +106,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter {
   abort(): void {
     if (this.finished) return;
     this.finished = true;
-    this.host.stats.rqActive--;
+    this.host.stats.rq_active--;
     if (this.session === null) {
       this.pool.unqueue(this);
       return;
@@ -130,7 +131,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter {
   private complete(): void {
     if (this.finished) return;
     this.finished = true;
-    this.host.stats.rqActive--;
+    this.host.stats.rq_active--;
     this.handler.onComplete(this.trailers);
   }
 
@@ -149,7 +150,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter {
   private fail(reason: ResetReason, detail: string): void {
     if (this.finished) return;
     this.finished = true;
-    this.host.stats.rqActive--;
+    this.host.stats.rq_active--;
     if (!this.started) countFailureBeforeHead(this.host.stats);
     this.handler.onError(reason, detail);
   }
@@ -188,7 +189,8 @@ export function extendedConnect(
       return;
     }
     let settled = false;
-    stream.on("error", noop);
+    // Before the response the 'close' below rejects; after it the stream is the caller's.
+    stream.on("error", ignoreErrorUntilHandedOver);
     stream.on("close", () => {
       pool.releaseStream(s);
       if (settled) return;
@@ -208,5 +210,3 @@ export function extendedConnect(
     });
   });
 }
-
-function noop(): void {}

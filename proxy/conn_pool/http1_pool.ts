@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import { Client, type Dispatcher } from "undici";
+import { EchomeshError } from "../../lib/errors.js";
 import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
 import { type ConnectContext, ConnectFailure, connectTcp } from "./connector.js";
@@ -72,8 +73,8 @@ export class Http1Pool implements ConnPool {
 
   request(req: UpstreamRequest, handler: UpstreamResponseHandler): UpstreamRequestHandle {
     const rq = new H1Request(this, req, handler);
-    this.host.stats.rqTotal++;
-    this.host.stats.rqActive++;
+    this.host.stats.rq_total++;
+    this.host.stats.rq_active++;
     if (this.draining || this.destroyed) {
       process.nextTick(() => rq.fail("connection failure", "connection pool is draining"));
     } else {
@@ -145,7 +146,8 @@ export class Http1Pool implements ConnPool {
     this.conns.delete(conn);
     const i = this.idle.indexOf(conn);
     if (i !== -1) this.idle.splice(i, 1);
-    conn.client.destroy().catch(noop);
+    // undici's destroy() always resolves (its callbacks get no error): there is nothing to catch.
+    void conn.client.destroy();
     const next = this.destroyed ? undefined : this.pending.shift();
     if (next !== undefined) this.start(this.newConn(), next);
     this.checkDrained();
@@ -240,7 +242,7 @@ class H1Request implements UpstreamRequestHandle, Dispatcher.DispatchHandler {
   abort(): void {
     if (this.finished) return;
     this.finished = true;
-    this.host.stats.rqActive--;
+    this.host.stats.rq_active--;
     const { conn } = this;
     if (conn === null) {
       this.pool.unqueue(this);
@@ -266,7 +268,7 @@ class H1Request implements UpstreamRequestHandle, Dispatcher.DispatchHandler {
   fail(reason: ResetReason, detail: string): void {
     if (this.finished) return;
     this.finished = true;
-    this.host.stats.rqActive--;
+    this.host.stats.rq_active--;
     countFailureBeforeHead(this.host.stats);
     this.handler.onError(reason, detail);
   }
@@ -306,7 +308,7 @@ class H1Request implements UpstreamRequestHandle, Dispatcher.DispatchHandler {
     }
     if (this.finished) return;
     this.finished = true;
-    this.host.stats.rqActive--;
+    this.host.stats.rq_active--;
     this.handler.onComplete(trailersFromBuffers(trailers as unknown as Buffer[] | null));
   }
 
@@ -328,7 +330,7 @@ class H1Request implements UpstreamRequestHandle, Dispatcher.DispatchHandler {
       return;
     }
     this.finished = true;
-    this.host.stats.rqActive--;
+    this.host.stats.rq_active--;
     if (!this.started) countFailureBeforeHead(this.host.stats);
     const reason = resetReason(err, this.started);
     if (reason !== "connection failure") this.pool.stats.upstream_rq_rx_reset.value++;
@@ -376,9 +378,9 @@ function resetReason(err: Error, started: boolean): ResetReason {
   return "protocol error";
 }
 
+/** Node's and undici's codes are prefixed to their message; ours (ConnectFailure) say it all already. */
 function errorDetail(err: Error): string {
+  if (err instanceof EchomeshError) return err.message;
   const code = (err as NodeJS.ErrnoException).code;
   return code !== undefined && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
 }
-
-function noop(): void {}

@@ -1,4 +1,5 @@
 import http2 from "node:http2";
+import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
 import { type ConnectContext, connectTcp } from "./connector.js";
@@ -62,8 +63,8 @@ export class Http2Pool implements ConnPool {
 
   request(req: UpstreamRequest, handler: UpstreamResponseHandler): UpstreamRequestHandle {
     const rq = new H2Request(this, req, handler);
-    this.host.stats.rqTotal++;
-    this.host.stats.rqActive++;
+    this.host.stats.rq_total++;
+    this.host.stats.rq_active++;
     this.acquire(rq);
     return rq;
   }
@@ -207,8 +208,8 @@ export class Http2Pool implements ConnPool {
         if (s.active === 0) h2.close();
         if (this.waiting.length > 0 && !this.draining) this.openSession();
       });
-      h2.on("error", noop);
-      h2.on("frameError", noop);
+      // 'frameError' needs no listener (only 'error' throws without one); the stream or session closes.
+      h2.on("error", ignoreErrorHandledOnClose);
       h2.on("close", () => {
         clearTimeout(settingsTimer);
         this.onSessionGone(
@@ -252,5 +253,3 @@ export class Http2Pool implements ConnPool {
     }
   }
 }
-
-function noop(): void {}

@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { Socket } from "node:net";
+import { ignoreErrorUntilHandedOver } from "../../lib/errors.js";
 import { stripHopByHop } from "../http/headers.js";
 import { type ConnectContext, connectTcp } from "./connector.js";
 import { TunnelError, type TunnelResult, type UpstreamRequest } from "./types.js";
@@ -55,14 +56,14 @@ function sendUpgrade(
   });
   creq.on("upgrade", (res, upgraded: Socket, head: Buffer) => {
     settled = true;
-    upgraded.on("error", noop);
+    upgraded.on("error", ignoreErrorUntilHandedOver);
     resolve({ upgraded: true, status: 101, headers: stripHopByHop(res.rawHeaders), stream: upgraded, head });
   });
   creq.on("response", (res) => {
     settled = true;
     // Not upgraded: the connection serves this one response only.
     res.on("close", () => socket.destroy());
-    res.on("error", noop);
+    res.on("error", ignoreErrorUntilHandedOver);
     resolve({
       upgraded: false,
       status: res.statusCode ?? 502,
@@ -82,5 +83,3 @@ function sendUpgrade(
   });
   creq.end();
 }
-
-function noop(): void {}

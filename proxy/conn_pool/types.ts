@@ -1,4 +1,5 @@
 import type { Duplex, Readable } from "node:stream";
+import { EchomeshError } from "../../lib/errors.js";
 import type { Host } from "../upstream/host.js";
 
 /**
@@ -104,7 +105,10 @@ export interface ConnPool {
   destroy(): void;
 }
 
-export class TunnelError extends Error {
+/** An upgrade tunnel could not be opened; `reason` is the reset reason the router reports. */
+export class TunnelError extends EchomeshError {
+  readonly code = "ECHOMESH_PROXY_TUNNEL";
+
   constructor(
     readonly reason: ResetReason,
     detail: string,

@@ -12,6 +12,7 @@ import http2, {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { Socket } from "node:net";
+import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { AccessLogEntry } from "../access_log/entry.js";
 import type { HttpConnectionManagerConfig } from "../config/model.js";
 import { rawFromH2Object } from "../conn_pool/h2_headers.js";
@@ -94,8 +95,8 @@ export class ConnectionManager {
       (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) =>
         this.onH2Stream(stream, headers, raw),
     );
-    this.h2.on("sessionError", noop);
-    this.h2.on("error", noop);
+    // No 'error' listener on this server: it never listens, and listen and accept are the only
+    // sources of a net.Server 'error'. Session errors are handled per session (onSession).
   }
 
   /** HTTP/1.1 responses get `connection: close`, HTTP/2 sessions a GOAWAY; idle keep-alive sockets close. */
@@ -113,7 +114,7 @@ export class ConnectionManager {
 
   private onSession(s: ServerHttp2Session): void {
     this.sessions.add(s);
-    s.on("error", noop);
+    s.on("error", ignoreErrorHandledOnClose);
     s.on("close", () => this.sessions.delete(s));
     // Connection idle_timeout: GOAWAY, then the session closes once its streams are done.
     if (this.hcm.idleTimeoutMs > 0)
@@ -292,5 +293,3 @@ function shortestStreamTimeout(hcm: HttpConnectionManagerConfig): number {
     for (const r of vh.routes) if (r.action.kind === "forward") consider(r.action.idleTimeoutMs);
   return min;
 }
-
-function noop(): void {}

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { RawHeaders } from "../conn_pool/types.js";
 import { getRawHeader } from "./headers.js";
 import { type DownstreamProtocol, DownstreamStream, type StreamContext } from "./stream.js";
@@ -17,7 +18,7 @@ export class H1RawStream extends DownstreamStream {
     ctx: StreamContext,
   ) {
     super(protocol, ctx);
-    socket.on("error", noop);
+    socket.on("error", ignoreErrorHandledOnClose);
     socket.on("close", () => this.closed());
   }
 
@@ -83,5 +84,3 @@ function head(status: number, headers: RawHeaders): string {
   for (let i = 0; i < headers.length; i += 2) s += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return `${s}\r\n`;
 }
-
-function noop(): void {}

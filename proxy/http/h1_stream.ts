@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { RawHeaders } from "../conn_pool/types.js";
 import { type DownstreamProtocol, DownstreamStream, type StreamContext } from "./stream.js";
 
@@ -12,8 +13,8 @@ export class H1Stream extends DownstreamStream {
     ctx: StreamContext,
   ) {
     super(protocol, ctx);
-    req.on("error", noop);
-    res.on("error", noop);
+    req.on("error", ignoreErrorHandledOnClose);
+    res.on("error", ignoreErrorHandledOnClose);
     res.on("close", () => this.closed());
   }
 
@@ -58,5 +59,3 @@ export class H1Stream extends DownstreamStream {
     this.res.destroy();
   }
 }
-
-function noop(): void {}

@@ -1,5 +1,6 @@
 import http2, { type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { type Duplex, Readable } from "node:stream";
+import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import { addH2Headers, h2Trailers } from "../conn_pool/h2_headers.js";
 import type { RawHeaders } from "../conn_pool/types.js";
 import { DownstreamStream, type StreamContext } from "./stream.js";
@@ -15,7 +16,7 @@ export class H2Stream extends DownstreamStream {
     ctx: StreamContext,
   ) {
     super("HTTP/2", ctx);
-    stream.on("error", noop);
+    stream.on("error", ignoreErrorHandledOnClose);
     stream.on("close", () => this.closed());
   }
 
@@ -75,8 +76,6 @@ export class H2Stream extends DownstreamStream {
     if (!this.stream.destroyed) this.stream.close(NGHTTP2_INTERNAL_ERROR);
   }
 }
-
-function noop(): void {}
 
 /**
  * The request body of an HTTP/2 stream as a separate Readable: pools destroy the body they were

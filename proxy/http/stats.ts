@@ -1,97 +1,85 @@
-import type { Counter, Gauge, StatsStore } from "../stats/store.js";
+import { counter, declareScope, gauge, resolveScope, type StatsOf } from "../stats/declare.js";
+import type { Counter, StatsStore } from "../stats/store.js";
+
+/** The connection manager's stats (Envoy's `ALL_HTTP_CONN_MAN_STATS`), under `http.<stat_prefix>.`. */
+export const HTTP_CONN_MAN_STATS = declareScope({
+  prefix: "http.<stat_prefix>.",
+  title: "Connection manager",
+  stats: {
+    downstream_cx_total: counter("Connections accepted"),
+    downstream_cx_active: gauge("Connections open"),
+    downstream_cx_http1_total: counter("HTTP/1.1 connections"),
+    downstream_cx_http2_total: counter("HTTP/2 connections"),
+    downstream_cx_http1_active: gauge("HTTP/1.1 connections open"),
+    downstream_cx_http2_active: gauge("HTTP/2 connections open"),
+    downstream_cx_destroy: counter("Connections closed"),
+    downstream_cx_idle_timeout: counter("Connections closed by `common_http_protocol_options.idle_timeout`"),
+    downstream_cx_protocol_error: counter("Connections closed on a protocol error"),
+    downstream_cx_upgrades_total: counter(
+      "Connections upgraded (WebSocket); also counted in the HTTP/1.1 and HTTP/2 totals",
+    ),
+    downstream_cx_upgrades_active: gauge("Upgraded connections open"),
+    downstream_rq_total: counter("Requests"),
+    downstream_rq_active: gauge("Requests in progress"),
+    downstream_rq_http1_total: counter("HTTP/1.1 requests"),
+    downstream_rq_http2_total: counter("HTTP/2 requests"),
+    downstream_rq_1xx: counter("Responses with a 1xx status (101 for an upgrade)"),
+    downstream_rq_2xx: counter("Responses with a 2xx status"),
+    downstream_rq_3xx: counter("Responses with a 3xx status"),
+    downstream_rq_4xx: counter("Responses with a 4xx status"),
+    downstream_rq_5xx: counter("Responses with a 5xx status"),
+    downstream_rq_completed: counter("Requests answered, whatever the status"),
+    downstream_rq_rx_reset: counter("Requests reset by the client"),
+    downstream_rq_tx_reset: counter("Requests reset by the proxy"),
+    downstream_rq_idle_timeout: counter(
+      "Streams ended by `stream_idle_timeout` (or a route's `idle_timeout`)",
+    ),
+    downstream_rq_timeout: counter("Requests answered 408 by `request_timeout`"),
+    downstream_rq_ws_on_non_ws_route: counter("Upgrade requests on a route that does not allow the upgrade"),
+  },
+});
+
+/** The router filter's stats (Envoy's `ALL_ROUTER_STATS`), in the same `http.<stat_prefix>.` scope. */
+export const ROUTER_STATS = declareScope({
+  prefix: "http.<stat_prefix>.",
+  title: "Router",
+  stats: {
+    no_route: counter("Requests no route matched (404)"),
+    no_cluster: counter("Requests whose route names an unknown cluster (503)"),
+    rq_total: counter("Requests the router handled"),
+    rq_redirect: counter("Requests answered by a route's redirect"),
+    rq_direct_response: counter("Requests answered by a route's direct response"),
+    rq_reset_after_downstream_response_started: counter("Requests reset after the response had started"),
+  },
+});
 
 /**
- * The connection manager's and router's stats under Envoy's names (`http.<stat_prefix>.*`), resolved
- * once per listener so that the request path only increments fields.
+ * The connection manager's and router's stats, resolved once per listener so that the request path
+ * only increments fields.
  */
-export interface HcmStats {
-  downstream_cx_total: Counter;
-  downstream_cx_active: Gauge;
-  downstream_cx_http1_total: Counter;
-  downstream_cx_http2_total: Counter;
-  downstream_cx_http1_active: Gauge;
-  downstream_cx_http2_active: Gauge;
-  downstream_cx_destroy: Counter;
-  /** Connections closed by `common_http_protocol_options.idle_timeout`. */
-  downstream_cx_idle_timeout: Counter;
-  downstream_cx_protocol_error: Counter;
-  downstream_cx_upgrades_total: Counter;
-  downstream_cx_upgrades_active: Gauge;
-  downstream_rq_total: Counter;
-  downstream_rq_active: Gauge;
-  downstream_rq_http1_total: Counter;
-  downstream_rq_http2_total: Counter;
-  downstream_rq_1xx: Counter;
-  downstream_rq_2xx: Counter;
-  downstream_rq_3xx: Counter;
-  downstream_rq_4xx: Counter;
-  downstream_rq_5xx: Counter;
-  downstream_rq_completed: Counter;
-  downstream_rq_rx_reset: Counter;
-  downstream_rq_tx_reset: Counter;
-  /** Streams ended by `stream_idle_timeout` (or a route's `idle_timeout`). */
-  downstream_rq_idle_timeout: Counter;
-  /** Requests answered 408 by `request_timeout`. */
-  downstream_rq_timeout: Counter;
-  downstream_rq_ws_on_non_ws_route: Counter;
-  /** Router filter stats (Envoy's `http.<stat_prefix>.no_route` ...). */
-  no_route: Counter;
-  no_cluster: Counter;
-  rq_total: Counter;
-  rq_redirect: Counter;
-  rq_direct_response: Counter;
-  rq_reset_after_downstream_response_started: Counter;
-  /** Count a response code: `downstream_rq_<N>xx` and `downstream_rq_completed`. */
-  countResponse(status: number): void;
-}
+export type HcmStats = StatsOf<typeof HTTP_CONN_MAN_STATS.stats> &
+  StatsOf<typeof ROUTER_STATS.stats> & {
+    /** Count a response code: `downstream_rq_<N>xx` and `downstream_rq_completed`. */
+    countResponse(status: number): void;
+  };
 
 export function createHcmStats(store: StatsStore, statPrefix: string): HcmStats {
-  const s = store.scope(`http.${statPrefix}.`);
-  const byClass = [
-    s.counter("downstream_rq_1xx"),
-    s.counter("downstream_rq_2xx"),
-    s.counter("downstream_rq_3xx"),
-    s.counter("downstream_rq_4xx"),
-    s.counter("downstream_rq_5xx"),
+  const hcm = resolveScope(store, HTTP_CONN_MAN_STATS, statPrefix).stats;
+  const router = resolveScope(store, ROUTER_STATS, statPrefix).stats;
+  const byClass: readonly Counter[] = [
+    hcm.downstream_rq_1xx,
+    hcm.downstream_rq_2xx,
+    hcm.downstream_rq_3xx,
+    hcm.downstream_rq_4xx,
+    hcm.downstream_rq_5xx,
   ];
-  const stats: HcmStats = {
-    downstream_cx_total: s.counter("downstream_cx_total"),
-    downstream_cx_active: s.gauge("downstream_cx_active"),
-    downstream_cx_http1_total: s.counter("downstream_cx_http1_total"),
-    downstream_cx_http2_total: s.counter("downstream_cx_http2_total"),
-    downstream_cx_http1_active: s.gauge("downstream_cx_http1_active"),
-    downstream_cx_http2_active: s.gauge("downstream_cx_http2_active"),
-    downstream_cx_destroy: s.counter("downstream_cx_destroy"),
-    downstream_cx_idle_timeout: s.counter("downstream_cx_idle_timeout"),
-    downstream_cx_protocol_error: s.counter("downstream_cx_protocol_error"),
-    downstream_cx_upgrades_total: s.counter("downstream_cx_upgrades_total"),
-    downstream_cx_upgrades_active: s.gauge("downstream_cx_upgrades_active"),
-    downstream_rq_total: s.counter("downstream_rq_total"),
-    downstream_rq_active: s.gauge("downstream_rq_active"),
-    downstream_rq_http1_total: s.counter("downstream_rq_http1_total"),
-    downstream_rq_http2_total: s.counter("downstream_rq_http2_total"),
-    downstream_rq_1xx: byClass[0] as Counter,
-    downstream_rq_2xx: byClass[1] as Counter,
-    downstream_rq_3xx: byClass[2] as Counter,
-    downstream_rq_4xx: byClass[3] as Counter,
-    downstream_rq_5xx: byClass[4] as Counter,
-    downstream_rq_completed: s.counter("downstream_rq_completed"),
-    downstream_rq_rx_reset: s.counter("downstream_rq_rx_reset"),
-    downstream_rq_tx_reset: s.counter("downstream_rq_tx_reset"),
-    downstream_rq_idle_timeout: s.counter("downstream_rq_idle_timeout"),
-    downstream_rq_timeout: s.counter("downstream_rq_timeout"),
-    downstream_rq_ws_on_non_ws_route: s.counter("downstream_rq_ws_on_non_ws_route"),
-    no_route: s.counter("no_route"),
-    no_cluster: s.counter("no_cluster"),
-    rq_total: s.counter("rq_total"),
-    rq_redirect: s.counter("rq_redirect"),
-    rq_direct_response: s.counter("rq_direct_response"),
-    rq_reset_after_downstream_response_started: s.counter("rq_reset_after_downstream_response_started"),
+  return {
+    ...hcm,
+    ...router,
     countResponse(status: number): void {
       const c = byClass[Math.floor(status / 100) - 1];
       if (c !== undefined) c.value++;
-      stats.downstream_rq_completed.value++;
+      hcm.downstream_rq_completed.value++;
     },
   };
-  return stats;
 }

@@ -4,6 +4,7 @@
  * as Envoy's AUTO codec does without ALPN).
  */
 import net, { type AddressInfo, type Socket } from "node:net";
+import { ignoreAcceptError, ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import { type SniffedProtocol, sniff } from "../../lib/h2c_sniff.js";
 import type { AccessLogEntry } from "../access_log/entry.js";
 import { createAccessLoggers } from "../access_log/index.js";
@@ -51,7 +52,6 @@ export function createHttpListener(config: ListenerConfig, deps: HttpListenerDep
   const stats = createHcmStats(deps.stats, hcm.statPrefix);
   const router = new Router(hcm, {
     clusters: deps.clusterManager,
-    stats: deps.stats,
     hcmStats: stats,
     ...(deps.random ? { random: deps.random } : {}),
     ...(deps.retryBufferLimit !== undefined ? { retryBufferLimit: deps.retryBufferLimit } : {}),
@@ -93,7 +93,7 @@ export function createHttpListener(config: ListenerConfig, deps: HttpListenerDep
   };
 
   const server = net.createServer({ noDelay: true }, (socket: Socket) => {
-    socket.on("error", noop);
+    socket.on("error", ignoreErrorHandledOnClose);
     if (draining) {
       socket.destroy();
       return;
@@ -121,7 +121,7 @@ export function createHttpListener(config: ListenerConfig, deps: HttpListenerDep
         });
     }
   });
-  server.on("error", noop);
+  server.on("error", ignoreAcceptError);
 
   const stopAccepting = (): void => {
     draining = true;
@@ -157,5 +157,3 @@ export function createHttpListener(config: ListenerConfig, deps: HttpListenerDep
     },
   };
 }
-
-function noop(): void {}

@@ -3,12 +3,12 @@ import { EdfScheduler } from "./edf_scheduler.js";
 import { type LoadBalancer, type RandomSource, randomIndex, weightsDiffer } from "./types.js";
 
 /**
- * LEAST_REQUEST as Envoy does it, on `Host.stats.rqActive`.
+ * LEAST_REQUEST as Envoy does it, on `Host.stats.rq_active`.
  *
  * - Equal weights: power of `choiceCount` choices (default 2). Sample that many hosts uniformly (with
  *   replacement, as Envoy) and keep the one with the fewest active requests; ties keep the first sample.
  * - Different weights: Envoy's EDF schedule whose weights are re-computed at pick time as
- *   `weight / (rqActive + 1)` (`active_request_bias` fixed at Envoy's default 1.0): a picked host is
+ *   `weight / (rq_active + 1)` (`active_request_bias` fixed at Envoy's default 1.0): a picked host is
  *   re-inserted `1 / effectiveWeight` after its current deadline.
  */
 export class LeastRequestLoadBalancer implements LoadBalancer {
@@ -41,7 +41,7 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
     let best = this.hosts[randomIndex(this.random, n)]!;
     for (let i = 1; i < this.choiceCount; i++) {
       const sampled = this.hosts[randomIndex(this.random, n)]!;
-      if (sampled.stats.rqActive < best.stats.rqActive) best = sampled;
+      if (sampled.stats.rq_active < best.stats.rq_active) best = sampled;
     }
     return best;
   }
@@ -49,5 +49,5 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
 
 /** 1 / (weight / (active + 1)): the time until a host is due again. */
 function effectivePeriod(host: Host): number {
-  return (host.stats.rqActive + 1) / host.weight;
+  return (host.stats.rq_active + 1) / host.weight;
 }

@@ -23,14 +23,12 @@ import {
 } from "../http/local_reply.js";
 import type { HcmStats } from "../http/stats.js";
 import type { DownstreamStream } from "../http/stream.js";
-import type { StatsStore } from "../stats/store.js";
 import type { Cluster } from "../upstream/cluster.js";
 import { RetryState } from "./retry.js";
 import { autoHostAuthority, buildUpstreamRequest, expectedTimeout } from "./upstream_request.js";
 
 export interface ForwardContext {
   readonly hcmStats: HcmStats;
-  readonly stats: StatsStore;
   /** Uniform in [0, 1). */
   readonly random: () => number;
   /** Largest request body buffered for retries (Envoy's per-connection buffer limit, 1 MiB). */
@@ -96,7 +94,7 @@ export class Forwarder {
         if (this.done) return;
         if (buffered === null) {
           // Over the buffer limit: no retries (Envoy's retry_or_shadow_abandoned); stream the body.
-          this.ctx.stats.counter(`cluster.${this.cluster.name}.retry_or_shadow_abandoned`).inc();
+          this.cluster.stats.retry_or_shadow_abandoned.value++;
           this.retry = null;
           this.req.body = body;
           body.once("end", () => this.onBodyEnd());
@@ -274,7 +272,7 @@ export class Forwarder {
   private onPerTryTimeout(): void {
     this.perTryTimer = null;
     if (this.done) return;
-    this.ctx.stats.counter(`cluster.${this.cluster.name}.upstream_rq_per_try_timeout`).inc();
+    this.cluster.stats.upstream_rq_per_try_timeout.value++;
     this.endTry(true);
     const retry = this.retry;
     if (retry?.wouldRetryTimeout()) {

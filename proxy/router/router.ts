@@ -7,7 +7,6 @@
 import type { ForwardAction, HttpConnectionManagerConfig } from "../config/model.js";
 import type { HcmStats } from "../http/stats.js";
 import type { DownstreamStream } from "../http/stream.js";
-import type { StatsStore } from "../stats/store.js";
 import type { ClusterManager } from "../upstream/cluster.js";
 import { type ForwardContext, Forwarder } from "./forward.js";
 import { redirectLocation } from "./redirect.js";
@@ -16,7 +15,6 @@ import { forwardUpgrade } from "./upgrade.js";
 
 export interface RouterDeps {
   clusters: ClusterManager;
-  stats: StatsStore;
   hcmStats: HcmStats;
   /** Uniform in [0, 1): weighted clusters and retry back-off. Default Math.random. */
   random?: () => number;
@@ -45,7 +43,6 @@ export class Router {
     this.random = deps.random ?? Math.random;
     this.ctx = {
       hcmStats: deps.hcmStats,
-      stats: deps.stats,
       random: this.random,
       retryBufferLimit: deps.retryBufferLimit ?? DEFAULT_RETRY_BUFFER_LIMIT,
     };

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { ConfigError, loadConfigFile, loadConfigString } from "../config/load.js";
+import { loadConfigFile, loadConfigString, ProxyConfigError } from "../config/load.js";
 import type { Bootstrap } from "../config/model.js";
 
 export async function loadBootstrap(
@@ -13,7 +13,8 @@ export async function loadBootstrap(
   configYaml: string | null,
 ): Promise<Bootstrap> {
   if (configYaml === null) {
-    if (configPath === null) throw new ConfigError(["no config: give -c/--config-path or --config-yaml"]);
+    if (configPath === null)
+      throw new ProxyConfigError(["no config: give -c/--config-path or --config-yaml"]);
     return loadConfigFile(configPath);
   }
   if (configPath === null) return prefixed("--config-yaml", () => loadConfigString(configYaml, "yaml"));
@@ -21,7 +22,7 @@ export async function loadBootstrap(
   try {
     fileText = await readFile(configPath, "utf8");
   } catch (err) {
-    throw new ConfigError([`${configPath}: cannot read config file: ${(err as Error).message}`]);
+    throw new ProxyConfigError([`${configPath}: cannot read config file: ${(err as Error).message}`]);
   }
   const base = parseOrThrow(configPath, fileText);
   const over = parseOrThrow("--config-yaml", configYaml);
@@ -33,7 +34,7 @@ function parseOrThrow(source: string, text: string): unknown {
   try {
     return parseYaml(text) as unknown;
   } catch (err) {
-    throw new ConfigError([`${source}: YAML syntax error: ${(err as Error).message}`]);
+    throw new ProxyConfigError([`${source}: YAML syntax error: ${(err as Error).message}`]);
   }
 }
 
@@ -41,7 +42,7 @@ function prefixed(source: string, load: () => Bootstrap): Bootstrap {
   try {
     return load();
   } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(err.errors.map((e) => `${source}: ${e}`));
+    if (err instanceof ProxyConfigError) throw new ProxyConfigError(err.errors.map((e) => `${source}: ${e}`));
     throw err;
   }
 }

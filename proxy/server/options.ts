@@ -5,6 +5,7 @@
  * command lines work; any other unknown flag is an error with the usage text.
  */
 import { parseArgs } from "node:util";
+import { EchomeshError } from "../../lib/errors.js";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "critical" | "off";
 export const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "critical", "off"];
@@ -61,7 +62,10 @@ Accepted and ignored (Envoy hot restart and placement): --base-id N, --restart-e
 --drain-strategy S, --use-dynamic-base-id.
 `;
 
-export class UsageError extends Error {}
+/** A bad command line: main prints the message and the usage, exit 1. */
+export class UsageError extends EchomeshError {
+  readonly code = "ECHOMESH_PROXY_USAGE";
+}
 
 export type ParsedCommand = { kind: "help" } | { kind: "version" } | { kind: "run"; options: ProxyOptions };
 

@@ -6,6 +6,7 @@
  * cannot bind, or a worker could not start.
  */
 import cluster from "node:cluster";
+import { installProcessGuards } from "./guards.js";
 import { createLogger, type Logger, silentLogger } from "./log.js";
 import type { ProxyOptions } from "./options.js";
 import type { ProxyServer } from "./server.js";
@@ -82,7 +83,7 @@ async function serveSingle(options: ProxyOptions, factories: Factories, logger: 
     process.stderr.write(`${describeError(err)}\n`);
     return 1;
   }
-  server.stats.gauge("server.concurrency").set(1);
+  server.serverStats.concurrency.set(1);
   logger.info("main", "all listeners started; serving");
 
   const signal = await Promise.race([waitForSignal(), quitRequested.then(() => "quitquitquit")]);
@@ -97,19 +98,4 @@ async function serveSingle(options: ProxyOptions, factories: Factories, logger: 
   });
   await Promise.race([server.drain(options.drainTimeS * 1000), again]);
   return 0;
-}
-
-let guardsInstalled = false;
-
-/** A bug reached the top of the stack: log it and keep serving (no request may crash the proxy). */
-function installProcessGuards(logger: Logger): void {
-  if (guardsInstalled) return;
-  guardsInstalled = true;
-  process.on("uncaughtException", (err) => {
-    logger.critical("main", `uncaught exception (serving continues): ${err.stack ?? err.message}`);
-  });
-  process.on("unhandledRejection", (reason) => {
-    const msg = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
-    logger.error("main", `unhandled rejection: ${msg}`);
-  });
 }

@@ -5,12 +5,13 @@
  */
 
 import type { ServerInfoOptions } from "../admin/server.js";
-import { ConfigError } from "../config/errors.js";
+import { ProxyConfigError } from "../config/errors.js";
 import type { Bootstrap } from "../config/model.js";
 import type { PoolFactory } from "../upstream/cluster_manager.js";
 import { systemResolver } from "../upstream/resolver.js";
 import { loadBootstrap } from "./config_source.js";
 import { mappedResolver } from "./dns_map.js";
+import { countBugsIn } from "./guards.js";
 import type { Logger } from "./log.js";
 import type { ProxyOptions } from "./options.js";
 import { type ListenerFactory, ProxyServer, type ServerDeps } from "./server.js";
@@ -34,7 +35,7 @@ export function buildServer(
   logger: Logger,
   admin: Pick<ServerDeps, "serverInfo" | "onQuit">,
 ): ProxyServer {
-  return new ProxyServer(bootstrap, {
+  const server = new ProxyServer(bootstrap, {
     logger,
     createListener: factories.createListener,
     createPool: factories.createPool,
@@ -42,6 +43,8 @@ export function buildServer(
     fileFlushIntervalMs: options.fileFlushIntervalMs,
     ...admin,
   });
+  countBugsIn(server.serverStats.envoy_bug_failures);
+  return server;
 }
 
 /** Loads the bootstrap and prints every config error to stderr; null when it is invalid. */
@@ -57,7 +60,7 @@ export async function loadOrReport(options: ProxyOptions, logger: Logger): Promi
 }
 
 export function describeError(err: unknown): string {
-  if (err instanceof ConfigError) return err.message;
+  if (err instanceof ProxyConfigError) return err.message;
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
@@ -104,5 +107,5 @@ export function serverInfoFor(
 
 /** A failure while building the proxy from a loaded config (e.g. a bad access log format). */
 export function describeConfigError(err: unknown): string {
-  return err instanceof ConfigError ? err.message : `invalid config: ${describeError(err)}`;
+  return err instanceof ProxyConfigError ? err.message : `invalid config: ${describeError(err)}`;
 }

@@ -19,12 +19,13 @@ import {
   mergeClusterStatuses,
   mergeSnapshots,
 } from "../admin/status.js";
-import type { StatsSnapshot } from "../stats/store.js";
+import { type StatsSnapshot, StatsStore } from "../stats/store.js";
 import type { Logger } from "./log.js";
 import type { ProxyOptions } from "./options.js";
 import type { ProxyServer } from "./server.js";
 import { waitForSignal } from "./signals.js";
 import { buildServer, describeError, type Factories, loadOrReport, serverInfoFor } from "./startup.js";
+import { createServerStats } from "./stats.js";
 
 type ToWorker = { type: "snapshot"; id: number } | { type: "drain"; ms: number };
 type FromWorker =
@@ -189,15 +190,12 @@ export async function runPrimary(options: ProxyOptions, logger: Logger): Promise
           source: {
             bootstrap,
             stats: async () => {
-              const own: StatsSnapshot = {
-                counters: {},
-                gauges: {
-                  "server.concurrency": options.concurrency,
-                  "server.live": state() === "LIVE" ? 1 : 0,
-                  "server.uptime": Math.floor((Date.now() - startTimeMs) / 1000),
-                },
-              };
-              return mergeSnapshots([own, ...(await gather()).map((s) => s.stats)]);
+              const own = new StatsStore();
+              const serverStats = createServerStats(own);
+              serverStats.concurrency.set(options.concurrency);
+              serverStats.live.set(state() === "LIVE" ? 1 : 0);
+              serverStats.uptime.set(Math.floor((Date.now() - startTimeMs) / 1000));
+              return mergeSnapshots([own.snapshot(), ...(await gather()).map((s) => s.stats)]);
             },
             clusters: async () => mergeClusterStatuses((await gather()).map((s) => s.clusters)),
             listeners: () => listeners,

@@ -3,6 +3,7 @@
  * counters and gauges together) and `?format=json` (`{"stats":[{"name":..,"value":..}]}`).
  * Prometheus output is in ./prometheus.ts. Both share the `?filter=` / `?usedonly` selection here.
  */
+import { EchomeshError } from "../../lib/errors.js";
 import type { StatsSnapshot } from "./store.js";
 
 export type StatType = "counter" | "gauge";
@@ -23,7 +24,9 @@ export interface StatsQuery {
   usedOnly: boolean;
 }
 
-export class StatsQueryError extends Error {}
+export class StatsQueryError extends EchomeshError {
+  readonly code = "ECHOMESH_PROXY_STATS_QUERY";
+}
 
 /** Reads `filter` and `usedonly` from a URL's search params; throws StatsQueryError on a bad regex. */
 export function parseStatsQuery(params: URLSearchParams): StatsQuery {

@@ -1,5 +1,7 @@
 /**
  * Envoy-named counters and gauges (`cluster.<name>.upstream_rq_total`, `http.<prefix>.downstream_rq_total`).
+ * Components do not name stats here: each scope declares its stats once (./declare.ts) and resolves
+ * them through this store.
  *
  * Hot path rule: resolve a Counter once (at config time) and keep the reference; `counter.value++`
  * per request costs nothing. Only dynamic names (`upstream_rq_503`) go through the map, once per name.

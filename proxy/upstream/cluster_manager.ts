@@ -3,7 +3,7 @@ import type { RandomSource } from "../load_balancer/index.js";
 import type { StatsStore } from "../stats/store.js";
 import type { ClusterDeps, PoolFactory } from "./base_cluster.js";
 import type { Cluster, ClusterManager } from "./cluster.js";
-import { createClusterStats } from "./cluster_stats.js";
+import { createClusterManagerStats, createClusterStats } from "./cluster_stats.js";
 import { LogicalDnsCluster } from "./logical_dns_cluster.js";
 import { type Resolver, systemResolver } from "./resolver.js";
 import { StaticCluster } from "./static_cluster.js";
@@ -43,7 +43,7 @@ export class ClusterManagerImpl implements ClusterManager {
       this.byName.set(config.name, cluster);
       this.clusters.push(cluster);
     }
-    opts.stats.gauge("cluster_manager.active_clusters").set(this.clusters.length);
+    createClusterManagerStats(opts.stats).active_clusters.set(this.clusters.length);
   }
 
   get(name: string): Cluster | undefined {

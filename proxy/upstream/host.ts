@@ -1,18 +1,12 @@
-import type { Counter, Gauge } from "../stats/store.js";
+import { type HostStats, newHostStats } from "../conn_pool/host_stats.js";
 
-/** Per-host counters shown by the admin `/clusters` endpoint (Envoy's `cx_total`, `rq_total`, ...). */
-export interface HostStats {
-  cxTotal: number;
-  cxActive: number;
-  rqTotal: number;
-  rqActive: number;
-  rqError: number;
-  rqSuccess: number;
-}
+export type { HostStats } from "../conn_pool/host_stats.js";
+export type { ClusterStats } from "./cluster_stats.js";
 
 /** One upstream endpoint (an IP:port). Owned by a Cluster; load balancers only read it. */
 export class Host {
-  readonly stats: HostStats = { cxTotal: 0, cxActive: 0, rqTotal: 0, rqActive: 0, rqError: 0, rqSuccess: 0 };
+  /** Per-host counters shown by the admin `/clusters` endpoint (Envoy's `cx_total`, `rq_total`, ...). */
+  readonly stats: HostStats = newHostStats();
   /** Set when DNS stopped returning this address: no new requests; pools close once idle. */
   draining = false;
   /** Health as the admin reports it; without health checking every host is healthy. */
@@ -31,30 +25,4 @@ export class Host {
   get key(): string {
     return this.address.includes(":") ? `[${this.address}]:${this.port}` : `${this.address}:${this.port}`;
   }
-}
-
-/** Cluster-level stats resolved once; see proxy/stats/store.ts. */
-export interface ClusterStats {
-  upstream_rq_total: Counter;
-  upstream_rq_active: Gauge;
-  upstream_rq_completed: Counter;
-  upstream_rq_timeout: Counter;
-  upstream_rq_retry: Counter;
-  upstream_rq_pending_total: Counter;
-  upstream_rq_rx_reset: Counter;
-  upstream_rq_tx_reset: Counter;
-  upstream_cx_total: Counter;
-  upstream_cx_active: Gauge;
-  upstream_cx_http1_total: Counter;
-  upstream_cx_http2_total: Counter;
-  upstream_cx_connect_fail: Counter;
-  upstream_cx_connect_timeout: Counter;
-  upstream_cx_destroy: Counter;
-  membership_total: Gauge;
-  membership_healthy: Gauge;
-  update_attempt: Counter;
-  update_success: Counter;
-  update_failure: Counter;
-  /** `upstream_rq_200`, `upstream_rq_2xx`...: counted through this, which caches the Counter per code. */
-  countResponse(status: number): void;
 }

@@ -17,6 +17,17 @@ describe("cluster stats", () => {
     expect(snap.gauges["cluster.service1.upstream_rq_active"]).toBe(0);
   });
 
+  it("declares the retry stats the router counts, shown at 0 until used", () => {
+    const store = new StatsStore();
+    const stats = createClusterStats(store, "s");
+    expect(store.snapshot().counters["cluster.s.upstream_rq_per_try_timeout"]).toBe(0);
+    expect(store.snapshot().counters["cluster.s.retry_or_shadow_abandoned"]).toBe(0);
+    stats.upstream_rq_per_try_timeout.value++;
+    stats.retry_or_shadow_abandoned.value++;
+    expect(store.snapshot().counters["cluster.s.upstream_rq_per_try_timeout"]).toBe(1);
+    expect(store.snapshot().counters["cluster.s.retry_or_shadow_abandoned"]).toBe(1);
+  });
+
   it("counts responses by code and by class", () => {
     const store = new StatsStore();
     const stats = createClusterStats(store, "s");

@@ -1,0 +1,44 @@
+/**
+ * Every scope's stats declaration in one list, for what spans all of them: the README's tables
+ * (./readme.ts) and how the primary merges gauges from its workers (`isPerProcessGauge`).
+ * A new scope is declared beside its component (./declare.ts) and added here.
+ */
+import { HOST_STATS } from "../conn_pool/host_stats.js";
+import { HTTP_CONN_MAN_STATS, ROUTER_STATS } from "../http/stats.js";
+import { SERVER_STATS } from "../server/stats.js";
+import { CLUSTER_MANAGER_STATS, CLUSTER_STATS } from "../upstream/cluster_stats.js";
+import type { ScopeDecl } from "./declare.js";
+
+/** In the README's order. */
+export const STAT_SCOPES: readonly ScopeDecl[] = [
+  HTTP_CONN_MAN_STATS,
+  ROUTER_STATS,
+  CLUSTER_STATS,
+  HOST_STATS,
+  CLUSTER_MANAGER_STATS,
+  SERVER_STATS,
+];
+
+/** `cluster.<name>.membership_total` -> /^cluster\..+\.membership_total$/ (the placeholder matches any text). */
+function namePattern(prefix: string, name: string): string {
+  return (prefix + name)
+    .split(/<[^>]+>/)
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".+");
+}
+
+const PER_PROCESS_GAUGE = new RegExp(
+  `^(?:${STAT_SCOPES.flatMap((scope) =>
+    Object.entries(scope.stats)
+      .filter(([, decl]) => decl.kind === "gauge" && decl.perProcess)
+      .map(([name]) => namePattern(scope.prefix, name)),
+  ).join("|")})$`,
+);
+
+/**
+ * A gauge every worker process holds its own copy of (declared `perProcess`): the primary shows
+ * the largest value, not the sum.
+ */
+export function isPerProcessGauge(name: string): boolean {
+  return PER_PROCESS_GAUGE.test(name);
+}
