@@ -1,13 +1,13 @@
 /**
  * The suite proves it can fail: it runs the relevant tests against the mini proxy (control: all pass)
  * and against each deliberately broken variant, and asserts that EXACTLY the expected tests fail.
- * A test that passes against a broken proxy is a bug in the suite. Process driver (fast, no Docker).
+ * A test that passes against a broken proxy is a bug in the suite. Process driver (fast, no Docker);
+ * the `conformance` vitest project's global setup has built dist/ first.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BreakKind, miniTarget } from "./broken/targets.js";
 import { buildReport, writeReport } from "./harness/report.js";
 import { runAll } from "./harness/runner.js";
-import { ensureBuilt } from "./harness/select.js";
 import type { Driver, Feature } from "./harness/types.js";
 import { allTests } from "./tests/index.js";
 
@@ -42,7 +42,6 @@ const cases: Case[] = [
 let driver: Driver | undefined;
 
 beforeAll(async () => {
-  await ensureBuilt();
   const { processDriver } = await import("./harness/driver-processes.js");
   driver = await processDriver("self-test: the broken proxies run as processes");
 });

@@ -6,23 +6,17 @@
  * Flags: ./options.ts (USAGE); method: loadtest/README.md.
  */
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { freePort, waitForPort } from "../lib/net.js";
+import { distDir, fromRoot } from "../lib/paths.js";
+import { stopChild } from "../lib/process.js";
+import { sleep } from "../lib/wait.js";
 import { h2loadPath } from "./load/h2load.js";
 import { LoadWorker } from "./load/protocol.js";
 import { type BenchOptions, parseBenchArgs, USAGE } from "./options.js";
-import {
-  cpuCount,
-  defaultPinning,
-  freePort,
-  sleep,
-  spawnPinned,
-  stopChild,
-  treeRssMb,
-  waitForPort,
-} from "./proc.js";
+import { cpuCount, defaultPinning, spawnPinned, stderrTail, treeRssMb } from "./proc.js";
 import { Progress } from "./progress.js";
 import type { RunRecord } from "./record.js";
 import { markdownReport, type ReportMeta } from "./report/markdown.js";
@@ -32,12 +26,6 @@ import { matches, SCENARIOS, type Scenario } from "./scenarios.js";
 import { goals, type Row, summarize } from "./summary.js";
 import { TARGETS, targetByName } from "./targets/index.js";
 import type { Backends, RunningTarget, TargetContext } from "./targets/types.js";
-
-/** The compiled tree (dist/): this file's grandparent when compiled, ./dist when run from source. */
-export function distDir(): string {
-  const root = dirname(dirname(fileURLToPath(import.meta.url)));
-  return basename(root) === "dist" ? root : join(root, "dist");
-}
 
 export interface BenchResult {
   runs: RunRecord[];
@@ -64,7 +52,6 @@ async function startBackends(
   children: ChildProcess[],
 ): Promise<Backends> {
   const main = join(dist, "echo/main.js");
-  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
   const ports: number[] = [];
   for (const instance of ["echo1", "echo2"]) {
     const port = await freePort();
@@ -77,7 +64,7 @@ async function startBackends(
       },
     );
     children.push(child);
-    await waitForPort(port, 20_000, child);
+    await waitForPort(port, { timeoutMs: 20_000, child, describeExit: () => stderrTail(child) });
     ports.push(port);
   }
   return {
@@ -90,8 +77,7 @@ export async function runBench(
   opts: BenchOptions,
   log: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<BenchResult> {
-  const dist = distDir();
-  const outDir = opts.outDir ?? join(dirname(dist), "loadtest", "results");
+  const outDir = opts.outDir ?? fromRoot("loadtest", "results");
   const pinning = defaultPinning(opts.pin);
   const startedAt = new Date().toISOString();
   const tmp = mkdtempSync(join(tmpdir(), "echomesh-bench-"));
@@ -101,7 +87,7 @@ export async function runBench(
   const skipped: Record<string, string> = {};
   const idleRssMb: Record<string, number> = {};
   const runs: RunRecord[] = [];
-  const worker = new LoadWorker(join(dist, "loadtest/load/worker.js"), pinning?.load);
+  const worker = new LoadWorker(join(distDir, "loadtest/load/worker.js"), pinning?.load);
 
   const cleanup = async (): Promise<void> => {
     await worker.stop();
@@ -125,8 +111,8 @@ export async function runBench(
         selected.delete(sc);
       }
     }
-    const backends = await startBackends(dist, pinning?.servers, backendChildren);
-    const ctx: TargetContext = { dist, tmp, cores: pinning?.servers, backends };
+    const backends = await startBackends(distDir, pinning?.servers, backendChildren);
+    const ctx: TargetContext = { dist: distDir, tmp, cores: pinning?.servers, backends };
     const wanted = [...new Set([...selected.values()].flat())];
     // start every target at once (they are independent), keep the plan's order in `running`
     const started = await Promise.all(
@@ -150,7 +136,7 @@ export async function runBench(
     for (const [name, t] of running) idleRssMb[name] = treeRssMb(t.pids);
 
     const settings = {
-      dist,
+      dist: distDir,
       tmp,
       durationS: opts.durationS,
       warmupS: opts.warmupS,
@@ -224,9 +210,8 @@ function outcome(r: RunRecord): string {
 }
 
 function listTargets(): void {
-  const dist = distDir();
   const ctx: TargetContext = {
-    dist,
+    dist: distDir,
     tmp: tmpdir(),
     cores: undefined,
     backends: { echo: [0, 0], echoPids: [0, 0] },

@@ -1,10 +1,9 @@
 /**
- * Processes the benchmark starts: spawn (optionally pinned with taskset), wait for a port, stop by pid,
- * and read CPU time and memory of a process tree from /proc.
+ * Processes the benchmark starts: spawn (optionally pinned with taskset), find installed programs, and
+ * read CPU time and memory of a process tree from /proc. Ports, waiting and stopping: lib/.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
 
 /** Clock ticks per second for /proc/<pid>/stat times (USER_HZ; 100 on every Linux we run on). */
 const CLK_TCK = Number(process.env.CLK_TCK ?? 100);
@@ -79,63 +78,6 @@ export function spawnPinned(file: string, args: string[], opts: SpawnOptions = {
 
 export function stderrTail(child: ChildProcess): string {
   return (child as ChildProcess & { stderrTail?: string }).stderrTail ?? "";
-}
-
-/** A free TCP port on 127.0.0.1 (bind to 0, read, close; the window for a race is tiny). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === "object" && addr !== null ? resolve(addr.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-/** Resolves when 127.0.0.1:port accepts a connection; rejects after timeoutMs or when `child` exits. */
-export async function waitForPort(port: number, timeoutMs = 15_000, child?: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child !== undefined && child.exitCode !== null) {
-      throw new Error(`exited with code ${child.exitCode} before listening on ${port}: ${stderrTail(child)}`);
-    }
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => {
-        s.destroy();
-        resolve(false);
-      });
-    });
-    if (ok) return;
-    if (Date.now() > deadline)
-      throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Stops a child: SIGTERM, then SIGKILL after graceMs. Resolves when it has exited. */
-export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined)
-    return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }
 
 interface Stat {
@@ -228,6 +170,11 @@ export function treeFds(roots: readonly number[]): number {
     }
   }
   return n;
+}
+
+/** A target's `unavailable` for a program that must be installed: "NAME not installed" or null. */
+export function notInstalled(name: string): string | null {
+  return which(name) === null ? `${name} not installed` : null;
 }
 
 /** Whether an executable is on PATH (`command -v`). */

@@ -132,6 +132,11 @@ export function goals(rows: Row[], idleRssMb: Record<string, number>): Goal[] {
   const all = (...conds: (boolean | null)[]) => (conds.some((c) => c === null) ? null : conds.every(Boolean));
   const atLeast = (v: number | null | undefined, min: number) => (v == null ? null : v >= min);
   const atMost = (v: number | null | undefined, max: number) => (v == null ? null : v <= max);
+  /** A goal that is only `scenario/target`'s ratio to the scenario's baseline. */
+  const ratio = (issue: number, goal: string, scenario: string, target: string, min: number) => {
+    const r = row(scenario, target)?.ratioToBaseline ?? null;
+    check(issue, goal, `${fmt(r)}x`, atLeast(r, min));
+  };
 
   const echo = row("echo", "direct");
   check(
@@ -166,13 +171,7 @@ export function goals(rows: Row[], idleRssMb: Record<string, number>): Goal[] {
     `${fmt(h2?.cpuUsPerRequest ?? null, 0, " µs")}, ${fmt(h2?.ratioToBaseline ?? null)}x`,
     h2 ? all(atMost(h2.cpuUsPerRequest, 140), atLeast(h2.ratioToBaseline, 0.4)) : null,
   );
-  const h2c = row("h2c", "echomesh");
-  check(
-    5,
-    "h2c downstream: >= 0.6x direct h2c",
-    `${fmt(h2c?.ratioToBaseline ?? null)}x`,
-    atLeast(h2c?.ratioToBaseline, 0.6),
-  );
+  ratio(5, "h2c downstream: >= 0.6x direct h2c", "h2c", "echomesh", 0.6);
   const lat = row("latency", "echomesh");
   check(
     5,
@@ -187,13 +186,7 @@ export function goals(rows: Row[], idleRssMb: Record<string, number>): Goal[] {
     `${fmt(mesh?.ratioToBaseline ?? null)}x, ${mesh?.errors ?? "n/a"} errors`,
     mesh ? all(atLeast(mesh.ratioToBaseline, 0.25), mesh.errors === 0) : null,
   );
-  const ws = row("ws", "echomesh");
-  check(
-    5,
-    "WebSocket round trips >= 0.5x direct",
-    `${fmt(ws?.ratioToBaseline ?? null)}x`,
-    atLeast(ws?.ratioToBaseline, 0.5),
-  );
+  ratio(5, "WebSocket round trips >= 0.5x direct", "ws", "echomesh", 0.5);
   const idle = row("ws-idle", "echomesh");
   check(
     5,

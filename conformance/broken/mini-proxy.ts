@@ -19,6 +19,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
+import { HOP_BY_HOP } from "../../proxy/http/headers.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: raw YAML of the known subset, read without a schema
 type Obj = Record<string, any>;
@@ -136,15 +137,8 @@ function pickCluster(route: Route): Cluster | undefined {
   return best ? clusters.get(best.name) : undefined;
 }
 
-const HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "host",
-]);
+/** The standard hop-by-hop list (our proxy's, the RFCs'), plus `host`: the mini proxy sets its own. */
+const HOP: ReadonlySet<string> = new Set([...HOP_BY_HOP, "host"]);
 
 /** Request headers as name -> values, hop-by-hop and pseudo headers dropped. */
 function forwardHeaders(raw: string[]): Record<string, string[]> {

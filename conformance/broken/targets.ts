@@ -2,13 +2,14 @@
  * The honesty targets: mini-proxy.ts correct (`mini`, the control) and broken in one way each.
  * They run with the process driver only (the app image does not carry them).
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { fromDist } from "../../lib/paths.js";
+import { dnsMapArgs, envoyArgs } from "../harness/render.js";
 import type { Target } from "../harness/types.js";
 
 export type BreakKind = "none" | "first-backend" | "h1-upstream" | "no-upgrade";
 
-const miniMain = fileURLToPath(new URL("../../dist/conformance/broken/mini-proxy.js", import.meta.url));
+/** Built by the `conformance` vitest project's global setup, like the rest of dist/. */
+const miniMain = fromDist("conformance/broken/mini-proxy.js");
 
 const what: Record<BreakKind, string> = {
   none: "the suite's mini proxy, correct (control for the self-test)",
@@ -28,20 +29,15 @@ export function miniTarget(kind: BreakKind): Target {
     processCommand: (config, serviceCluster, dnsMap) => [
       process.execPath,
       miniMain,
-      "-c",
-      config,
-      "--service-cluster",
-      serviceCluster,
-      "--dns-map",
-      [...dnsMap].flatMap(([name, ips]) => ips.map((ip) => `${name}=${ip}`)).join(","),
+      ...envoyArgs(config, serviceCluster),
+      ...dnsMapArgs(dnsMap),
       "--break",
       kind,
     ],
     async unavailable(driver) {
-      if (driver !== "processes")
-        return "the mini proxies run with the process driver only (ECHOMESH_DRIVER=processes)";
-      if (!existsSync(miniMain)) return `${miniMain} not built (npm run build)`;
-      return null;
+      return driver === "processes"
+        ? null
+        : "the mini proxies run with the process driver only (ECHOMESH_DRIVER=processes)";
     },
   };
 }

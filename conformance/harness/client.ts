@@ -1,10 +1,11 @@
 /**
- * Clients the checks use: HTTP/1.1 with a bounded keep-alive pool, h2c prior knowledge, and helpers
- * for counting which echo instance answered.
+ * Clients the checks use: HTTP/1.1 with a bounded keep-alive pool, h2c prior knowledge, helpers for
+ * counting which echo instance answered, and how long to wait for a topology to settle.
  */
 import { createHash } from "node:crypto";
 import http from "node:http";
 import http2 from "node:http2";
+import type { PollOptions } from "../../lib/wait.js";
 import type { Endpoint } from "./types.js";
 
 export interface Reply {
@@ -149,36 +150,8 @@ export function h2cRequest(
   });
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
- * Gateway API's eventual consistency: poll `fn` until it holds `times` times in a row, or throw the
- * last failure after `withinMs`.
+ * Gateway API's eventual consistency, for `waitUntil` (lib/wait.ts): a condition counts once it holds
+ * three tries in a row, within 30 s.
  */
-export async function eventually(
-  what: string,
-  fn: () => Promise<boolean>,
-  opts: { times?: number; withinMs?: number; intervalMs?: number } = {},
-): Promise<void> {
-  const { times = 3, withinMs = 30_000, intervalMs = 100 } = opts;
-  const deadline = Date.now() + withinMs;
-  let streak = 0;
-  let last = "";
-  while (Date.now() < deadline) {
-    let ok = false;
-    try {
-      ok = await fn();
-      last = ok ? "" : "condition false";
-    } catch (err) {
-      last = String((err as Error).message ?? err);
-    }
-    if (ok) {
-      streak++;
-      if (streak >= times) return;
-    } else {
-      streak = 0;
-      await sleep(intervalMs);
-    }
-  }
-  throw new Error(`${what}: not consistent within ${withinMs} ms (last: ${last || "n/a"})`);
-}
+export const CONSISTENTLY: PollOptions = { times: 3, withinMs: 30_000, intervalMs: 100 };

@@ -5,11 +5,10 @@
  */
 import { execFile } from "node:child_process";
 import { hostname } from "node:os";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { fromRoot, packageRoot } from "../../lib/paths.js";
 
 const run = promisify(execFile);
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 export const RUN_LABEL = "org.echomesh.conformance";
 export const OWNER_LABEL = "org.echomesh.conformance.owner";
@@ -36,14 +35,18 @@ export async function dockerUnavailable(): Promise<string | null> {
   }
 }
 
-/** Build the app image with the repo's script; returns the tag it prints on its last line. */
+/**
+ * Build the app image with the repo's script; returns the tag it prints on its last line. The script
+ * skips its own build of dist/ (ECHOMESH_SKIP_BUILD=1): the `conformance` vitest project's global
+ * setup has just built it.
+ */
 export async function buildLocalImage(): Promise<string> {
-  const script = `${repoRoot}scripts/build-local-image.sh`;
+  const script = fromRoot("scripts", "build-local-image.sh");
   const { stdout } = await run("bash", [script], {
-    cwd: repoRoot,
+    cwd: packageRoot,
     timeout: 600_000,
     maxBuffer: 64 * 1024 * 1024,
-    env: process.env,
+    env: { ...process.env, ECHOMESH_SKIP_BUILD: "1" },
   });
   const tag = stdout.trim().split("\n").pop()?.trim();
   if (!tag) throw new Error(`${script} printed no image tag`);
@@ -67,25 +70,14 @@ function alive(owner: string): boolean {
  */
 export async function removeLabelled(runId?: string): Promise<{ containers: number; networks: number }> {
   const stale = async (kind: "container" | "network") => {
-    const lines = await docker(
-      kind === "container"
-        ? [
-            "ps",
-            "-a",
-            "--filter",
-            `label=${RUN_LABEL}`,
-            "--format",
-            `{{.ID}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}}`,
-          ]
-        : [
-            "network",
-            "ls",
-            "--filter",
-            `label=${RUN_LABEL}`,
-            "--format",
-            `{{.ID}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}}`,
-          ],
-    );
+    const list = kind === "container" ? ["ps", "-a"] : ["network", "ls"];
+    const lines = await docker([
+      ...list,
+      "--filter",
+      `label=${RUN_LABEL}`,
+      "--format",
+      `{{.ID}} {{.Label "${RUN_LABEL}"}} {{.Label "${OWNER_LABEL}"}}`,
+    ]);
     return lines
       .split("\n")
       .filter(Boolean)

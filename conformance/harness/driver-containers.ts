@@ -9,7 +9,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { StartedTestContainer } from "testcontainers";
-import { eventually, request } from "./client.js";
+import { waitUntil } from "../../lib/wait.js";
+import { CONSISTENTLY, request } from "./client.js";
 import { docker, removeLabelled, runLabels } from "./docker.js";
 import { adminPort, listenerPort } from "./envoy-doc.js";
 import { renderConfig } from "./render.js";
@@ -88,12 +89,10 @@ export async function containerDriver(reason: string, echoImage: string): Promis
         if (p.sidecarOf) {
           const ep = adminEp(p.name);
           try {
-            await eventually(
+            await waitUntil(
               `${p.name} admin /ready`,
               async () => (await request(ep, "/ready")).status === 200,
-              {
-                times: 1,
-              },
+              { withinMs: 30_000, intervalMs: 100 },
             );
           } catch (err) {
             throw new Error(`${(err as Error).message}\n${await logsOf(started.getId())}`);
@@ -127,10 +126,14 @@ export async function containerDriver(reason: string, echoImage: string): Promis
         await Promise.all(topology.echos.filter((e) => !e.deferred).map((e) => startEcho(e.name)));
         const order = [...topology.proxies].sort((x, y) => Number(!!y.sidecarOf) - Number(!!x.sidecarOf));
         for (const p of order) await startProxy(p);
-        await eventually(`${topology.id} answers through ${topology.entry}`, async () => {
-          const r = await request(listenerEp(), probePath(topology), { timeoutMs: 5_000 });
-          return r.headers["x-echo-instance"] !== undefined;
-        });
+        await waitUntil(
+          `${topology.id} answers through ${topology.entry}`,
+          async () => {
+            const r = await request(listenerEp(), probePath(topology), { timeoutMs: 5_000 });
+            return r.headers["x-echo-instance"] !== undefined;
+          },
+          CONSISTENTLY,
+        );
       } catch (err) {
         await stop();
         throw err;

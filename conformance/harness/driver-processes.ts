@@ -6,31 +6,26 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eventually, request } from "./client.js";
+import { freePort } from "../../lib/net.js";
+import { fromDist } from "../../lib/paths.js";
+import { stopChild } from "../../lib/process.js";
+import { sleep, waitUntil } from "../../lib/wait.js";
+import { CONSISTENTLY, request } from "./client.js";
 import { adminPort, listenerPort } from "./envoy-doc.js";
 import { renderConfig } from "./render.js";
-import { echoMain } from "./targets.js";
 import { ECHO_PORT, probePath } from "./topologies.js";
 import type { Driver, Endpoint, RunningTopology, Target, Topology } from "./types.js";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** The echo service (built, like the rest of dist/, by the `conformance` project's global setup). */
+const echoMain = fromDist("echo/main.js");
 
 class Proc {
   private tail: string[] = [];
-  readonly exited: Promise<number | null>;
   private child: ChildProcess;
+  /** An `error` event came: the program could not be started. */
+  private spawnFailed = false;
 
   constructor(
     readonly label: string,
@@ -48,17 +43,14 @@ class Proc {
     };
     this.child.stdout?.on("data", keep);
     this.child.stderr?.on("data", keep);
-    this.exited = new Promise((resolve) => {
-      this.child.on("error", (err) => {
-        this.tail.push(String(err));
-        resolve(null);
-      });
-      this.child.on("exit", (code) => resolve(code));
+    this.child.on("error", (err) => {
+      this.spawnFailed = true;
+      this.tail.push(String(err));
     });
   }
 
   get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return !this.spawnFailed && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   output(): string {
@@ -66,11 +58,7 @@ class Proc {
   }
 
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.child.kill("SIGTERM");
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
-    await this.exited;
-    clearTimeout(timer);
+    await stopChild(this.child, 5_000);
   }
 }
 
@@ -85,7 +73,7 @@ async function ready(proc: Proc, ep: Endpoint, path: string, ok: (status: number
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`${proc.label} not ready at ${ep.host}:${ep.port}${path} after 30 s:\n${proc.output()}`);
 }
@@ -100,7 +88,8 @@ export async function processDriver(reason: string): Promise<Driver> {
     return `127.${b}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
   };
   const ports = new Map<number, number>();
-  for (const p of [80, 8001, ECHO_PORT]) ports.set(p, await freePort());
+  // Free on every IPv4 address (bound on 0.0.0.0): each node listens on its own 127.B.x.y.
+  for (const p of [80, 8001, ECHO_PORT]) ports.set(p, await freePort("0.0.0.0"));
   const port = (p: number) => ports.get(p) ?? p;
   const all = new Set<Proc>();
 
@@ -170,10 +159,14 @@ export async function processDriver(reason: string): Promise<Driver> {
           await ready(proc, { host: ip, port: port(adminPort(p.config)) }, "/ready", (s) => s === 200);
         }
         const entry = { host: ipOf(topology.entry), port: port(listenerPort(entryConfig(topology))) };
-        await eventually(`${topology.id} answers through ${topology.entry}`, async () => {
-          const r = await request(entry, probePath(topology), { timeoutMs: 5_000 });
-          return r.headers["x-echo-instance"] !== undefined;
-        });
+        await waitUntil(
+          `${topology.id} answers through ${topology.entry}`,
+          async () => {
+            const r = await request(entry, probePath(topology), { timeoutMs: 5_000 });
+            return r.headers["x-echo-instance"] !== undefined;
+          },
+          CONSISTENTLY,
+        );
       } catch (err) {
         await stopAll();
         throw err;

@@ -3,17 +3,15 @@
  * files plus a few of these edits, each one named where it is used.
  */
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { fromRoot } from "../../lib/paths.js";
 import type { EnvoyDoc } from "./types.js";
 
 type Obj = Record<string, unknown>;
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-
 /** The seed's files as committed under proxy/test/fixtures/seeds (copies of shared/seeds/configs). */
 export function loadSeed(name: "proxy-envoy.yaml" | "service-envoy.yaml"): EnvoyDoc {
-  return parse(readFileSync(`${repoRoot}proxy/test/fixtures/seeds/${name}`, "utf8")) as EnvoyDoc;
+  return parse(readFileSync(fromRoot("proxy/test/fixtures/seeds", name), "utf8")) as EnvoyDoc;
 }
 
 export function clone<T>(value: T): T {

@@ -1,11 +1,11 @@
 /** The run report: conformance/report/latest.json + latest.md, and a summary table on stdout. */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { fromRoot } from "../../lib/paths.js";
 import type { Driver, Target, TestResult } from "./types.js";
 
-const reportDir = fileURLToPath(new URL("../report/", import.meta.url));
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const reportDir = fromRoot("conformance", "report");
 
 export interface Report {
   kind: "echomesh-conformance-report";
@@ -21,14 +21,8 @@ export interface Report {
 }
 
 function versions(driver: Driver, target: Target): Record<string, string> {
-  const out: Record<string, string> = { node: process.version };
-  try {
-    out.echomesh = (
-      JSON.parse(readFileSync(`${repoRoot}package.json`, "utf8")) as { version: string }
-    ).version;
-  } catch {
-    // no package.json beside us
-  }
+  const pkg = JSON.parse(readFileSync(fromRoot("package.json"), "utf8")) as { version: string };
+  const out: Record<string, string> = { node: process.version, echomesh: pkg.version };
   if (driver.name === "containers") {
     try {
       out.dockerEngine = execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], {
@@ -129,7 +123,8 @@ function markdown(report: Report): string {
 /** Write `<name>.json` and `<name>.md` under conformance/report/. */
 export function writeReport(report: Report, name = "latest"): string {
   mkdirSync(reportDir, { recursive: true });
-  writeFileSync(`${reportDir}${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(`${reportDir}${name}.md`, markdown(report));
-  return `${reportDir}${name}.json`;
+  const file = join(reportDir, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(reportDir, `${name}.md`), markdown(report));
+  return file;
 }

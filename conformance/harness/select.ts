@@ -1,33 +1,17 @@
 /**
  * Choosing the driver: containers when a Docker engine answers and the local image builds, else
  * processes on loopback. ECHOMESH_DRIVER=containers|processes forces one. The reason is always kept
- * (printed and in the report): the suite never skips silently.
+ * (printed and in the report): the suite never skips silently. Both drivers run `dist/`, which the
+ * `conformance` vitest project's global setup has just built (incremental `tsc -b`).
  */
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { buildLocalImage, dockerUnavailable } from "./docker.js";
-import { echoMain, proxyMain } from "./targets.js";
 import type { Driver } from "./types.js";
-
-const run = promisify(execFile);
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-
-/** The process driver runs dist/: build it once if it is missing. */
-export async function ensureBuilt(): Promise<void> {
-  if (existsSync(echoMain) && existsSync(proxyMain)) return;
-  await run("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: repoRoot, timeout: 300_000 }).catch(
-    () => undefined,
-  );
-}
 
 export async function selectDriver(wanted = process.env.ECHOMESH_DRIVER ?? "auto"): Promise<Driver> {
   if (wanted !== "auto" && wanted !== "containers" && wanted !== "processes") {
     throw new Error(`ECHOMESH_DRIVER=${wanted}: use containers, processes or auto`);
   }
   const processes = async (reason: string) => {
-    await ensureBuilt();
     const { processDriver } = await import("./driver-processes.js");
     return processDriver(reason);
   };

@@ -3,22 +3,21 @@
  * `imageTarget`) and select it with ECHOMESH_TARGET=<name>.
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { fromDist } from "../../lib/paths.js";
 import { brokenKinds, miniTarget } from "../broken/targets.js";
-import type { Driver, Target } from "./types.js";
+import { dnsMapArgs, envoyArgs } from "./render.js";
+import type { Target } from "./types.js";
 
 const run = promisify(execFile);
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The app image built by scripts/build-local-image.sh (echo and proxy in one FROM-scratch image). */
 export function localImage(): string {
   return process.env.ECHOMESH_IMAGE ?? "echomesh:local";
 }
 
-export const proxyMain = `${repoRoot}dist/proxy/main.js`;
-export const echoMain = `${repoRoot}dist/echo/main.js`;
+/** Our proxy as the process driver runs it (built by the `conformance` project's global setup). */
+const proxyMain = fromDist("proxy/main.js");
 
 export async function imagePresent(image: string): Promise<boolean> {
   try {
@@ -29,11 +28,6 @@ export async function imagePresent(image: string): Promise<boolean> {
   }
 }
 
-/** `name=ip1,name=ip2` — the proxy's --dns-map (one pair per address; a name may repeat). */
-export function dnsMapFlag(dnsMap: Map<string, string[]>): string {
-  return [...dnsMap].flatMap(([name, ips]) => ips.map((ip) => `${name}=${ip}`)).join(",");
-}
-
 function echomesh(name: string, dialect: "v2" | "v3", description: string): Target {
   return {
     name,
@@ -41,32 +35,20 @@ function echomesh(name: string, dialect: "v2" | "v3", description: string): Targ
     dialect,
     image: localImage(),
     configPath: "/etc/front-envoy.yaml",
-    // The seed's command line with only the program changed; one worker so round-robin is global.
+    // The seed's command line with only the program changed.
     containerCommand: (config, serviceCluster) => [
       "/usr/local/bin/envoy",
-      "-c",
-      config,
-      "--service-cluster",
-      serviceCluster,
-      "--concurrency",
-      "1",
+      ...envoyArgs(config, serviceCluster),
     ],
     processCommand: (config, serviceCluster, dnsMap) => [
       process.execPath,
       proxyMain,
-      "-c",
-      config,
-      "--service-cluster",
-      serviceCluster,
-      "--concurrency",
-      "1",
+      ...envoyArgs(config, serviceCluster),
       "--drain-time-s",
       "1",
-      "--dns-map",
-      dnsMapFlag(dnsMap),
+      ...dnsMapArgs(dnsMap),
     ],
-    async unavailable(driver: Driver["name"]) {
-      if (driver === "processes" && !existsSync(proxyMain)) return `${proxyMain} not built (npm run build)`;
+    async unavailable() {
       return null;
     },
   };
@@ -80,17 +62,9 @@ export function imageTarget(name: string, image: string | undefined, dialect: "v
     dialect,
     image: image ?? null,
     configPath: "/etc/envoy/envoy.yaml",
-    containerCommand: (config, serviceCluster) => [
-      "envoy",
-      "-c",
-      config,
-      "--service-cluster",
-      serviceCluster,
-      "--concurrency",
-      "1",
-    ],
+    containerCommand: (config, serviceCluster) => ["envoy", ...envoyArgs(config, serviceCluster)],
     processCommand: null,
-    async unavailable(driver: Driver["name"]) {
+    async unavailable(driver) {
       if (!image) {
         return name === "envoy"
           ? "no image: set ECHOMESH_ENVOY_IMAGE (e.g. envoyproxy/envoy:v1.31-latest)"

@@ -3,7 +3,7 @@
  * Each variant names the edits it makes to the seed; nothing else differs.
  */
 import { cloneCluster, cluster, loadSeed, routes, setHosts, setRoutes } from "./envoy-doc.js";
-import type { EchoNode, EnvoyDoc, Topology } from "./types.js";
+import type { EchoNode, EnvoyDoc, ProxyNode, Topology } from "./types.js";
 
 /** The echo's port (zcong/echo's 8080, as the seed's part-1 compose file exposes). */
 export const ECHO_PORT = 8080;
@@ -20,6 +20,12 @@ const echo = (name: string, aliases: string[] = [name], deferred = false): EchoN
   deferred,
 });
 
+/** Echo instances answering to their own names. */
+const echos = (...names: string[]): EchoNode[] => names.map((name) => echo(name));
+
+/** Cluster hosts: each name on `port`. */
+const hosts = (port: number, ...names: string[]) => names.map((address) => ({ address, port }));
+
 /**
  * Part 1 of the post: the front proxy with round_robin over service1/service2 by strict_dns, `/ws`
  * with use_websocket. The post does not show part 1's Envoy file; it says it has proxy-envoy.yaml's
@@ -30,10 +36,7 @@ function frontDoc(services: string[]): EnvoyDoc {
   const doc = loadSeed("proxy-envoy.yaml");
   const c = cluster(doc, "myservice");
   delete c.http2_protocol_options;
-  setHosts(
-    c,
-    services.map((s) => ({ address: s, port: ECHO_PORT })),
-  );
+  setHosts(c, hosts(ECHO_PORT, ...services));
   return doc;
 }
 
@@ -51,21 +54,21 @@ const frontProxy = front(
   "front",
   "seed part 1: front proxy, round_robin over service1/service2 (strict_dns), /ws websocket route",
   frontDoc(["service1", "service2"]),
-  [echo("service1"), echo("service2")],
+  echos("service1", "service2"),
 );
 
 const front3 = front(
   "front-3",
   "front proxy with a third strict_dns host service3",
   frontDoc(["service1", "service2", "service3"]),
-  [echo("service1"), echo("service2"), echo("service3")],
+  echos("service1", "service2", "service3"),
 );
 
 /** Variant: `/` routes by weighted_clusters 70/30 to one-host clusters service1 and service2. */
 function weightedDoc(): EnvoyDoc {
   const doc = frontDoc(["service1"]);
-  cloneCluster(doc, "myservice", "service1", [{ address: "service1", port: ECHO_PORT }]);
-  cloneCluster(doc, "myservice", "service2", [{ address: "service2", port: ECHO_PORT }]);
+  cloneCluster(doc, "myservice", "service1", hosts(ECHO_PORT, "service1"));
+  cloneCluster(doc, "myservice", "service2", hosts(ECHO_PORT, "service2"));
   const slash = routes(doc).find((r) => (r.match as { prefix?: string }).prefix === "/");
   if (!slash) throw new Error("seed has no / route");
   slash.route = {
@@ -84,7 +87,7 @@ const weighted = front(
   "weighted",
   "front proxy, / by weighted_clusters service1 70 / service2 30",
   weightedDoc(),
-  [echo("service1"), echo("service2")],
+  echos("service1", "service2"),
 );
 
 /**
@@ -114,10 +117,7 @@ const dnsLeave = front(
 /** Variant: the seed's front file with its cluster's http2_protocol_options, straight to the echos. */
 function h2UpstreamDoc(): EnvoyDoc {
   const doc = loadSeed("proxy-envoy.yaml");
-  setHosts(cluster(doc, "myservice"), [
-    { address: "service1", port: ECHO_PORT },
-    { address: "service2", port: ECHO_PORT },
-  ]);
+  setHosts(cluster(doc, "myservice"), hosts(ECHO_PORT, "service1", "service2"));
   return doc;
 }
 
@@ -125,7 +125,7 @@ const h2Upstream = front(
   "h2-upstream",
   "front proxy with the seed's http2_protocol_options cluster, one h2c hop to the echos",
   h2UpstreamDoc(),
-  [echo("service1"), echo("service2")],
+  echos("service1", "service2"),
 );
 
 /**
@@ -142,14 +142,23 @@ function sidecarDoc(): EnvoyDoc {
   const doc = loadSeed("service-envoy.yaml");
   const c = cluster(doc, "myservice");
   delete c.http2_protocol_options;
-  setHosts(c, [{ address: "127.0.0.1", port: ECHO_PORT }]);
+  setHosts(c, hosts(ECHO_PORT, "127.0.0.1"));
   return doc;
 }
+
+/** The sidecar of `service`, in its echo's network namespace. */
+const sidecar = (name: string, service: string): ProxyNode => ({
+  name,
+  serviceCluster: service,
+  config: sidecarDoc(),
+  aliases: [],
+  sidecarOf: service,
+});
 
 const mesh: Topology = {
   id: "mesh",
   description: "seed part 2: front -> h2c -> sidecar per service -> HTTP/1.1 -> its echo",
-  echos: [echo("service1"), echo("service2")],
+  echos: echos("service1", "service2"),
   proxies: [
     // The seed's front file exactly as written (hosts service1/service2:80 = the sidecars, h2c).
     {
@@ -158,20 +167,8 @@ const mesh: Topology = {
       config: loadSeed("proxy-envoy.yaml"),
       aliases: ["front-envoy"],
     },
-    {
-      name: "sidecar1",
-      serviceCluster: "service1",
-      config: sidecarDoc(),
-      aliases: [],
-      sidecarOf: "service1",
-    },
-    {
-      name: "sidecar2",
-      serviceCluster: "service2",
-      config: sidecarDoc(),
-      aliases: [],
-      sidecarOf: "service2",
-    },
+    sidecar("sidecar1", "service1"),
+    sidecar("sidecar2", "service2"),
   ],
   entry: "front",
 };
@@ -185,10 +182,7 @@ export const CLOSED_PORT = 9;
  */
 function localRepliesDoc(): EnvoyDoc {
   const doc = frontDoc(["service1", "service2"]);
-  cloneCluster(doc, "myservice", "down", [
-    { address: "service1", port: CLOSED_PORT },
-    { address: "service2", port: CLOSED_PORT },
-  ]);
+  cloneCluster(doc, "myservice", "down", hosts(CLOSED_PORT, "service1", "service2"));
   setRoutes(doc, [
     { match: { prefix: "/slow" }, route: { cluster: "myservice", timeout: "1s" } },
     { match: { prefix: "/down" }, route: { cluster: "down" } },
@@ -201,7 +195,7 @@ const localReplies = front(
   "local-replies",
   "front proxy with /slow (1 s timeout), /down (every host refuses) and /app; nothing else routes",
   localRepliesDoc(),
-  [echo("service1"), echo("service2")],
+  echos("service1", "service2"),
 );
 
 export const topologies: ReadonlyMap<string, Topology> = new Map(

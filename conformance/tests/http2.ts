@@ -6,19 +6,28 @@ import { randomBytes } from "node:crypto";
 import { expect } from "../harness/assert.js";
 import { counts, h2cRequest, header, request, sha256 } from "../harness/client.js";
 import { stat } from "../harness/stats.js";
-import type { ConformanceTest, Endpoint, Feature } from "../harness/types.js";
+import type { CheckContext, ConformanceTest, Feature } from "../harness/types.js";
 
 const feature: Feature = "http2-hop";
 
-/** `n` GETs on fresh connections; returns the `x-echo-protocol` values by instance. */
-async function protocols(ep: Endpoint, n: number): Promise<Record<string, number>> {
+/**
+ * 6 GETs on fresh connections, measured as `protocols` (`x-echo-protocol` by instance): the echo must
+ * have seen only `protocol`, from `instances` backends when given.
+ */
+async function expectEchoSaw({ topo, measure }: CheckContext, protocol: string, instances?: number) {
   const seen: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await request(ep, "/");
+  for (let i = 0; i < 6; i++) {
+    const r = await request(topo.listener(), "/");
     expect(r.status === 200, `GET / answered ${r.status}`);
     seen.push(`${header(r, "x-echo-instance")} ${header(r, "x-echo-protocol")}`);
   }
-  return counts(seen);
+  const p = counts(seen);
+  measure("protocols", p);
+  const keys = Object.keys(p);
+  expect(
+    (instances === undefined || keys.length === instances) && keys.every((k) => k.endsWith(` ${protocol}`)),
+    `echo saw ${JSON.stringify(p)}; expected ${protocol} only${instances ? ` from ${instances} services` : ""}`,
+  );
 }
 
 /** A POST /echo of `size` random bytes must come back byte for byte (sha256 both ways). */
@@ -67,13 +76,9 @@ export const http2Tests: ConformanceTest[] = [
     description: "h1 client -> proxy with an http2_protocol_options cluster -> echo sees HTTP/2.0",
     feature,
     topology: "h2-upstream",
-    async check({ topo, measure }) {
-      const p = await protocols(topo.listener(), 6);
-      measure("protocols", p);
-      expect(
-        Object.keys(p).every((k) => k.endsWith(" HTTP/2.0")),
-        `echo saw ${JSON.stringify(p)}; expected HTTP/2.0 only`,
-      );
+    async check(ctx) {
+      const { topo, measure } = ctx;
+      await expectEchoSaw(ctx, "HTTP/2.0");
       const h2 = await stat(topo.admin(), "cluster.myservice.upstream_cx_http2_total");
       measure("cluster.myservice.upstream_cx_http2_total", h2);
       expect(h2 > 0, "cluster.myservice.upstream_cx_http2_total is 0");
@@ -107,13 +112,9 @@ export const http2Tests: ConformanceTest[] = [
       "seed mesh: echo sees HTTP/1.1; the front's cluster opened HTTP/2 connections; each sidecar accepted HTTP/2",
     feature,
     topology: "mesh",
-    async check({ topo, measure }) {
-      const p = await protocols(topo.listener(), 6);
-      measure("protocols", p);
-      expect(
-        Object.keys(p).length === 2 && Object.keys(p).every((k) => k.endsWith(" HTTP/1.1")),
-        `echo saw ${JSON.stringify(p)}; expected HTTP/1.1 from both services`,
-      );
+    async check(ctx) {
+      const { topo, measure } = ctx;
+      await expectEchoSaw(ctx, "HTTP/1.1", 2);
       const front = await stat(topo.admin("front"), "cluster.myservice.upstream_cx_http2_total");
       const frontH1 = await stat(topo.admin("front"), "cluster.myservice.upstream_cx_http1_total");
       const s1 = await stat(topo.admin("sidecar1"), "http.ingress_http.downstream_cx_http2_total");

@@ -1,7 +1,8 @@
 /** Round-robin fairness: exact rotation, shares under concurrency, weights, DNS membership changes. */
+import { waitUntil } from "../../lib/wait.js";
 import { expect, expectShares } from "../harness/assert.js";
-import { counts, eventually, instanceOf, pool, request, spread } from "../harness/client.js";
-import type { CheckContext, ConformanceTest, Endpoint } from "../harness/types.js";
+import { CONSISTENTLY, counts, instanceOf, pool, request, spread } from "../harness/client.js";
+import type { CheckContext, ConformanceTest, Endpoint, RunningTopology } from "../harness/types.js";
 
 /** `n` GETs one after another on ONE keep-alive connection; returns who answered each. */
 async function sequential(ep: Endpoint, n: number): Promise<string[]> {
@@ -34,14 +35,53 @@ function rotation(backends: string[]): ConformanceTest["check"] {
 
 /** Until `fn`'s window of answers came only from `backends` (all of them), three windows in a row. */
 async function converge(ep: Endpoint, backends: string[], what: string): Promise<void> {
-  await eventually(
+  await waitUntil(
     what,
     async () => {
       const seen = new Set(await spread(ep, "/", backends.length * 4, 2));
       return seen.size === backends.length && backends.every((b) => seen.has(b));
     },
-    { withinMs: 20_000, intervalMs: 250 },
+    { ...CONSISTENTLY, withinMs: 20_000, intervalMs: 250 },
   );
+}
+
+/**
+ * `total` GETs over `connections` concurrent keep-alive connections, measured as `name`: every backend
+ * within `tolerance` of its expected share (default: 600 over 10, +-5%, measured as `counts`).
+ */
+async function expectSpread(
+  { topo, measure }: CheckContext,
+  expected: Record<string, number>,
+  { total = 600, connections = 10, tolerance = 0.05, name = "counts" } = {},
+): Promise<void> {
+  const c = counts(await spread(topo.listener(), "/", total, connections));
+  measure(name, c);
+  expectShares(c, expected, tolerance);
+}
+
+/** Equal shares over `backends`. */
+const even = (backends: string[]) => Object.fromEntries(backends.map((b) => [b, 1 / backends.length]));
+
+/**
+ * A DNS membership change: even shares over `before` (a short, loose sample), then `change`, then
+ * traffic converges on exactly `after` (measured as `settledAs` ms) and spreads evenly over it.
+ */
+function membership(
+  before: string[],
+  change: (topo: RunningTopology) => Promise<void>,
+  after: string[],
+  settledAs: string,
+  what: string,
+): ConformanceTest["check"] {
+  return async (ctx) => {
+    const sample = { total: before.length * 30, connections: 2, tolerance: 0.1, name: "before" };
+    await expectSpread(ctx, even(before), sample);
+    const changed = Date.now();
+    await change(ctx.topo);
+    await converge(ctx.topo.listener(), after, what);
+    ctx.measure(settledAs, Date.now() - changed);
+    await expectSpread(ctx, even(after));
+  };
 }
 
 export const roundRobinTests: ConformanceTest[] = [
@@ -64,33 +104,21 @@ export const roundRobinTests: ConformanceTest[] = [
     description: "600 requests from 10 concurrent connections: each of 2 backends within +-5% of 1/2",
     feature: "round-robin",
     topology: "front",
-    async check({ topo, measure }) {
-      const c = counts(await spread(topo.listener(), "/", 600, 10));
-      measure("counts", c);
-      expectShares(c, { service1: 0.5, service2: 0.5 });
-    },
+    check: (ctx) => expectSpread(ctx, { service1: 0.5, service2: 0.5 }),
   },
   {
     id: "rr-concurrent-share-3",
     description: "600 requests from 10 concurrent connections: each of 3 backends within +-5% of 1/3",
     feature: "round-robin",
     topology: "front-3",
-    async check({ topo, measure }) {
-      const c = counts(await spread(topo.listener(), "/", 600, 10));
-      measure("counts", c);
-      expectShares(c, { service1: 1 / 3, service2: 1 / 3, service3: 1 / 3 });
-    },
+    check: (ctx) => expectSpread(ctx, { service1: 1 / 3, service2: 1 / 3, service3: 1 / 3 }),
   },
   {
     id: "rr-weighted-70-30",
     description: "weighted_clusters 70/30: 600 requests from 10 connections within +-5% of 0.7/0.3",
     feature: "round-robin",
     topology: "weighted",
-    async check({ topo, measure }) {
-      const c = counts(await spread(topo.listener(), "/", 600, 10));
-      measure("counts", c);
-      expectShares(c, { service1: 0.7, service2: 0.3 });
-    },
+    check: (ctx) => expectSpread(ctx, { service1: 0.7, service2: 0.3 }),
   },
   {
     id: "rr-dns-join",
@@ -99,18 +127,13 @@ export const roundRobinTests: ConformanceTest[] = [
     topology: "dns-join",
     requires: ["dynamicDns"],
     timeoutMs: 90_000,
-    async check({ topo, measure }) {
-      const before = counts(await spread(topo.listener(), "/", 60, 2));
-      measure("before", before);
-      expectShares(before, { "echo-a": 0.5, "echo-b": 0.5 }, 0.1);
-      const joined = Date.now();
-      await topo.startEcho("echo-c");
-      await converge(topo.listener(), ["echo-a", "echo-b", "echo-c"], "echo-c never got traffic");
-      measure("joinedAfterMs", Date.now() - joined);
-      const c = counts(await spread(topo.listener(), "/", 600, 10));
-      measure("counts", c);
-      expectShares(c, { "echo-a": 1 / 3, "echo-b": 1 / 3, "echo-c": 1 / 3 });
-    },
+    check: membership(
+      ["echo-a", "echo-b"],
+      (topo) => topo.startEcho("echo-c"),
+      ["echo-a", "echo-b", "echo-c"],
+      "joinedAfterMs",
+      "echo-c never got traffic",
+    ),
   },
   {
     id: "rr-dns-leave",
@@ -119,17 +142,12 @@ export const roundRobinTests: ConformanceTest[] = [
     topology: "dns-leave",
     requires: ["dynamicDns"],
     timeoutMs: 90_000,
-    async check({ topo, measure }) {
-      const before = counts(await spread(topo.listener(), "/", 90, 2));
-      measure("before", before);
-      expectShares(before, { "echo-a": 1 / 3, "echo-b": 1 / 3, "echo-c": 1 / 3 }, 0.1);
-      const left = Date.now();
-      await topo.stopEcho("echo-c");
-      await converge(topo.listener(), ["echo-a", "echo-b"], "traffic never settled on echo-a and echo-b");
-      measure("settledAfterMs", Date.now() - left);
-      const c = counts(await spread(topo.listener(), "/", 600, 10));
-      measure("counts", c);
-      expectShares(c, { "echo-a": 0.5, "echo-b": 0.5 });
-    },
+    check: membership(
+      ["echo-a", "echo-b", "echo-c"],
+      (topo) => topo.stopEcho("echo-c"),
+      ["echo-a", "echo-b"],
+      "settledAfterMs",
+      "traffic never settled on echo-a and echo-b",
+    ),
   },
 ];

@@ -1,7 +1,8 @@
 /** WebSocket passthrough on the seed's `/ws` route, directly (front proxy) and through the mesh. */
 import { randomBytes } from "node:crypto";
+import { poll } from "../../lib/wait.js";
 import { expect, expectShares } from "../harness/assert.js";
-import { counts, eventually, sha256 } from "../harness/client.js";
+import { counts, sha256 } from "../harness/client.js";
 import { promSum, stat } from "../harness/stats.js";
 import type { ConformanceTest, RunningTopology } from "../harness/types.js";
 import { closeSocket, nextMessages, type OpenSocket, openSocket } from "../harness/ws.js";
@@ -196,18 +197,13 @@ function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
         } finally {
           await Promise.all(sockets.map((s) => closeSocket(s)));
         }
-        let after: Record<string, number> = {};
-        await eventually(
-          "WebSockets still counted open after every client closed",
-          async () => {
-            after = await nothingOpen(topo);
-            return Object.values(after).every((v) => v === 0);
-          },
-          { times: 1, withinMs: 15_000, intervalMs: 250 },
-        ).catch((err) => {
-          throw new Error(`${(err as Error).message}: ${JSON.stringify(after)}`);
-        });
+        const allClosed = (gauges: Record<string, number>) => Object.values(gauges).every((v) => v === 0);
+        const after = await poll(() => nothingOpen(topo), allClosed, { withinMs: 15_000, intervalMs: 250 });
         measure("afterClose", after);
+        expect(
+          allClosed(after),
+          `WebSockets still counted open 15 s after every client closed: ${JSON.stringify(after)}`,
+        );
       },
     },
   ];

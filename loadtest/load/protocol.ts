@@ -8,7 +8,8 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { createInterface, type Interface } from "node:readline";
-import { spawnPinned, stderrTail, stopChild } from "../proc.js";
+import { stopChild } from "../../lib/process.js";
+import { spawnPinned, stderrTail } from "../proc.js";
 
 // ---- child side ----
 

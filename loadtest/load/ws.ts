@@ -6,7 +6,9 @@
  *    `holdS` seconds, MARK held (the parent reads the target's RSS and fds), then one echo on each
  *    to prove every tunnel is alive, and close all with 1000.
  */
+
 import WebSocket from "ws";
+import { sleep } from "../../lib/wait.js";
 import { mark } from "./protocol.js";
 
 export type WsLoad =
@@ -23,8 +25,6 @@ export interface WsResult {
   opened: number;
   alive: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,8 @@
 /** nginx (1 worker, keepalive 64) when installed: HTTP/1.1 listener and an h2c listener. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, which } from "../proc.js";
+import { freePort } from "../../lib/net.js";
+import { notInstalled, which } from "../proc.js";
 import { nginxConfig } from "../topologies/nginx.js";
 import { startProcesses } from "./spawn.js";
 import type { Target } from "./types.js";
@@ -9,7 +10,7 @@ import type { Target } from "./types.js";
 export const nginx: Target = {
   name: "nginx",
   description: "nginx 1 worker, upstream keepalive 64: h1 (or h2c on its own port) in, HTTP/1.1 out",
-  unavailable: () => (which("nginx") === null ? "nginx not installed" : null),
+  unavailable: () => notInstalled("nginx"),
   start: async (ctx) => {
     const port = await freePort();
     const h2cPort = await freePort();

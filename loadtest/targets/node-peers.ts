@@ -1,7 +1,6 @@
 /** The Node proxies people use instead: node-http-proxy and @fastify/http-proxy (dev dependencies). */
-import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { freePort } from "../proc.js";
+import { freePort } from "../../lib/net.js";
 import { nodeSpec, startProcesses } from "./spawn.js";
 import type { Target } from "./types.js";
 
@@ -20,10 +19,7 @@ function nodePeer(name: string, script: string, pkg: string, description: string
   return {
     name,
     description,
-    unavailable: (ctx) => {
-      if (!installed(pkg)) return `${pkg} not installed (npm install)`;
-      return existsSync(`${ctx.dist}/loadtest/peers/${script}`) ? null : "not built (npm run build)";
-    },
+    unavailable: () => (installed(pkg) ? null : `${pkg} not installed (npm install)`),
     start: async (ctx) => {
       const port = await freePort();
       const upstreams = ctx.backends.echo.map((p) => `127.0.0.1:${p}`).join(",");

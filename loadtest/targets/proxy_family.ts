@@ -7,7 +7,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "../proc.js";
+import { freePort } from "../../lib/net.js";
+import { notInstalled, which } from "../proc.js";
 import { type ProcessSpec, startProcesses } from "./spawn.js";
 import type { Target, TargetContext } from "./types.js";
 
@@ -62,4 +63,21 @@ export function proxyFamily(f: ProxyFamily): [single: Target, h2up: Target, mesh
     singleHop(`${f.name}-h2up`, true, `${f.label}: h1 in, h2c out`),
     mesh,
   ];
+}
+
+/** `unavailable` and `process` of a family that runs an installed `program` (HAProxy, Caddy). */
+export function installed(
+  program: string,
+  args: (file: string) => string[],
+  env: (ctx: TargetContext) => NodeJS.ProcessEnv = () => ({}),
+): Pick<ProxyFamily, "unavailable" | "process"> {
+  return {
+    unavailable: () => notInstalled(program),
+    process: (ctx, file, port) => ({
+      file: which(program) as string,
+      args: args(file),
+      env: env(ctx),
+      ports: [port],
+    }),
+  };
 }

@@ -1,6 +1,8 @@
 /** Starting a target's processes and waiting until they listen. */
 import type { ChildProcess } from "node:child_process";
-import { spawnPinned, stopChild, waitForPort } from "../proc.js";
+import { waitForPort } from "../../lib/net.js";
+import { stopChild } from "../../lib/process.js";
+import { spawnPinned, stderrTail } from "../proc.js";
 import type { RunningTarget, TargetContext } from "./types.js";
 
 export interface ProcessSpec {
@@ -30,7 +32,8 @@ export async function startProcesses(
         cwd: ctx.tmp,
       });
       children.push(child);
-      for (const port of spec.ports) await waitForPort(port, 20_000, child);
+      for (const port of spec.ports)
+        await waitForPort(port, { timeoutMs: 20_000, child, describeExit: () => stderrTail(child) });
     }
   } catch (err) {
     await stop();

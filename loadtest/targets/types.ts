@@ -29,7 +29,7 @@ export interface RunningTarget {
 export interface Target {
   name: string;
   description: string;
-  /** A reason the target cannot run here (not installed, not built), or null. */
+  /** A reason the target cannot run here (a program or package not installed), or null. */
   unavailable(ctx: TargetContext): string | null;
   start(ctx: TargetContext): Promise<RunningTarget>;
 }

@@ -1,53 +1,21 @@
 /**
  * Smoke test of the harness: one round of 1 s over two cheap targets (the minimal server and the echo
- * service), then the report files and their fields. No speed assertions.
+ * service), then the report files and their fields. No speed assertions. The harness runs compiled
+ * children (dist/loadtest/load/worker.js, dist/echo/main.js, the peers), which the e2e project's
+ * global setup has just built.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BenchResult, distDir, runBench } from "../bench.js";
-import { parseBenchArgs } from "../options.js";
-import type { RunRecord } from "../record.js";
+import { type BenchResult, runBench } from "../../bench.js";
+import { parseBenchArgs } from "../../options.js";
+import type { RunRecord } from "../../record.js";
 
-const dist = distDir();
-const root = join(dist, "..");
 let out: string;
 let result: BenchResult;
 
-/** The harness runs compiled children (dist/loadtest/load/worker.js, the peers): build when stale. */
-function ensureBuilt(): void {
-  const built = join(dist, "loadtest/load/worker.js");
-  const sources = [
-    "bench.ts",
-    "runner.ts",
-    "load/worker.ts",
-    "load/autocannon.ts",
-    "peers/minimal-server.ts",
-  ];
-  const stale =
-    !existsSync(built) ||
-    !existsSync(join(dist, "echo/main.js")) ||
-    sources.some((s) => statSync(join(root, "loadtest", s)).mtimeMs > statSync(built).mtimeMs);
-  if (stale) {
-    try {
-      execFileSync(
-        process.execPath,
-        [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
-        {
-          cwd: root,
-          stdio: "ignore",
-        },
-      );
-    } catch {
-      // type errors elsewhere still emit JavaScript; the checks below tell whether it is usable
-    }
-  }
-}
-
 beforeAll(async () => {
-  ensureBuilt();
   out = mkdtempSync(join(tmpdir(), "echomesh-bench-test-"));
   const opts = parseBenchArgs([
     "--only",
