@@ -1,8 +1,9 @@
 import os from "node:os";
 import { describe, expect, it } from "vitest";
-import { ConfigError, configFromCli, DEFAULTS, resolveConfig } from "../config.js";
+import { request } from "../../test-support/http.js";
+import { configFromCli, DEFAULTS, EchoConfigError, resolveConfig } from "../config.js";
 import { parseDuration, parseSize } from "../units.js";
-import { h1, LogSink, start } from "./helpers.js";
+import { LogSink, start } from "./helpers.js";
 
 function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const r = configFromCli(argv, env);
@@ -61,7 +62,7 @@ describe("configuration", () => {
 
   it("accepts the positional `echo` (compose `command: echo`) and nothing else", () => {
     expect(run(["echo"]).port).toBe(8080);
-    expect(() => run(["serve"])).toThrow(ConfigError);
+    expect(() => run(["serve"])).toThrow(EchoConfigError);
   });
 
   it("names the bad value", () => {
@@ -70,7 +71,7 @@ describe("configuration", () => {
     expect(() => run(["--max-body", "big"])).toThrow(/max-body/);
     expect(() => run(["--drain-timeout", "soon"])).toThrow(/drain-timeout/);
     expect(() => run([], { ACCESS_LOG: "maybe" })).toThrow(/ACCESS_LOG/);
-    expect(() => run(["--bogus"])).toThrow(ConfigError);
+    expect(() => run(["--bogus"])).toThrow(EchoConfigError);
     expect(() => resolveConfig({ instance: "has space" })).toThrow(/instance/);
   });
 
@@ -99,8 +100,8 @@ describe("access log", () => {
     const sink = new LogSink();
     const echo = await start({ accessLog: true, logDestination: sink, instance: "logged" });
     try {
-      await h1(echo.port, "/hello?x=1", { headers: { "User-Agent": "t/1" } });
-      await h1(echo.port, "/nope");
+      await request(echo.port, "/hello?x=1", { headers: { "User-Agent": "t/1" } });
+      await request(echo.port, "/nope");
       await new Promise((r) => setTimeout(r, 50));
       const records = sink.lines.map((l) => JSON.parse(l)).filter((r) => r.msg === "request");
       expect(records).toHaveLength(2);
@@ -127,8 +128,8 @@ describe("access log", () => {
     const sink = new LogSink();
     const echo = await start({ accessLog: false, logDestination: sink });
     try {
-      await h1(echo.port, "/");
-      await h1(echo.port, "/echo", { method: "POST", body: "x" });
+      await request(echo.port, "/");
+      await request(echo.port, "/echo", { method: "POST", body: "x" });
       await new Promise((r) => setTimeout(r, 50));
       expect(sink.lines).toEqual([]);
     } finally {

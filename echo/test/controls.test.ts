@@ -1,8 +1,9 @@
 import http from "node:http";
-import type { ClientHttp2Session } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { h2, h2session } from "../../test-support/h2.js";
+import { request } from "../../test-support/http.js";
 import type { EchoServer } from "../server.js";
-import { h1, h2request, h2session, start } from "./helpers.js";
+import { start } from "./helpers.js";
 
 let echo: EchoServer;
 beforeAll(async () => {
@@ -27,60 +28,60 @@ function expectReset(
 
 describe("status, delay, size, header controls (query and header forms)", () => {
   it("echo_status / x-echo-status set the status and keep the route's body", async () => {
-    const q = await h1(echo.port, "/?echo_status=503");
+    const q = await request(echo.port, "/?echo_status=503");
     expect(q.status).toBe(503);
     expect(q.body.toString()).toContain("Host:[");
-    const h = await h1(echo.port, "/hello", { headers: { "x-echo-status": "418" } });
+    const h = await request(echo.port, "/hello", { headers: { "x-echo-status": "418" } });
     expect(h.status).toBe(418);
-    const nf = await h1(echo.port, "/nowhere?echo_status=200");
+    const nf = await request(echo.port, "/nowhere?echo_status=200");
     expect(nf.status).toBe(200);
     expect(nf.body.toString()).toBe("404 page not found");
-    const post = await h1(echo.port, "/echo?echo_status=201", { method: "POST", body: "abc" });
+    const post = await request(echo.port, "/echo?echo_status=201", { method: "POST", body: "abc" });
     expect(post.status).toBe(201);
     expect(post.body.toString()).toBe("abc");
   });
 
   it("the query wins over the header", async () => {
-    const r = await h1(echo.port, "/?echo_status=502", { headers: { "X-Echo-Status": "504" } });
+    const r = await request(echo.port, "/?echo_status=502", { headers: { "X-Echo-Status": "504" } });
     expect(r.status).toBe(502);
   });
 
   it("echo_delay waits before answering", async () => {
     const t0 = performance.now();
-    const r = await h1(echo.port, "/?echo_delay=300ms");
+    const r = await request(echo.port, "/?echo_delay=300ms");
     expect(r.status).toBe(200);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
     const t1 = performance.now();
-    await h1(echo.port, "/", { headers: { "x-echo-delay": "0.2s" } });
+    await request(echo.port, "/", { headers: { "x-echo-delay": "0.2s" } });
     expect(performance.now() - t1).toBeGreaterThanOrEqual(190);
   });
 
   it("echo_size answers exactly N bytes", async () => {
-    const r = await h1(echo.port, "/?echo_size=100000");
+    const r = await request(echo.port, "/?echo_size=100000");
     expect(r.body.length).toBe(100000);
     expect(Number(r.headers["content-length"])).toBe(100000);
-    const k = await h1(echo.port, "/echo", {
+    const k = await request(echo.port, "/echo", {
       method: "POST",
       body: "ignored",
       headers: { "x-echo-size": "1k" },
     });
     expect(k.body.length).toBe(1024);
-    const zero = await h1(echo.port, "/?echo_size=0");
+    const zero = await request(echo.port, "/?echo_size=0");
     expect(zero.body.length).toBe(0);
   });
 
   it("echo_header adds response headers, repeatable, from query and header", async () => {
-    const r = await h1(
+    const r = await request(
       echo.port,
       "/?echo_header=X-A:1&echo_header=Set-Cookie:a=1&echo_header=Set-Cookie:b=2",
     );
     expect(r.headers["x-a"]).toBe("1");
     expect(r.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
-    const h = await h1(echo.port, "/", {
+    const h = await request(echo.port, "/", {
       headers: { "X-Echo-Header": "Cache-Control: no-store, max-age=0" },
     });
     expect(h.headers["cache-control"]).toBe("no-store, max-age=0");
-    const ct = await h1(echo.port, "/?echo_header=Content-Type:application/x-test");
+    const ct = await request(echo.port, "/?echo_header=Content-Type:application/x-test");
     expect(ct.headers["content-type"]).toBe("application/x-test");
   });
 
@@ -95,7 +96,7 @@ describe("status, delay, size, header controls (query and header forms)", () => 
       ["/?echo_header=Content-Length:5", "Content-Length"],
       ["/?echo_header=x-echo-instance:fake", "x-echo-instance"],
     ] as const) {
-      const r = await h1(echo.port, path);
+      const r = await request(echo.port, path);
       expect(r.status, path).toBe(400);
       expect(r.body.toString(), path).toContain(text);
       expect(r.headers["x-echo-instance"]).toBe("test-echo");
@@ -103,18 +104,12 @@ describe("status, delay, size, header controls (query and header forms)", () => 
   });
 
   it("controls apply over HTTP/2 too", async () => {
-    const session = await h2session(echo.port);
-    try {
-      const r = await h2request(session, {
-        ":path": "/?echo_status=503&echo_size=10&echo_header=X-B:2",
-        "x-echo-delay": "50ms",
-      });
-      expect(r.status).toBe(503);
-      expect(r.body.length).toBe(10);
-      expect(r.headers["x-b"]).toBe("2");
-    } finally {
-      session.close();
-    }
+    const r = await h2(echo.port, "/?echo_status=503&echo_size=10&echo_header=X-B:2", {
+      headers: { "x-echo-delay": "50ms" },
+    });
+    expect(r.status).toBe(503);
+    expect(r.body.length).toBe(10);
+    expect(r.headers["x-b"]).toBe("2");
   });
 });
 
@@ -134,15 +129,15 @@ describe("echo_reset", () => {
   });
 
   it("resets only the stream on HTTP/2; the session keeps working", async () => {
-    const session: ClientHttp2Session = await h2session(echo.port);
+    const session = await h2session(echo.port);
     try {
-      const err = await h2request(session, { ":path": "/?echo_reset=1" }).then(
+      const err = await h2(session, "/?echo_reset=1").then(
         () => undefined,
         (e: NodeJS.ErrnoException) => e,
       );
       expect(err?.code).toBe("ERR_HTTP2_STREAM_ERROR");
       expect(err?.message).toContain("NGHTTP2_INTERNAL_ERROR");
-      const ok = await h2request(session, { ":path": "/" });
+      const ok = await h2(session, "/");
       expect(ok.status).toBe(200);
     } finally {
       session.close();
@@ -152,43 +147,43 @@ describe("echo_reset", () => {
 
 describe("fail the next N requests (runtime, per instance)", () => {
   it("fails N requests with S, then recovers; count=0 clears; GET shows the plan", async () => {
-    const set = await h1(echo.port, "/_echo/fail?count=2&status=503", { method: "POST" });
+    const set = await request(echo.port, "/_echo/fail?count=2&status=503", { method: "POST" });
     expect(set.status).toBe(200);
     expect(JSON.parse(set.body.toString())).toEqual({ remaining: 2, status: 503 });
-    expect((await h1(echo.port, "/")).status).toBe(503);
+    expect((await request(echo.port, "/")).status).toBe(503);
     // admin routes are not counted
-    expect((await h1(echo.port, "/_echo/health")).status).toBe(200);
-    const second = await h1(echo.port, "/echo", { method: "POST", body: "x" });
+    expect((await request(echo.port, "/_echo/health")).status).toBe(200);
+    const second = await request(echo.port, "/echo", { method: "POST", body: "x" });
     expect(second.status).toBe(503);
     expect(second.body.toString()).toContain("injected failure");
-    expect((await h1(echo.port, "/")).status).toBe(200);
+    expect((await request(echo.port, "/")).status).toBe(200);
 
-    await h1(echo.port, "/_echo/fail?count=5&status=500", { method: "POST" });
-    expect((await h1(echo.port, "/hello")).status).toBe(500);
-    const state = await h1(echo.port, "/_echo/fail");
+    await request(echo.port, "/_echo/fail?count=5&status=500", { method: "POST" });
+    expect((await request(echo.port, "/hello")).status).toBe(500);
+    const state = await request(echo.port, "/_echo/fail");
     expect(JSON.parse(state.body.toString())).toEqual({ remaining: 4, status: 500 });
-    await h1(echo.port, "/_echo/fail?count=0", { method: "POST" });
-    expect((await h1(echo.port, "/hello")).status).toBe(200);
+    await request(echo.port, "/_echo/fail?count=0", { method: "POST" });
+    expect((await request(echo.port, "/hello")).status).toBe(200);
   });
 
   it("can fail by reset", async () => {
-    await h1(echo.port, "/_echo/fail?count=1&status=reset", { method: "POST" });
+    await request(echo.port, "/_echo/fail?count=1&status=reset", { method: "POST" });
     const err = await expectReset(echo.port, "/");
     expect(err.code).toBe("ECONNRESET");
-    expect((await h1(echo.port, "/")).status).toBe(200);
+    expect((await request(echo.port, "/")).status).toBe(200);
   });
 
   it("rejects bad values", async () => {
-    expect((await h1(echo.port, "/_echo/fail?count=x", { method: "POST" })).status).toBe(400);
-    expect((await h1(echo.port, "/_echo/fail?count=1&status=99", { method: "POST" })).status).toBe(400);
+    expect((await request(echo.port, "/_echo/fail?count=x", { method: "POST" })).status).toBe(400);
+    expect((await request(echo.port, "/_echo/fail?count=1&status=99", { method: "POST" })).status).toBe(400);
   });
 
   it("is per instance", async () => {
     const other = await start({ instance: "other" });
     try {
-      await h1(echo.port, "/_echo/fail?count=1&status=502", { method: "POST" });
-      expect((await h1(other.port, "/")).status).toBe(200);
-      expect((await h1(echo.port, "/")).status).toBe(502);
+      await request(echo.port, "/_echo/fail?count=1&status=502", { method: "POST" });
+      expect((await request(other.port, "/")).status).toBe(200);
+      expect((await request(echo.port, "/")).status).toBe(502);
     } finally {
       await other.close();
     }
@@ -197,48 +192,44 @@ describe("fail the next N requests (runtime, per instance)", () => {
 
 describe("health and metrics", () => {
   it("health switches to failing and back at runtime", async () => {
-    const ok = await h1(echo.port, "/_echo/health");
+    const ok = await request(echo.port, "/_echo/health");
     expect(ok.status).toBe(200);
     expect(ok.body.toString()).toBe("ok\n");
-    expect((await h1(echo.port, "/_echo/health?status=fail", { method: "POST" })).status).toBe(503);
-    const bad = await h1(echo.port, "/_echo/health");
+    expect((await request(echo.port, "/_echo/health?status=fail", { method: "POST" })).status).toBe(503);
+    const bad = await request(echo.port, "/_echo/health");
     expect(bad.status).toBe(503);
     expect(bad.body.toString()).toBe("fail\n");
-    expect((await h1(echo.port, "/")).status).toBe(200); // only the health endpoint fails
-    expect((await h1(echo.port, "/_echo/health?status=ok", { method: "POST" })).status).toBe(200);
-    expect((await h1(echo.port, "/_echo/health")).status).toBe(200);
-    expect((await h1(echo.port, "/_echo/health?status=maybe", { method: "POST" })).status).toBe(400);
+    expect((await request(echo.port, "/")).status).toBe(200); // only the health endpoint fails
+    expect((await request(echo.port, "/_echo/health?status=ok", { method: "POST" })).status).toBe(200);
+    expect((await request(echo.port, "/_echo/health")).status).toBe(200);
+    expect((await request(echo.port, "/_echo/health?status=maybe", { method: "POST" })).status).toBe(400);
   });
 
   it("exposes Prometheus metrics on /metrics and /_echo/metrics", async () => {
     const e = await start({ defaultMetrics: true });
     try {
-      await h1(e.port, "/");
-      await h1(e.port, "/");
-      await h1(e.port, "/nope");
-      await h1(e.port, "/?echo_status=503");
-      const session = await h2session(e.port);
-      await h2request(session, { ":path": "/hello" });
-      session.close();
-      const m = await h1(e.port, "/metrics");
+      await request(e.port, "/");
+      await request(e.port, "/");
+      await request(e.port, "/nope");
+      await request(e.port, "/?echo_status=503");
+      await h2(e.port, "/hello");
+      const m = await request(e.port, "/metrics");
       expect(m.status).toBe(200);
       expect(m.headers["content-type"]).toContain("text/plain");
-      const text = m.body.toString();
-      expect(text).toContain('echo_requests_total{route="/",status="200",protocol="HTTP/1.1"} 2');
-      expect(text).toContain('echo_requests_total{route="not_found",status="404",protocol="HTTP/1.1"} 1');
-      expect(text).toContain('echo_requests_total{route="/",status="503",protocol="HTTP/1.1"} 1');
-      expect(text).toContain('echo_requests_total{route="/hello",status="200",protocol="HTTP/2.0"} 1');
-      expect(text).toContain("# TYPE echo_websockets_open gauge");
-      expect(text).toContain("process_resident_memory_bytes");
-      await h1(e.port, "/");
-      const alt = await h1(e.port, "/_echo/metrics");
+      for (const line of [
+        'echo_requests_total{route="/",status="200",protocol="HTTP/1.1"} 2',
+        'echo_requests_total{route="not_found",status="404",protocol="HTTP/1.1"} 1',
+        'echo_requests_total{route="/",status="503",protocol="HTTP/1.1"} 1',
+        'echo_requests_total{route="/hello",status="200",protocol="HTTP/2.0"} 1',
+        "# TYPE echo_websockets_open gauge",
+        "process_resident_memory_bytes",
+      ])
+        expect(m.text).toContain(line);
+      await request(e.port, "/");
+      const alt = await request(e.port, "/_echo/metrics");
       // Counts keep growing across scrapes, and the first scrape is counted too.
-      expect(alt.body.toString()).toContain(
-        'echo_requests_total{route="/",status="200",protocol="HTTP/1.1"} 3',
-      );
-      expect(alt.body.toString()).toContain(
-        'echo_requests_total{route="/metrics",status="200",protocol="HTTP/1.1"} 1',
-      );
+      expect(alt.text).toContain('echo_requests_total{route="/",status="200",protocol="HTTP/1.1"} 3');
+      expect(alt.text).toContain('echo_requests_total{route="/metrics",status="200",protocol="HTTP/1.1"} 1');
     } finally {
       await e.close();
     }

@@ -1,7 +1,9 @@
 import type { ClientHttp2Session } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { h2, h2session } from "../../test-support/h2.js";
+import { request } from "../../test-support/http.js";
 import type { EchoServer } from "../server.js";
-import { h1, h2request, h2session, start } from "./helpers.js";
+import { start } from "./helpers.js";
 
 let echo: EchoServer;
 let session: ClientHttp2Session;
@@ -16,7 +18,7 @@ afterAll(async () => {
 
 describe("h2c prior knowledge on the HTTP/1.1 port", () => {
   it("serves GET / over HTTP/2 and says so", async () => {
-    const r = await h2request(session, { ":path": "/", "x-first": "1", "x-dup": ["a", "b"] });
+    const r = await h2(session, "/", { headers: { "x-first": "1", "x-dup": ["a", "b"] } });
     expect(r.status).toBe(200);
     expect(r.headers["x-echo-protocol"]).toBe("HTTP/2.0");
     expect(r.headers["x-echo-instance"]).toBe("test-echo");
@@ -28,7 +30,7 @@ describe("h2c prior knowledge on the HTTP/1.1 port", () => {
   });
 
   it("reports proto HTTP/2.0 and :authority as host in the JSON view", async () => {
-    const r = await h2request(session, { ":path": "/hello?format=json", ":authority": "h2.test" });
+    const r = await h2(session, "/hello?format=json", { headers: { ":authority": "h2.test" } });
     const view = JSON.parse(r.body.toString());
     expect(view.proto).toBe("HTTP/2.0");
     expect(view.host).toBe("h2.test");
@@ -39,26 +41,21 @@ describe("h2c prior knowledge on the HTTP/1.1 port", () => {
 
   it("echoes a POST body over HTTP/2 with and without content-length", async () => {
     const payload = Buffer.from("h2 body \u00ff", "utf8");
-    const a = await h2request(
-      session,
-      {
-        ":method": "POST",
-        ":path": "/echo",
-        "content-type": "text/x-a",
-        "content-length": String(payload.length),
-      },
-      payload,
-    );
+    const a = await h2(session, "/echo", {
+      method: "POST",
+      headers: { "content-type": "text/x-a", "content-length": String(payload.length) },
+      body: payload,
+    });
     expect(a.status).toBe(200);
     expect(a.headers["content-type"]).toBe("text/x-a");
     expect(a.body.equals(payload)).toBe(true);
-    const b = await h2request(session, { ":method": "POST", ":path": "/echo" }, payload);
+    const b = await h2(session, "/echo", { method: "POST", body: payload });
     expect(b.headers["content-type"]).toBe("application/octet-stream");
     expect(b.body.equals(payload)).toBe(true);
   });
 
   it("404s unknown routes with identity headers", async () => {
-    const r = await h2request(session, { ":path": "/missing" });
+    const r = await h2(session, "/missing");
     expect(r.status).toBe(404);
     expect(r.body.toString()).toBe("404 page not found");
     expect(r.headers["x-echo-protocol"]).toBe("HTTP/2.0");
@@ -66,16 +63,14 @@ describe("h2c prior knowledge on the HTTP/1.1 port", () => {
   });
 
   it("handles many concurrent streams on one session", async () => {
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => h2request(session, { ":path": `/hello?i=${i}` })),
-    );
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => h2(session, `/hello?i=${i}`)));
     results.forEach((r, i) => {
       expect(r.headers["x-echo-path"]).toBe(`/hello?i=${i}`);
     });
   });
 
   it("keeps HTTP/1.1 working on the same port", async () => {
-    const r = await h1(echo.port, "/");
+    const r = await request(echo.port, "/");
     expect(r.headers["x-echo-protocol"]).toBe("HTTP/1.1");
   });
 });

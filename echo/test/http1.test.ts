@@ -1,7 +1,8 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { raw, request } from "../../test-support/http.js";
 import type { EchoServer } from "../server.js";
-import { h1, raw, start } from "./helpers.js";
+import { start } from "./helpers.js";
 
 let echo: EchoServer;
 beforeAll(async () => {
@@ -15,7 +16,7 @@ function body(response: string): string {
 
 describe("GET / and /hello (zcong text view)", () => {
   it("lists every header exactly as received: case, order, repeats, Host", async () => {
-    const res = await raw(
+    const { text: res } = await raw(
       echo.port,
       "GET / HTTP/1.1\r\nHost: example.test\r\nX-Request-ID: abc\r\nx-dup: one\r\nX-DUP: two\r\n" +
         "Accept: */*\r\nConnection: close\r\n\r\n",
@@ -28,7 +29,7 @@ describe("GET / and /hello (zcong text view)", () => {
   });
 
   it("serves /hello the same way and carries identity headers", async () => {
-    const r = await h1(echo.port, "/hello?x=1", { headers: { "X-One": "1" } });
+    const r = await request(echo.port, "/hello?x=1", { headers: { "X-One": "1" } });
     expect(r.status).toBe(200);
     expect(r.body.toString()).toContain("X-One:[1]\n");
     expect(r.headers["x-echo-instance"]).toBe("test-echo");
@@ -37,18 +38,18 @@ describe("GET / and /hello (zcong text view)", () => {
   });
 
   it("reports HTTP/1.0 honestly", async () => {
-    const res = await raw(echo.port, "GET / HTTP/1.0\r\nHost: a\r\n\r\n");
+    const { text: res } = await raw(echo.port, "GET / HTTP/1.0\r\nHost: a\r\n\r\n");
     expect(res).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(res).toMatch(/x-echo-protocol: HTTP\/1\.0\r\n/);
   });
 
   it("has no ip: line by default", async () => {
-    const r = await h1(echo.port, "/");
+    const r = await request(echo.port, "/");
     expect(r.body.toString()).not.toMatch(/^ip: /m);
   });
 
   it("HEAD answers like GET without a body", async () => {
-    const r = await h1(echo.port, "/", { method: "HEAD" });
+    const r = await request(echo.port, "/", { method: "HEAD" });
     expect(r.status).toBe(200);
     expect(r.body.length).toBe(0);
     expect(Number(r.headers["content-length"])).toBeGreaterThan(0);
@@ -57,7 +58,7 @@ describe("GET / and /hello (zcong text view)", () => {
 
 describe("JSON view", () => {
   it("answers Accept: application/json with an echo-basic superset", async () => {
-    const r = await raw(
+    const { text: r } = await raw(
       echo.port,
       "GET /hello?a=b HTTP/1.1\r\nHost: svc.test:8080\r\nAccept: application/json\r\nX-Multi: 1\r\nx-multi: 2\r\nConnection: close\r\n\r\n",
     );
@@ -90,7 +91,7 @@ describe("JSON view", () => {
   });
 
   it("answers ?format=json", async () => {
-    const r = await h1(echo.port, "/?format=json");
+    const r = await request(echo.port, "/?format=json");
     expect(r.headers["content-type"]).toBe("application/json");
     expect(JSON.parse(r.body.toString()).path).toBe("/?format=json");
   });
@@ -98,7 +99,7 @@ describe("JSON view", () => {
   it("reports namespace/pod/service/ingress from config", async () => {
     const e = await start({ namespace: "ns1", pod: "pod-1", service: "svc", ingress: "ing" });
     try {
-      const view = JSON.parse((await h1(e.port, "/?format=json")).body.toString());
+      const view = JSON.parse((await request(e.port, "/?format=json")).body.toString());
       expect(view).toMatchObject({ namespace: "ns1", pod: "pod-1", service: "svc", ingress: "ing" });
     } finally {
       await e.close();
@@ -108,7 +109,7 @@ describe("JSON view", () => {
   it("shows zcong's ip: line when showIp is on", async () => {
     const e = await start({ showIp: true });
     try {
-      const text = (await h1(e.port, "/")).body.toString();
+      const text = (await request(e.port, "/")).body.toString();
       expect(text.endsWith("ip: 127.0.0.1\n")).toBe(true);
     } finally {
       await e.close();
@@ -119,7 +120,7 @@ describe("JSON view", () => {
 describe("POST /echo", () => {
   it("returns the body byte for byte with the request's Content-Type", async () => {
     const payload = Buffer.from([0, 1, 2, 255, 254, 10, 13, 0x7b]);
-    const r = await h1(echo.port, "/echo", {
+    const r = await request(echo.port, "/echo", {
       method: "POST",
       headers: { "Content-Type": "application/x-custom" },
       body: payload,
@@ -130,7 +131,7 @@ describe("POST /echo", () => {
   });
 
   it("uses application/octet-stream without a Content-Type and handles chunked bodies", async () => {
-    const res = await raw(
+    const { text: res } = await raw(
       echo.port,
       "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
     );
@@ -140,7 +141,7 @@ describe("POST /echo", () => {
   });
 
   it("echoes an empty body with 200", async () => {
-    const r = await h1(echo.port, "/echo", { method: "POST" });
+    const r = await request(echo.port, "/echo", { method: "POST" });
     expect(r.status).toBe(200);
     expect(r.body.length).toBe(0);
   });
@@ -148,7 +149,7 @@ describe("POST /echo", () => {
   it("streams a large body back intact", async () => {
     const payload = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
-    const r = await h1(echo.port, "/echo", { method: "POST", body: payload });
+    const r = await request(echo.port, "/echo", { method: "POST", body: payload });
     expect(r.body.equals(payload)).toBe(true);
   });
 });
@@ -161,7 +162,7 @@ describe("unknown routes, CORS, redirects, /ws without upgrade", () => {
       ["GET", "/echo"],
       ["PUT", "/hello"],
     ] as const) {
-      const r = await h1(echo.port, path, { method });
+      const r = await request(echo.port, path, { method });
       expect(r.status).toBe(404);
       expect(r.body.toString()).toBe("404 page not found");
       expect(r.headers["content-type"]).toBe("text/plain");
@@ -171,15 +172,15 @@ describe("unknown routes, CORS, redirects, /ws without upgrade", () => {
   });
 
   it("adds Access-Control-Allow-Origin: * when the request has an Origin", async () => {
-    const withOrigin = await h1(echo.port, "/nope", { headers: { Origin: "http://x.test" } });
+    const withOrigin = await request(echo.port, "/nope", { headers: { Origin: "http://x.test" } });
     expect(withOrigin.headers["access-control-allow-origin"]).toBe("*");
     expect(withOrigin.headers["access-control-expose-headers"]).toContain("x-echo-instance");
-    const without = await h1(echo.port, "/");
+    const without = await request(echo.port, "/");
     expect(without.headers["access-control-allow-origin"]).toBeUndefined();
   });
 
   it("answers an OPTIONS preflight with Origin, and 404s one without", async () => {
-    const r = await h1(echo.port, "/echo", {
+    const r = await request(echo.port, "/echo", {
       method: "OPTIONS",
       headers: { Origin: "http://x.test", "Access-Control-Request-Method": "POST" },
     });
@@ -188,26 +189,26 @@ describe("unknown routes, CORS, redirects, /ws without upgrade", () => {
     expect(r.headers["access-control-allow-methods"]).toBe("GET,POST,PUT,HEAD");
     expect(r.headers["access-control-allow-headers"]).toBe("Origin,Content-Length,Content-Type");
     expect(r.headers["access-control-max-age"]).toBe("43200");
-    const asked = await h1(echo.port, "/", {
+    const asked = await request(echo.port, "/", {
       method: "OPTIONS",
       headers: { Origin: "http://x.test", "Access-Control-Request-Headers": "x-echo-status" },
     });
     expect(asked.headers["access-control-allow-headers"]).toBe("x-echo-status");
-    const noOrigin = await h1(echo.port, "/", { method: "OPTIONS" });
+    const noOrigin = await request(echo.port, "/", { method: "OPTIONS" });
     expect(noOrigin.status).toBe(404);
   });
 
   it("redirects a trailing slash like gin", async () => {
-    const r = await h1(echo.port, "/hello/?q=1");
+    const r = await request(echo.port, "/hello/?q=1");
     expect(r.status).toBe(301);
     expect(r.headers.location).toBe("/hello?q=1");
-    const post = await h1(echo.port, "/echo/", { method: "POST" });
+    const post = await request(echo.port, "/echo/", { method: "POST" });
     expect(post.status).toBe(307);
     expect(post.headers.location).toBe("/echo");
   });
 
   it("answers a plain GET /ws with 400 Bad Request and Sec-WebSocket-Version: 13", async () => {
-    const r = await h1(echo.port, "/ws");
+    const r = await request(echo.port, "/ws");
     expect(r.status).toBe(400);
     expect(r.body.toString()).toBe("Bad Request\n");
     expect(r.headers["sec-websocket-version"]).toBe("13");
@@ -239,7 +240,7 @@ describe("unknown routes, CORS, redirects, /ws without upgrade", () => {
   });
 
   it("answers POST /echo with Upgrade: h2c and a body (curl --http2 -d)", async () => {
-    const res = await raw(
+    const { text: res } = await raw(
       echo.port,
       "POST /echo HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 5\r\n\r\nhello",
     );
@@ -248,7 +249,7 @@ describe("unknown routes, CORS, redirects, /ws without upgrade", () => {
   });
 
   it("serves pipelined requests sent in the first packet", async () => {
-    const res = await raw(
+    const { text: res } = await raw(
       echo.port,
       "GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     );

@@ -1,7 +1,9 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { h2, h2session } from "../../test-support/h2.js";
+import { raw, request } from "../../test-support/http.js";
 import type { EchoServer } from "../server.js";
-import { h1, h2request, h2session, raw, start } from "./helpers.js";
+import { start } from "./helpers.js";
 
 const LIMIT = 64 * 1024;
 let echo: EchoServer;
@@ -46,7 +48,7 @@ describe("body limit", () => {
   });
 
   it("accepts a body of exactly the limit", async () => {
-    const r = await h1(echo.port, "/echo", { method: "POST", body: Buffer.alloc(LIMIT, 1) });
+    const r = await request(echo.port, "/echo", { method: "POST", body: Buffer.alloc(LIMIT, 1) });
     expect(r.status).toBe(200);
     expect(r.body.length).toBe(LIMIT);
   });
@@ -69,18 +71,13 @@ describe("body limit", () => {
   });
 
   it("answers 413 over HTTP/2", async () => {
-    const session = await h2session(echo.port);
-    try {
-      const r = await h2request(session, { ":method": "POST", ":path": "/echo" }, Buffer.alloc(LIMIT + 10));
-      expect(r.status).toBe(413);
-      expect(r.headers["x-echo-protocol"]).toBe("HTTP/2.0");
-    } finally {
-      session.close();
-    }
+    const r = await h2(echo.port, "/echo", { method: "POST", body: Buffer.alloc(LIMIT + 10) });
+    expect(r.status).toBe(413);
+    expect(r.headers["x-echo-protocol"]).toBe("HTTP/2.0");
   });
 
   it("skips 100 Continue and answers 413 when Expect: 100-continue announces too much", async () => {
-    const res = await raw(
+    const { text: res } = await raw(
       echo.port,
       `POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: ${LIMIT + 1}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
     );
@@ -89,7 +86,7 @@ describe("body limit", () => {
   });
 
   it("sends 100 Continue for an acceptable body", async () => {
-    const res = await raw(
+    const { text: res } = await raw(
       echo.port,
       "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhi",
     );
@@ -100,7 +97,10 @@ describe("body limit", () => {
 
 describe("bad input", () => {
   it("answers 431 to oversize headers", async () => {
-    const res = await raw(echo.port, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${"a".repeat(9000)}\r\n\r\n`);
+    const { text: res } = await raw(
+      echo.port,
+      `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${"a".repeat(9000)}\r\n\r\n`,
+    );
     expect(res).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
     expect(res).toMatch(/x-echo-instance: test-echo/);
   });
@@ -108,10 +108,10 @@ describe("bad input", () => {
   it("answers 431 to an oversize HTTP/2 header list", async () => {
     const session = await h2session(echo.port);
     try {
-      const r = await h2request(session, { ":path": "/", "x-big": "a".repeat(9000) });
+      const r = await h2(session, "/", { headers: { "x-big": "a".repeat(9000) } });
       expect(r.status).toBe(431);
       expect(r.headers["x-echo-protocol"]).toBe("HTTP/2.0");
-      expect((await h2request(session, { ":path": "/" })).status).toBe(200);
+      expect((await h2(session, "/")).status).toBe(200);
     } finally {
       session.close();
     }
@@ -123,16 +123,16 @@ describe("bad input", () => {
       "GET / HTTP/1.1\r\nBad Header Line\r\n\r\n",
       "GET / HTTP/9.9\r\n\r\n",
     ]) {
-      const res = await raw(echo.port, junk);
+      const { text: res } = await raw(echo.port, junk);
       expect(res, JSON.stringify(junk)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     }
   });
 
   it("survives a connection closed mid-request and a bogus HTTP/2 preface", async () => {
-    await raw(echo.port, "GET / HTTP/1.1\r\nHost: a\r\nContent-Le", 50);
-    await raw(echo.port, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x09garbage!", 100);
-    await raw(echo.port, "PRI", 50);
-    const r = await h1(echo.port, "/");
+    await raw(echo.port, "GET / HTTP/1.1\r\nHost: a\r\nContent-Le", { endAfterMs: 50 });
+    await raw(echo.port, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x09garbage!", { endAfterMs: 100 });
+    await raw(echo.port, "PRI", { endAfterMs: 50 });
+    const r = await request(echo.port, "/");
     expect(r.status).toBe(200);
   });
 });

@@ -1,9 +1,19 @@
 import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { decide, H2_PREFACE, type SniffedProtocol, sniff } from "../../lib/h2c_sniff.js";
+import { decide, H2_PREFACE, type SniffedProtocol, sniff } from "../h2c_sniff.js";
+import { sleep } from "../wait.js";
 
-/** A TCP server on loopback that sniffs each connection with `timeoutMs` and records the outcome. */
-async function sniffServer(timeoutMs: number) {
+let current: net.Server | undefined;
+afterEach(async () => {
+  await new Promise((r) => current?.close(r) ?? r(undefined));
+  current = undefined;
+});
+
+/**
+ * A TCP server on loopback (closed after the test) that sniffs each connection with `timeoutMs` and
+ * records the outcome, and a client `c` connected to it.
+ */
+async function sniffed(timeoutMs: number) {
   const decided: Array<{ protocol: SniffedProtocol; peeked: string }> = [];
   const closed: boolean[] = [];
   const server = net.createServer((socket) => {
@@ -14,25 +24,16 @@ async function sniffServer(timeoutMs: number) {
       socket.end();
     });
   });
+  current = server;
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, port: (server.address() as AddressInfo).port, decided, closed };
-}
-
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, "127.0.0.1", () => resolve(s));
+  const c = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect((server.address() as AddressInfo).port, "127.0.0.1", () => resolve(s));
     s.on("error", reject);
   });
+  return { c, decided, closed };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ended = (s: net.Socket) => new Promise((r) => s.once("close", r));
-
-let current: net.Server | undefined;
-afterEach(async () => {
-  await new Promise((r) => current?.close(r) ?? r(undefined));
-  current = undefined;
-});
 
 describe("h2c preface sniff (lib/h2c_sniff.ts)", () => {
   it("decides at the first differing byte and on the whole preface", () => {
@@ -43,9 +44,7 @@ describe("h2c preface sniff (lib/h2c_sniff.ts)", () => {
   });
 
   it("waits for a preface split over several writes and hands back every byte read", async () => {
-    const t = await sniffServer(0);
-    current = t.server;
-    const c = await connect(t.port);
+    const { c, ...t } = await sniffed(0);
     c.write(H2_PREFACE.subarray(0, 5));
     await sleep(50);
     expect(t.decided).toEqual([]);
@@ -55,27 +54,21 @@ describe("h2c preface sniff (lib/h2c_sniff.ts)", () => {
   });
 
   it("hands HTTP/1.1 over with the bytes read", async () => {
-    const t = await sniffServer(0);
-    current = t.server;
-    const c = await connect(t.port);
+    const { c, ...t } = await sniffed(0);
     c.write("GET / HTTP/1.1\r\n");
     await ended(c);
     expect(t.decided).toEqual([{ protocol: "http1", peeked: "GET / HTTP/1.1\r\n" }]);
   });
 
   it("destroys a connection that stays silent past the timeout, without deciding", async () => {
-    const t = await sniffServer(100);
-    current = t.server;
-    const c = await connect(t.port);
+    const { c, ...t } = await sniffed(100);
     c.write(H2_PREFACE.subarray(0, 3));
     await ended(c);
     expect(t.decided).toEqual([]);
   });
 
   it("destroys a connection that ends mid-preface, without deciding", async () => {
-    const t = await sniffServer(0);
-    current = t.server;
-    const c = await connect(t.port);
+    const { c, ...t } = await sniffed(0);
     c.end(H2_PREFACE.subarray(0, 3));
     await ended(c);
     await sleep(20);

@@ -3,22 +3,12 @@
  * loopback: front proxy -h2c-> sidecars -HTTP/1.1-> two echo instances. Ports are ephemeral ones
  * picked here, so the test does not collide with a mesh someone is running on 9000.
  */
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { ensureBuilt, httpRequest, ROOT, type Running, startProcess } from "./cli/helpers.js";
-
-const MESH = join(ROOT, "dist", "scripts", "mesh.js");
-
-async function freePort(host = "127.0.0.1"): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen({ host, port: 0 }, r));
-  const port = (s.address() as import("node:net").AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freePort } from "../../lib/net.js";
+import { request } from "../../test-support/http.js";
+import { MESH_MAIN } from "../../test-support/paths.js";
+import { type Running, startProcess, stopChild } from "../../test-support/process.js";
+import { nextMessage, wsConnect } from "../../test-support/ws.js";
 
 function statValue(stats: string, name: string): number {
   const m = new RegExp(`^${name.replace(/\./g, "\\.")}: (\\d+)$`, "m").exec(stats);
@@ -30,12 +20,8 @@ describe("npm start: the seed's mesh without Docker", () => {
   const ports: Record<string, number> = {};
 
   beforeAll(async () => {
-    await ensureBuilt();
-    if (!existsSync(MESH) || !existsSync(join(ROOT, "dist", "echo", "main.js"))) {
-      throw new Error("dist/scripts/mesh.js or dist/echo/main.js is missing: run `npm run build`");
-    }
     for (const k of ["front", "admin", "sc1", "sc2", "sa1", "sa2", "e1", "e2"]) ports[k] = await freePort();
-    mesh = startProcess(MESH, [
+    mesh = startProcess(MESH_MAIN, [
       "--front-port",
       String(ports.front),
       "--front-admin-port",
@@ -53,10 +39,7 @@ describe("npm start: the seed's mesh without Docker", () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (mesh !== undefined && mesh.child.exitCode === null) {
-      mesh.child.kill("SIGINT");
-      await Promise.race([mesh.exited, new Promise((r) => setTimeout(r, 15_000))]);
-    }
+    if (mesh !== undefined) await stopChild(mesh.child, 15_000);
   }, 30_000);
 
   it("prints the seed's curl commands", () => {
@@ -69,7 +52,7 @@ describe("npm start: the seed's mesh without Docker", () => {
   it("GET / alternates between the two instances, which saw HTTP/1.1", async () => {
     const seen: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const r = await httpRequest(ports.front ?? 0, "/");
+      const r = await request(ports.front ?? 0, "/");
       expect(r.status).toBe(200);
       expect(r.headers.server).toBe("envoy");
       expect(r.headers["x-echo-protocol"]).toBe("HTTP/1.1");
@@ -81,28 +64,21 @@ describe("npm start: the seed's mesh without Docker", () => {
 
   it("POST /echo round-trips the body", async () => {
     const body = '{"name": "zcong"}';
-    const r = await httpRequest(ports.front ?? 0, "/echo", {
+    const r = await request(ports.front ?? 0, "/echo", {
       method: "POST",
       body,
       headers: { "content-type": "application/json" },
     });
     expect(r.status).toBe(200);
-    expect(r.body).toBe(body);
+    expect(r.text).toBe(body);
   });
 
   it("a WebSocket to /ws echoes through both hops", async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${ports.front}/ws`);
+    const { ws } = await wsConnect(ports.front ?? 0);
     try {
-      await new Promise<void>((resolve, reject) => {
-        ws.once("open", () => resolve());
-        ws.once("error", reject);
-      });
-      const reply = new Promise<string>((resolve, reject) => {
-        ws.once("message", (data) => resolve(data.toString()));
-        ws.once("error", reject);
-      });
+      const reply = nextMessage(ws);
       ws.send("hello mesh");
-      expect(await reply).toBe("hello mesh");
+      expect((await reply).data.toString()).toBe("hello mesh");
     } finally {
       ws.terminate();
     }
@@ -113,11 +89,11 @@ describe("npm start: the seed's mesh without Docker", () => {
       ["127.0.0.2", ports.sa1],
       ["127.0.0.3", ports.sa2],
     ] as const) {
-      const stats = (await httpRequest(port ?? 0, "/stats", { host: ip })).body;
+      const stats = (await request(port ?? 0, "/stats", { host: ip })).text;
       expect(statValue(stats, "http.ingress_http.downstream_cx_http2_total")).toBeGreaterThan(0);
       expect(statValue(stats, "cluster.myservice.upstream_cx_http1_total")).toBeGreaterThan(0);
     }
-    const front = (await httpRequest(ports.admin ?? 0, "/stats")).body;
+    const front = (await request(ports.admin ?? 0, "/stats")).text;
     expect(statValue(front, "cluster.myservice.upstream_cx_http2_total")).toBeGreaterThan(0);
     expect(statValue(front, "http.ingress_http.downstream_cx_http1_total")).toBeGreaterThan(0);
   });
@@ -127,8 +103,8 @@ describe("npm start: the seed's mesh without Docker", () => {
     const exit = await mesh.exited;
     expect(exit.code).toBe(0);
     expect(mesh.output()).toContain("mesh: stopped");
-    await expect(httpRequest(ports.front ?? 0, "/")).rejects.toThrow();
-    await expect(httpRequest(ports.sa1 ?? 0, "/ready", { host: "127.0.0.2" })).rejects.toThrow();
-    await expect(httpRequest(ports.e2 ?? 0, "/", { host: "127.0.0.3" })).rejects.toThrow();
+    await expect(request(ports.front ?? 0, "/")).rejects.toThrow();
+    await expect(request(ports.sa1 ?? 0, "/ready", { host: "127.0.0.2" })).rejects.toThrow();
+    await expect(request(ports.e2 ?? 0, "/", { host: "127.0.0.3" })).rejects.toThrow();
   }, 30_000);
 });

@@ -1,7 +1,10 @@
-import { connect, createServer, type Server } from "node:net";
+/** The built proxy CLI (`dist/proxy/main.js`) as a child process: validate mode, flags, serving, signals. */
+import { type AddressInfo, connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, httpRequest, PROXY_MAIN, runToEnd, SEEDS, startProcess } from "./helpers.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { request } from "../../../test-support/http.js";
+import { PROXY_MAIN, SEEDS } from "../../../test-support/paths.js";
+import { type Running, runToEnd, startProcess, stopChild } from "../../../test-support/process.js";
 
 /** The seed's front proxy shape, made local: listener and admin on ephemeral loopback ports. */
 function seedLike(extra: { listenerPort?: number; accessLog?: string; route?: string } = {}): string {
@@ -49,9 +52,17 @@ admin:
 const DIRECT = `              - match: { prefix: "/" }
                 direct_response: { status: 200, body: { inline_string: "hello from the proxy" } }`;
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 180_000);
+const serving: Running[] = [];
+afterEach(async () => {
+  await Promise.all(serving.splice(0).map((p) => stopChild(p.child, 1000)));
+});
+
+/** Serves `seedLike` with a direct response on `/`, plus `args`; stopped after the test. */
+function serve(args: string[]): Running {
+  const p = startProcess(PROXY_MAIN, ["--config-yaml", seedLike({ route: DIRECT }), ...args]);
+  serving.push(p);
+  return p;
+}
 
 describe("echomesh-proxy --mode validate", () => {
   it("accepts the seed's files, exit 0", async () => {
@@ -146,7 +157,7 @@ describe("echomesh-proxy command line", () => {
   it("serve on a port in use: clear message, exit 1", async () => {
     const blocker: Server = createServer();
     await new Promise<void>((r) => blocker.listen({ host: "127.0.0.1", port: 0 }, r));
-    const port = (blocker.address() as import("node:net").AddressInfo).port;
+    const port = (blocker.address() as AddressInfo).port;
     try {
       const r = await runToEnd(PROXY_MAIN, ["--config-yaml", seedLike({ listenerPort: port })]);
       expect(r.code).toBe(1);
@@ -159,9 +170,7 @@ describe("echomesh-proxy command line", () => {
 
 describe("echomesh-proxy serve", () => {
   it("serves, answers the admin, and exits 0 on SIGTERM within the drain time", async () => {
-    const p = startProcess(PROXY_MAIN, [
-      "--config-yaml",
-      seedLike({ route: DIRECT }),
+    const p = serve([
       "--service-cluster",
       "front-proxy",
       "--drain-time-s",
@@ -169,61 +178,44 @@ describe("echomesh-proxy serve", () => {
       "--dns-map",
       "service1=127.0.0.1",
     ]);
-    try {
-      const admin = Number((await p.waitFor(/admin address: 127\.0\.0\.1:(\d+)/))[1]);
-      const listener = Number((await p.waitFor(/listener \S+ on 127\.0\.0\.1:(\d+)/))[1]);
-      expect((await httpRequest(admin, "/ready")).body).toBe("LIVE\n");
-      const info = JSON.parse((await httpRequest(admin, "/server_info")).body);
-      expect(info.command_line_options).toMatchObject({
-        service_cluster: "front-proxy",
-        concurrency: 1,
-        drain_time: "2s",
-      });
-      const r = await httpRequest(listener, "/");
-      expect(r.status).toBe(200);
-      expect(r.body).toBe("hello from the proxy");
-      const stats = (await httpRequest(admin, "/stats?filter=http.ingress_http.downstream_rq_total")).body;
-      expect(stats).toBe("http.ingress_http.downstream_rq_total: 1\n");
+    const admin = Number((await p.waitFor(/admin address: 127\.0\.0\.1:(\d+)/))[1]);
+    const listener = Number((await p.waitFor(/listener \S+ on 127\.0\.0\.1:(\d+)/))[1]);
+    expect((await request(admin, "/ready")).text).toBe("LIVE\n");
+    const info = JSON.parse((await request(admin, "/server_info")).text);
+    expect(info.command_line_options).toMatchObject({
+      service_cluster: "front-proxy",
+      concurrency: 1,
+      drain_time: "2s",
+    });
+    const r = await request(listener, "/");
+    expect(r.status).toBe(200);
+    expect(r.text).toBe("hello from the proxy");
+    const stats = (await request(admin, "/stats?filter=http.ingress_http.downstream_rq_total")).text;
+    expect(stats).toBe("http.ingress_http.downstream_rq_total: 1\n");
 
-      // An idle client connection stays open: the drain must still end by the drain time.
-      const idle = connect({ host: "127.0.0.1", port: listener });
-      idle.on("error", () => {});
-      await new Promise((r) => idle.once("connect", r));
-      const t0 = Date.now();
-      p.child.kill("SIGTERM");
-      const exit = await p.exited;
-      expect(exit.code).toBe(0);
-      expect(Date.now() - t0).toBeLessThan(2000 + 3000);
-      idle.destroy();
-    } finally {
-      p.child.kill("SIGKILL");
-    }
+    // An idle client connection stays open: the drain must still end by the drain time.
+    const idle = connect({ host: "127.0.0.1", port: listener });
+    idle.on("error", () => {}); // the exiting proxy may reset it: expected
+    await new Promise((r) => idle.once("connect", r));
+    const t0 = Date.now();
+    p.child.kill("SIGTERM");
+    const exit = await p.exited;
+    expect(exit.code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(2000 + 3000);
+    idle.destroy();
   });
 
   it("--concurrency 2: workers share the listener, the admin adds their stats up, SIGINT stops all", async () => {
-    const p = startProcess(PROXY_MAIN, [
-      "--config-yaml",
-      seedLike({ route: DIRECT }),
-      "--concurrency",
-      "2",
-      "--drain-time-s",
-      "1",
-    ]);
-    try {
-      const admin = Number((await p.waitFor(/admin address: 127\.0\.0\.1:(\d+)/, 60_000))[1]);
-      await p.waitFor(/all 2 workers serving/, 60_000);
-      const listeners = (await httpRequest(admin, "/listeners")).body;
-      const port = Number(/:(\d+)\n$/.exec(listeners)?.[1]);
-      for (let i = 0; i < 6; i++) expect((await httpRequest(port, "/")).status).toBe(200);
-      const stats = (await httpRequest(admin, "/stats?filter=downstream_rq_total$")).body;
-      expect(stats).toBe("http.ingress_http.downstream_rq_total: 6\n");
-      expect((await httpRequest(admin, "/stats?filter=^server.concurrency")).body).toBe(
-        "server.concurrency: 2\n",
-      );
-      p.child.kill("SIGINT");
-      expect((await p.exited).code).toBe(0);
-    } finally {
-      p.child.kill("SIGKILL");
-    }
+    const p = serve(["--concurrency", "2", "--drain-time-s", "1"]);
+    const admin = Number((await p.waitFor(/admin address: 127\.0\.0\.1:(\d+)/, 60_000))[1]);
+    await p.waitFor(/all 2 workers serving/, 60_000);
+    const listeners = (await request(admin, "/listeners")).text;
+    const port = Number(/:(\d+)\n$/.exec(listeners)?.[1]);
+    for (let i = 0; i < 6; i++) expect((await request(port, "/")).status).toBe(200);
+    const stats = (await request(admin, "/stats?filter=downstream_rq_total$")).text;
+    expect(stats).toBe("http.ingress_http.downstream_rq_total: 6\n");
+    expect((await request(admin, "/stats?filter=^server.concurrency")).text).toBe("server.concurrency: 2\n");
+    p.child.kill("SIGINT");
+    expect((await p.exited).code).toBe(0);
   }, 90_000);
 });

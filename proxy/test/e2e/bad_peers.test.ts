@@ -5,31 +5,19 @@
  */
 import http2 from "node:http2";
 import net from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawExchange } from "./client.js";
-import { get, type Mesh, type ProxyProcess, settle, sleep, startMesh } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { poll, sleep } from "../../../lib/wait.js";
+import { type RawReply, raw } from "../../../test-support/http.js";
+import { reaches, useMesh } from "./harness.js";
 
 const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-let mesh: Mesh;
-let fdsAtStart = { front: 0, sidecar: 0 };
-beforeAll(async () => {
-  mesh = await startMesh();
-  expect((await get(mesh.front.port, "/")).status).toBe(200);
-  fdsAtStart = { front: mesh.front.fds(), sidecar: mesh.sidecar.fds() };
-}, 60_000);
-afterAll(async () => {
-  await mesh?.close();
-}, 30_000);
-
-async function serves(p: ProxyProcess): Promise<void> {
-  expect(p.alive).toBe(true);
-  expect((await get(p.port, "/")).status).toBe(200);
-}
+const mesh = useMesh();
+const WITHIN = { withinMs: 15_000, intervalMs: 100 };
 
 /** A 400 status line, or a close without a response. */
-function rejected(r: { received: string; closedByPeer: boolean }): boolean {
-  return /^HTTP\/1\.[01] 400/.test(r.received) || (r.received === "" && r.closedByPeer);
+function rejected(r: RawReply): boolean {
+  return /^HTTP\/1\.[01] 400/.test(r.text) || (r.text === "" && r.closedByPeer);
 }
 
 describe("bad peers", () => {
@@ -44,16 +32,16 @@ describe("bad peers", () => {
           "GET / HTTP/9.9\r\n\r\n",
           "GET / HTTP/1.1\r\ncontent-length: 5\r\ncontent-length: 6\r\nhost: x\r\n\r\nhello",
         ]) {
-          const r = await rawExchange(port(), junk, { ms: 5000 });
-          expect(rejected(r), JSON.stringify(r.received.slice(0, 80))).toBe(true);
+          const r = await raw(port(), junk, { withinMs: 5000 });
+          expect(rejected(r), JSON.stringify(r.text.slice(0, 80))).toBe(true);
         }
-        await serves(mesh[target]);
+        await mesh[target].expectServing();
       });
 
       it("a truncated h2 preface, then close", async () => {
-        const r = await rawExchange(port(), PREFACE.slice(0, 10), { ms: 500, end: true });
-        expect(r.received.startsWith("HTTP/1.1 2")).toBe(false);
-        await serves(mesh[target]);
+        const r = await raw(port(), PREFACE.slice(0, 10), { withinMs: 500, endAfterMs: 0 });
+        expect(r.text.startsWith("HTTP/1.1 2")).toBe(false);
+        await mesh[target].expectServing();
       });
 
       it("h2 frame garbage after the preface: GOAWAY and close", async () => {
@@ -62,9 +50,9 @@ describe("bad peers", () => {
           Buffer.from("\x00\x00\x04\x08\x00\xff\xff\xff\xff", "latin1"),
           Buffer.alloc(64, 0xee),
         ]);
-        const r = await rawExchange(port(), junk, { ms: 5000 });
+        const r = await raw(port(), junk, { withinMs: 5000 });
         expect(r.closedByPeer).toBe(true);
-        await serves(mesh[target]);
+        await mesh[target].expectServing();
       });
 
       it("headers, then the client disappears (h1 and h2)", async () => {
@@ -81,14 +69,14 @@ describe("bad peers", () => {
         stream.write("partial");
         await sleep(200);
         session.destroy();
-        await serves(mesh[target]);
+        await mesh[target].expectServing();
       });
 
       it("half-open: the client sends a request and shuts its side", async () => {
-        const r = await rawExchange(port(), "GET / HTTP/1.1\r\nhost: x\r\n\r\n", { ms: 5000, end: true });
+        const r = await raw(port(), "GET / HTTP/1.1\r\nhost: x\r\n\r\n", { withinMs: 5000, endAfterMs: 0 });
         // Answered or closed; either way the proxy neither hangs the socket forever nor crashes.
-        expect(r.closedByPeer || r.received.startsWith("HTTP/1.1 200")).toBe(true);
-        await serves(mesh[target]);
+        expect(r.closedByPeer || r.text.startsWith("HTTP/1.1 200")).toBe(true);
+        await mesh[target].expectServing();
       });
     });
   }
@@ -108,50 +96,31 @@ describe("bad peers", () => {
     await sleep(3000);
     expect(got).toBeLessThan(60 * 1024 * 1024);
     // Others are served meanwhile, over the same h2c session to the sidecar.
-    for (let i = 0; i < 5; i++) expect((await get(front.port, "/")).status).toBe(200);
+    for (let i = 0; i < 5; i++) await front.expectServing();
     const growthMb = (front.rss() - rss0) / 1024 / 1024;
     console.log(
       `slow reader: ${(got / 1024).toFixed(0)} KiB read of 60 MiB, front RSS +${growthMb.toFixed(0)} MB`,
     );
     expect(growthMb).toBeLessThan(50);
     socket.destroy();
-    expect(
-      await settle(
-        () => front.stat("http.front.downstream_cx_active"),
-        (v) => v === 0,
-      ),
-    ).toBe(0);
-    expect(
-      await settle(
-        () => front.stat("cluster.sidecar.upstream_rq_active"),
-        (v) => v === 0,
-      ),
-    ).toBe(0);
-    await serves(front);
+    expect(await reaches(() => front.stat("http.front.downstream_cx_active"), 0)).toBe(0);
+    expect(await reaches(() => front.stat("cluster.sidecar.upstream_rq_active"), 0)).toBe(0);
+    await front.expectServing();
   }, 30_000);
 
   it("afterwards: no connection or descriptor is left behind", async () => {
     for (const name of ["front", "sidecar"] as const) {
       const p = mesh[name];
       // The sidecar keeps the front's h2c session; the front keeps its sessions/keep-alive pools.
-      expect(
-        await settle(
-          () => p.stat(`http.${name}.downstream_cx_active`),
-          (v) => v <= (name === "sidecar" ? 1 : 0),
-        ),
-      ).toBeLessThanOrEqual(name === "sidecar" ? 1 : 0);
-      expect(
-        await settle(
-          () => p.stat(`http.${name}.downstream_rq_active`),
-          (v) => v === 0,
-        ),
-      ).toBe(0);
-      const fds = await settle(
-        () => p.fds(),
-        (v) => v <= fdsAtStart[name] + 4,
+      const kept = name === "sidecar" ? 1 : 0;
+      const cx = await poll(
+        () => p.stat(`http.${name}.downstream_cx_active`),
+        (v) => v <= kept,
+        WITHIN,
       );
-      console.log(`${name}: fds at start ${fdsAtStart[name]}, now ${fds}`);
-      expect(fds).toBeLessThanOrEqual(fdsAtStart[name] + 4);
+      expect(cx).toBeLessThanOrEqual(kept);
+      expect(await reaches(() => p.stat(`http.${name}.downstream_rq_active`), 0)).toBe(0);
+      await mesh.expectFdsBack(name);
     }
   });
 });

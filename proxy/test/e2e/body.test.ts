@@ -6,20 +6,14 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import { Readable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get, type Mesh, startMesh } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { useMesh } from "./harness.js";
 
 const SIZE = 100 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 const MB = 1024 * 1024;
 
-let mesh: Mesh;
-beforeAll(async () => {
-  mesh = await startMesh();
-}, 60_000);
-afterAll(async () => {
-  await mesh?.close();
-}, 30_000);
+const mesh = useMesh();
 
 /** SIZE bytes in 64 KiB chunks, each chunk different, hashed as it is produced. */
 function body(hash: ReturnType<typeof createHash>): Readable {
@@ -42,7 +36,6 @@ function body(hash: ReturnType<typeof createHash>): Readable {
 describe("100 MB through h1 -> h2c -> h1 and back", () => {
   it("keeps the checksum both ways with flat proxy memory", async () => {
     const { front, sidecar } = mesh;
-    expect((await get(front.port, "/")).status).toBe(200);
     const base = { front: front.rss(), sidecar: sidecar.rss() };
     const peak = { ...base };
     const sampler = setInterval(() => {

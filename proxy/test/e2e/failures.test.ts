@@ -4,24 +4,18 @@
  * on HTTP/1.1 upstreams, and the per-host request outcome in /clusters.
  */
 import http from "node:http";
-import http2 from "node:http2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fetch, getAndHangUp, rawExchange } from "./client.js";
-import { get, type Mesh, settle, startMesh } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { poll } from "../../../lib/wait.js";
+import { h2 } from "../../../test-support/h2.js";
+import { raw, request, statusOf, wholeResponse } from "../../../test-support/http.js";
+import { reaches, useMesh } from "./harness.js";
 
-let mesh: Mesh;
-beforeAll(async () => {
-  mesh = await startMesh();
-}, 60_000);
-afterAll(async () => {
-  await mesh?.close();
-}, 30_000);
+const mesh = useMesh();
 
+/** Both proxies are up, and the front answers through the sidecar. */
 async function stillServing(): Promise<void> {
-  expect(mesh.front.alive).toBe(true);
   expect(mesh.sidecar.alive).toBe(true);
-  const r = await get(mesh.front.port, "/");
-  expect(r.status).toBe(200);
+  await mesh.front.expectServing();
 }
 
 describe("an upstream dying mid-response", () => {
@@ -31,20 +25,18 @@ describe("an upstream dying mid-response", () => {
     ["/h2/die", "h2c upstream of the front (RST_STREAM)"],
   ] as const) {
     it(`${what}: the client sees a truncated response; both proxies keep serving`, async () => {
-      const r = await fetch(mesh.front.port, path);
+      const r = await request(mesh.front.port, path, { acceptTruncated: true, timeoutMs: 20_000 });
       expect(r.status).toBe(200);
       expect(r.complete).toBe(false);
-      expect(r.bytes).toBeLessThan(1024 * 1024);
+      expect(r.body.length).toBeLessThan(1024 * 1024);
       await stillServing();
     });
   }
 
   it("echo's reset before headers comes back as the sidecar's 503 through the front", async () => {
-    const r = await fetch(mesh.front.port, "/?echo_reset=1");
+    const r = await request(mesh.front.port, "/?echo_reset=1", { timeoutMs: 20_000 });
     expect(r.status).toBe(503);
-    expect(r.body.toString()).toMatch(
-      /^upstream connect error or disconnect\/reset before headers\. reset reason: /,
-    );
+    expect(r.text).toMatch(/^upstream connect error or disconnect\/reset before headers\. reset reason: /);
     await stillServing();
   });
 });
@@ -77,31 +69,11 @@ describe("aborted clients release their upstream", () => {
         ),
       );
       expect(upstreams.hangsSeen[proto]).toBe(seen + n);
-      expect(
-        await settle(
-          () => upstreams.hanging[proto],
-          (v) => v === 0,
-        ),
-      ).toBe(0);
-      expect(
-        await settle(
-          () => front.stat(`cluster.${cluster}.upstream_rq_active`),
-          (v) => v === 0,
-        ),
-      ).toBe(0);
-      expect(
-        await settle(
-          () => front.stat("http.front.downstream_rq_active"),
-          (v) => v === 0,
-        ),
-      ).toBe(0);
+      expect(await reaches(() => upstreams.hanging[proto], 0)).toBe(0);
+      expect(await reaches(() => front.stat(`cluster.${cluster}.upstream_rq_active`), 0)).toBe(0);
+      expect(await reaches(() => front.stat("http.front.downstream_rq_active"), 0)).toBe(0);
       if (cluster === "sidecar") {
-        expect(
-          await settle(
-            () => mesh.sidecar.stat("cluster.test_h1.upstream_rq_active"),
-            (v) => v === 0,
-          ),
-        ).toBe(0);
+        expect(await reaches(() => mesh.sidecar.stat("cluster.test_h1.upstream_rq_active"), 0)).toBe(0);
       }
       await stillServing();
     });
@@ -117,61 +89,48 @@ describe("request trailers", () => {
     (s.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= 2 && s.endsWith("ok");
 
   it("are dropped on an HTTP/1.1 upstream; the body and the connection survive", async () => {
-    const { received } = await rawExchange(
-      mesh.front.port,
-      chunked("/h1/record", second.replace("/", "/h1/x")),
-      {
-        until: twoResponses,
-      },
-    );
-    const [first, next] = received.split(/(?=HTTP\/1\.1 \d{3})/);
+    const { text } = await raw(mesh.front.port, chunked("/h1/record", second.replace("/", "/h1/x")), {
+      until: twoResponses,
+      withinMs: 3000,
+    });
+    const [first, next] = text.split(/(?=HTTP\/1\.1 \d{3})/);
     expect(first).toMatch(/^HTTP\/1\.1 200/);
     expect(first).toContain('{"body":"hello world","trailers":[]}');
     expect(next).toMatch(/^HTTP\/1\.1 200/);
   });
 
   it("are forwarded to an h2c upstream", async () => {
-    const { received } = await rawExchange(mesh.front.port, chunked("/h2/record"), {
+    const { text } = await raw(mesh.front.port, chunked("/h2/record"), {
       until: (s) => s.includes("}"),
+      withinMs: 3000,
     });
-    expect(received).toMatch(/^HTTP\/1\.1 200/);
-    expect(received).toContain('{"body":"hello world","trailers":["x-checksum","abc123"]}');
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(text).toContain('{"body":"hello world","trailers":["x-checksum","abc123"]}');
   });
 
   it("are forwarded from an h2c client to an h2c upstream", async () => {
-    const session = http2.connect(`http://127.0.0.1:${mesh.front.port}`);
-    session.on("error", () => {});
-    try {
-      const received = await new Promise<string>((resolve, reject) => {
-        const req = session.request({ ":method": "POST", ":path": "/h2/record" }, { waitForTrailers: true });
-        req.on("wantTrailers", () => req.sendTrailers({ "x-checksum": "abc123" }));
-        let body = "";
-        req.setEncoding("utf8");
-        req.on("data", (c: string) => {
-          body += c;
-        });
-        req.on("end", () => resolve(body));
-        req.on("error", reject);
-        req.end("hello world");
-      });
-      expect(received).toContain('{"body":"hello world","trailers":["x-checksum","abc123"]}');
-    } finally {
-      session.close();
-    }
+    const r = await h2(mesh.front.port, "/h2/record", {
+      method: "POST",
+      body: "hello world",
+      trailers: { "x-checksum": "abc123" },
+    });
+    expect(r.text).toContain('{"body":"hello world","trailers":["x-checksum","abc123"]}');
   });
 
   it("cross h1 -> h2c -> h1 to the echo service without breaking anything", async () => {
-    const { received } = await rawExchange(mesh.front.port, chunked("/echo", second), {
+    const { text } = await raw(mesh.front.port, chunked("/echo", second), {
       until: (s) => (s.match(/HTTP\/1\.1 200/g) ?? []).length >= 2,
+      withinMs: 3000,
     });
-    const [first, next] = received.split(/(?=HTTP\/1\.1 \d{3})/);
+    const [first, next] = text.split(/(?=HTTP\/1\.1 \d{3})/);
     expect(first).toMatch(/^HTTP\/1\.1 200/);
     expect(first).toContain("hello world");
     expect(next).toMatch(/^HTTP\/1\.1 200/);
-    const viaSidecar = await rawExchange(mesh.front.port, chunked("/mesh/record"), {
+    const viaSidecar = await raw(mesh.front.port, chunked("/mesh/record"), {
       until: (s) => s.includes("}"),
+      withinMs: 3000,
     });
-    expect(viaSidecar.received).toContain('{"body":"hello world","trailers":[]}');
+    expect(viaSidecar.text).toContain('{"body":"hello world","trailers":[]}');
     await stillServing();
   });
 });
@@ -182,10 +141,16 @@ describe("per-host request outcome (/clusters)", () => {
     const key = `sidecar::127.0.0.1:${mesh.sidecar.port}`;
     const before = await front.clusters();
     const n = 20;
-    for (let i = 0; i < n; i++) expect(await getAndHangUp(front.port, "/")).toBe(200);
-    const after = await settle(
+    for (let i = 0; i < n; i++) {
+      // One GET, torn down the moment the last body byte is in (curl's way).
+      const { text } = await raw(front.port, "GET / HTTP/1.1\r\nhost: e2e\r\n\r\n", { until: wholeResponse });
+      expect(wholeResponse(text), text).toBe(true);
+      expect(statusOf(text)).toBe(200);
+    }
+    const after = await poll(
       () => front.clusters(),
       (c) => c.get(`${key}::rq_active`) === "0",
+      { withinMs: 15_000, intervalMs: 100 },
     );
     const delta = (name: string): number =>
       Number(after.get(`${key}::${name}`)) - Number(before.get(`${key}::${name}`));

@@ -1,6 +1,6 @@
 /**
- * End-to-end harness: the built CLI (`dist/proxy/main.js`, run `npm run build` first) as real child
- * processes, so each proxy's memory (/proc/<pid>/status VmRSS) and open descriptors (/proc/<pid>/fd)
+ * End-to-end harness: the built CLI (`dist/proxy/main.js`, built by the e2e project's global setup)
+ * as real child processes, so each proxy's memory (/proc/<pid>/status VmRSS) and open descriptors (/proc/<pid>/fd)
  * can be measured, in front of the real echo service (in-process `startEcho`) and small test
  * upstreams. Everything binds 127.0.0.1.
  *
@@ -10,21 +10,16 @@
  *                    front -h2c-> sidecar -h1-> test upstream (prefix /mesh/)
  */
 import { readdirSync, readFileSync } from "node:fs";
-import http from "node:http";
-import { type AddressInfo, createServer } from "node:net";
 import { Writable } from "node:stream";
+import { afterAll, beforeAll, expect } from "vitest";
 import { type EchoServer, startEcho } from "../../../echo/server.js";
-import { ensureBuilt, httpRequest, PROXY_MAIN, type Running, startProcess } from "../cli/helpers.js";
+import { freePort } from "../../../lib/net.js";
+import { poll } from "../../../lib/wait.js";
+import { request } from "../../../test-support/http.js";
+import { PROXY_MAIN } from "../../../test-support/paths.js";
+import { type Running, startProcess, stopChild } from "../../../test-support/process.js";
 import { proxyYaml } from "./configs.js";
 import { startTestUpstreams, type TestUpstreams } from "./upstreams.js";
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen({ host: "127.0.0.1", port: 0 }, r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 export class ProxyProcess {
   private constructor(
@@ -37,14 +32,18 @@ export class ProxyProcess {
   static async start(name: string, yaml: string, port: number, adminPort: number): Promise<ProxyProcess> {
     const run = startProcess(PROXY_MAIN, ["--config-yaml", yaml, "-l", "warn", "--drain-time-s", "1"]);
     const p = new ProxyProcess(name, run, port, adminPort);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (!p.alive) throw new Error(`${name} exited at start:\n${run.output()}`);
-      const ready = await httpRequest(adminPort, "/ready").catch(() => null);
-      if (ready?.status === 200) return p;
-      if (Date.now() > deadline) throw new Error(`${name} not ready in 30 s:\n${run.output()}`);
-      await sleep(100);
-    }
+    const ready = await poll(
+      () =>
+        request(adminPort, "/ready").then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      (ok) => ok || !p.alive,
+      { withinMs: 30_000, intervalMs: 100 },
+    );
+    if (!ready)
+      throw new Error(`${name} ${p.alive ? "not ready in 30 s" : "exited at start"}:\n${run.output()}`);
+    return p;
   }
 
   get pid(): number {
@@ -68,7 +67,7 @@ export class ProxyProcess {
 
   /** Every counter and gauge of the admin `/stats` (`name: value` lines). */
   async stats(): Promise<Map<string, number>> {
-    const body = (await httpRequest(this.adminPort, "/stats")).body;
+    const body = (await request(this.adminPort, "/stats")).text;
     const out = new Map<string, number>();
     for (const line of body.split("\n")) {
       const m = /^(\S+): (\d+)$/.exec(line);
@@ -83,7 +82,7 @@ export class ProxyProcess {
 
   /** Admin `/clusters` lines as `cluster::host::name` -> value. */
   async clusters(): Promise<Map<string, string>> {
-    const body = (await httpRequest(this.adminPort, "/clusters")).body;
+    const body = (await request(this.adminPort, "/clusters")).text;
     const out = new Map<string, string>();
     for (const line of body.split("\n")) {
       const i = line.lastIndexOf("::");
@@ -92,12 +91,14 @@ export class ProxyProcess {
     return out;
   }
 
-  async stop(): Promise<void> {
-    if (!this.alive) return;
-    this.run.child.kill("SIGTERM");
-    const killed = setTimeout(() => this.run.child.kill("SIGKILL"), 10_000);
-    await this.run.exited;
-    clearTimeout(killed);
+  /** Alive, and answers GET / with 200. */
+  async expectServing(): Promise<void> {
+    expect(this.alive).toBe(true);
+    expect((await request(this.port, "/")).status).toBe(200);
+  }
+
+  stop(): Promise<void> {
+    return stopChild(this.run.child, 10_000);
   }
 }
 
@@ -119,7 +120,6 @@ const discard = (): Writable =>
   });
 
 export async function startMesh(): Promise<Mesh> {
-  await ensureBuilt();
   const echo = await startEcho({
     port: 0,
     host: "127.0.0.1",
@@ -167,7 +167,7 @@ export async function startMesh(): Promise<Mesh> {
     echo,
     upstreams,
     async echoWebSocketsOpen() {
-      const text = (await httpRequest(echo.port, "/metrics")).body;
+      const text = (await request(echo.port, "/metrics")).text;
       let n = 0;
       for (const m of text.matchAll(/^echo_websockets_open(?:\{[^}]*\})? (\d+)$/gm)) n += Number(m[1]);
       return n;
@@ -179,23 +179,73 @@ export async function startMesh(): Promise<Mesh> {
   };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `read` until `ok(value)` or the deadline; returns the last value either way. */
-export async function settle<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let v = await read();
-  while (!ok(v) && Date.now() < deadline) {
-    await sleep(100);
-    v = await read();
-  }
-  return v;
+export interface MeshFixture extends Mesh {
+  /**
+   * Waits until `name`'s open descriptors are back to (at most 4 above) their count when the mesh
+   * had served its first request, logs both, and fails if they are not.
+   */
+  expectFdsBack(name: "front" | "sidecar", withinMs?: number): Promise<void>;
 }
 
-/** GET through a fresh connection (`agent: false`, so the socket closes after the response). */
-export function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return httpRequest(port, path).then((r) => ({ status: r.status, body: r.body }));
+/**
+ * The mesh of the calling test file: started before its tests (and checked to serve GET /), stopped
+ * after them. Its fields can be read inside tests only.
+ */
+export function useMesh(): MeshFixture {
+  let mesh: Mesh | undefined;
+  const fdsAtStart = { front: 0, sidecar: 0 };
+  beforeAll(async () => {
+    mesh = await startMesh();
+    await mesh.front.expectServing();
+    fdsAtStart.front = mesh.front.fds();
+    fdsAtStart.sidecar = mesh.sidecar.fds();
+  }, 60_000);
+  afterAll(async () => {
+    if (mesh === undefined) return;
+    // Every test file ends asserting no bug reached a proxy's process guard (see proxy/server/guards.ts).
+    const bugs = [
+      await mesh.front.stat("server.envoy_bug_failures"),
+      await mesh.sidecar.stat("server.envoy_bug_failures"),
+    ];
+    await mesh.close();
+    expect(bugs, "server.envoy_bug_failures of front, sidecar").toEqual([0, 0]);
+  }, 30_000);
+  const started = (): Mesh => {
+    if (mesh === undefined) throw new Error("the mesh is started before the tests, and read inside them");
+    return mesh;
+  };
+  return {
+    async expectFdsBack(name, withinMs = 15_000) {
+      const p = started()[name];
+      const limit = fdsAtStart[name] + 4;
+      const fds = await poll(
+        () => p.fds(),
+        (v) => v <= limit,
+        { withinMs, intervalMs: 100 },
+      );
+      console.log(
+        `${name}: fds ${fdsAtStart[name]} at start, ${fds} now; RSS ${(p.rss() / 1048576).toFixed(0)} MB`,
+      );
+      expect(fds).toBeLessThanOrEqual(limit);
+    },
+    get front() {
+      return started().front;
+    },
+    get sidecar() {
+      return started().sidecar;
+    },
+    get echo() {
+      return started().echo;
+    },
+    get upstreams() {
+      return started().upstreams;
+    },
+    echoWebSocketsOpen: () => started().echoWebSocketsOpen(),
+    close: () => started().close(),
+  };
 }
 
-/** An agent that keeps one connection per request in flight, for tests that want reuse. */
-export const keepAlive = (): http.Agent => new http.Agent({ keepAlive: true, maxSockets: 50 });
+/** Polls `read` every 100 ms until it returns `want` or `withinMs` passes; returns the last value. */
+export function reaches<T>(read: () => T | Promise<T>, want: T, withinMs = 15_000): Promise<T> {
+  return poll(read, (v) => v === want, { withinMs, intervalMs: 100 });
+}

@@ -7,10 +7,11 @@
  * least 1,000 must fit. E2E_CONNECTIONS / E2E_WEBSOCKETS change the targets. A failure is logged with
  * its reason (handshake status, socket error, close code, stage reached).
  */
-import http from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { get, type Mesh, settle, startMesh } from "./harness.js";
+import { request } from "../../../test-support/http.js";
+import { closed, wsConnect } from "../../../test-support/ws.js";
+import { reaches, useMesh } from "./harness.js";
 
 const CONNECTIONS = Number(process.env.E2E_CONNECTIONS ?? 10_000);
 const WEBSOCKETS = Number(process.env.E2E_WEBSOCKETS ?? 10_000);
@@ -18,16 +19,7 @@ const BUDGET_MS = Number(process.env.E2E_BUDGET_S ?? 40) * 1000;
 const AT_LEAST = Math.min(1_000, CONNECTIONS, WEBSOCKETS);
 const CONCURRENCY = 50;
 
-let mesh: Mesh;
-let fdsAtStart = { front: 0, sidecar: 0 };
-beforeAll(async () => {
-  mesh = await startMesh();
-  expect((await get(mesh.front.port, "/")).status).toBe(200);
-  fdsAtStart = { front: mesh.front.fds(), sidecar: mesh.sidecar.fds() };
-}, 60_000);
-afterAll(async () => {
-  await mesh?.close();
-}, 30_000);
+const mesh = useMesh();
 
 /**
  * Runs `one` up to `total` times, `CONCURRENCY` at a time, starting no new one after the time
@@ -54,18 +46,9 @@ async function bounded(
 }
 
 /** One connection, one request (`connection: close`, since there is no agent), then close. */
-function oneRequest(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false }, (res) => {
-      res.resume();
-      res.on("end", () =>
-        res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`)),
-      );
-      res.on("error", reject);
-    });
-    req.setTimeout(20_000, () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-  });
+async function oneRequest(port: number): Promise<void> {
+  const r = await request(port, "/", { timeoutMs: 20_000 });
+  if (r.status !== 200) throw new Error(`status ${r.status}`);
 }
 
 /** Open a WebSocket to echo's /ws, echo one message, close cleanly (1000 both ways). */
@@ -104,12 +87,11 @@ function oneWebSocket(port: number, i: number): Promise<void> {
 
 async function expectIdle(): Promise<void> {
   const { front, sidecar } = mesh;
-  const zero = (v: number): boolean => v === 0;
-  expect(await settle(() => front.stat("http.front.downstream_cx_active"), zero)).toBe(0);
-  expect(await settle(() => front.stat("http.front.downstream_rq_active"), zero)).toBe(0);
-  expect(await settle(() => front.stat("cluster.sidecar.upstream_rq_active"), zero)).toBe(0);
-  expect(await settle(() => sidecar.stat("http.sidecar.downstream_rq_active"), zero)).toBe(0);
-  expect(await settle(() => sidecar.stat("cluster.echo.upstream_rq_active"), zero)).toBe(0);
+  expect(await reaches(() => front.stat("http.front.downstream_cx_active"), 0)).toBe(0);
+  expect(await reaches(() => front.stat("http.front.downstream_rq_active"), 0)).toBe(0);
+  expect(await reaches(() => front.stat("cluster.sidecar.upstream_rq_active"), 0)).toBe(0);
+  expect(await reaches(() => sidecar.stat("http.sidecar.downstream_rq_active"), 0)).toBe(0);
+  expect(await reaches(() => sidecar.stat("cluster.echo.upstream_rq_active"), 0)).toBe(0);
   // The front keeps its h2c session to the sidecar (one, it multiplexes); the sidecar keeps at most
   // one keep-alive connection per concurrent request to the echo, until the idle timeout.
   expect(await front.stat("cluster.sidecar.upstream_cx_active")).toBeLessThanOrEqual(1);
@@ -119,17 +101,7 @@ async function expectIdle(): Promise<void> {
     const c = await p.clusters();
     for (const [k, v] of c) if (k.endsWith("::rq_active")) expect(`${k}=${v}`).toBe(`${k}=0`);
   }
-  for (const name of ["front", "sidecar"] as const) {
-    const fds = await settle(
-      () => mesh[name].fds(),
-      (v) => v <= fdsAtStart[name] + 4,
-      20_000,
-    );
-    console.log(
-      `${name}: fds ${fdsAtStart[name]} at start, ${fds} after; RSS ${(mesh[name].rss() / 1048576).toFixed(0)} MB`,
-    );
-    expect(fds).toBeLessThanOrEqual(fdsAtStart[name] + 4);
-  }
+  for (const name of ["front", "sidecar"] as const) await mesh.expectFdsBack(name, 20_000);
   expect(front.alive && sidecar.alive).toBe(true);
 }
 
@@ -154,17 +126,8 @@ describe("nothing leaks", () => {
     const before = await front.stat("http.front.downstream_cx_upgrades_total");
     const sessionsLost = await front.stat("cluster.sidecar.upstream_cx_destroy");
     // One held open while the others run: the echo's gauge does count them.
-    const held = new WebSocket(`ws://127.0.0.1:${front.port}/ws`);
-    await new Promise<void>((resolve, reject) => {
-      held.once("open", () => resolve());
-      held.once("error", reject);
-    });
-    expect(
-      await settle(
-        () => mesh.echoWebSocketsOpen(),
-        (v) => v === 1,
-      ),
-    ).toBe(1);
+    const { ws: held } = await wsConnect(front.port);
+    expect(await reaches(() => mesh.echoWebSocketsOpen(), 1)).toBe(1);
     const t0 = Date.now();
     const { done, failed } = await bounded(WEBSOCKETS, (i) => oneWebSocket(front.port, i));
     const seconds = (Date.now() - t0) / 1000;
@@ -177,14 +140,10 @@ describe("nothing leaks", () => {
     // reset flood to the sidecar's nghttp2, which then ends the shared h2c session with GOAWAY.
     expect(await front.stat("cluster.sidecar.upstream_cx_destroy")).toBe(sessionsLost);
     expect((await front.stat("http.front.downstream_cx_upgrades_total")) - before).toBe(done + 1);
+    const heldClosed = closed(held);
     held.close(1000);
-    await new Promise((r) => held.once("close", r));
-    expect(
-      await settle(
-        () => mesh.echoWebSocketsOpen(),
-        (v) => v === 0,
-      ),
-    ).toBe(0);
+    await heldClosed;
+    expect(await reaches(() => mesh.echoWebSocketsOpen(), 0)).toBe(0);
     await expectIdle();
   }, 120_000);
 });
