@@ -12,12 +12,13 @@ import { type AccessLogger, AccessLogManager, compileFormat, FormatError } from 
 import type { ServerState } from "../admin/render.js";
 import { AdminServer, type AdminSource, type ServerInfoOptions } from "../admin/server.js";
 import { type ClusterStatus, clusterStatuses, type ListenerStatus } from "../admin/status.js";
-import { ConfigError } from "../config/errors.js";
+import { ProxyConfigError } from "../config/errors.js";
 import type { Bootstrap, ListenerConfig } from "../config/model.js";
 import { StatsStore } from "../stats/store.js";
 import type { ClusterManager } from "../upstream/cluster.js";
 import { createClusterManager, type PoolFactory, type Resolver } from "../upstream/cluster_manager.js";
 import type { Logger } from "./log.js";
+import { createServerStats, type ServerStats } from "./stats.js";
 
 /** What the server needs from an HTTP listener (proxy/listener/). */
 export interface ProxyListener {
@@ -34,6 +35,8 @@ export interface ListenerDeps {
   clusterManager: ClusterManager;
   accessLogs: AccessLogManager;
   logger: Logger;
+  /** The server's `random` (weighted clusters, retry back-off), when one was given. */
+  random?: () => number;
 }
 
 export type ListenerFactory = (config: ListenerConfig, deps: ListenerDeps) => ProxyListener;
@@ -43,6 +46,7 @@ export interface ServerDeps {
   createListener: ListenerFactory;
   createPool: PoolFactory;
   resolver?: Resolver;
+  /** Uniform in [0, 1) for the clusters and the listeners (default Math.random). */
   random?: () => number;
   /** Access log flush interval, ms (default 1000). */
   fileFlushIntervalMs?: number;
@@ -54,6 +58,7 @@ export interface ServerDeps {
 
 export class ProxyServer {
   readonly stats = new StatsStore();
+  readonly serverStats: ServerStats = createServerStats(this.stats);
   readonly clusterManager: ClusterManager;
   readonly accessLogs: AccessLogManager;
   readonly listeners: ProxyListener[];
@@ -87,6 +92,7 @@ export class ProxyServer {
       clusterManager: this.clusterManager,
       accessLogs: this.accessLogs,
       logger: this.logger,
+      ...(deps.random ? { random: deps.random } : {}),
     };
     this.listeners = bootstrap.listeners.map((l) => deps.createListener(l, listenerDeps));
     this.admin =
@@ -98,8 +104,8 @@ export class ProxyServer {
             accessLog: this.adminAccessLog(),
           })
         : null;
-    this.stats.gauge("server.live").set(0);
-    this.stats.gauge("server.state").set(2); // PRE_INITIALIZING
+    this.serverStats.live.set(0);
+    this.serverStats.state.set(2); // PRE_INITIALIZING
   }
 
   state(): ServerState {
@@ -126,7 +132,7 @@ export class ProxyServer {
 
   /** Resolves DNS clusters, binds every listener, then the admin. Cleans up and rethrows on failure. */
   async start(): Promise<void> {
-    this.stats.gauge("server.state").set(3); // INITIALIZING
+    this.serverStats.state.set(3); // INITIALIZING
     try {
       await this.clusterManager.initialize();
       for (const l of this.listeners) {
@@ -142,8 +148,8 @@ export class ProxyServer {
       await this.stop();
       throw err;
     }
-    this.stats.gauge("server.live").set(1);
-    this.stats.gauge("server.state").set(0); // LIVE
+    this.serverStats.live.set(1);
+    this.serverStats.state.set(0); // LIVE
   }
 
   /**
@@ -153,8 +159,8 @@ export class ProxyServer {
   async drain(ms: number): Promise<void> {
     if (this.stopped !== null) return this.stopped;
     this.draining = true;
-    this.stats.gauge("server.state").set(1); // DRAINING
-    this.stats.gauge("server.live").set(0);
+    this.serverStats.state.set(1); // DRAINING
+    this.serverStats.live.set(0);
     this.logger.info("main", `draining listeners for at most ${ms} ms`);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<"timeout">((resolve) => {
@@ -200,7 +206,7 @@ export class ProxyServer {
 
   /** The stats snapshot with `server.uptime` brought up to date. */
   snapshot() {
-    this.stats.gauge("server.uptime").set(Math.floor((Date.now() - this.startTimeMs) / 1000));
+    this.serverStats.uptime.set(Math.floor((Date.now() - this.startTimeMs) / 1000));
     return this.stats.snapshot();
   }
 
@@ -226,5 +232,5 @@ function checkAccessLogFormats(bootstrap: Bootstrap): void {
       }
     });
   }
-  if (errors.length > 0) throw new ConfigError(errors);
+  if (errors.length > 0) throw new ProxyConfigError(errors);
 }

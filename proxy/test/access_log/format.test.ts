@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { poll, waitUntil } from "../../../lib/wait.js";
 import {
   type AccessLogEntry,
   AccessLogManager,
@@ -107,8 +108,12 @@ describe("access log files", () => {
     const path = join(dir, "access.log");
     const writer = new AccessLogWriter(path, { flushIntervalMs: 20 });
     writer.write("one\n");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await readFile(path, "utf8")).toBe("one\n");
+    expect(
+      await poll(
+        () => readFile(path, "utf8"),
+        (text) => text !== "",
+      ),
+    ).toBe("one\n");
     await writer.close();
   });
 
@@ -124,7 +129,7 @@ describe("access log files", () => {
     const writer = new AccessLogWriter("/nonexistent-dir/x.log", { onError: (p) => errors.push(p) });
     writer.write("x\n");
     writer.flush();
-    await new Promise((r) => setTimeout(r, 100));
+    await waitUntil("the failure is reported", () => errors.length > 0);
     writer.write("y\n");
     expect(errors).toEqual(["/nonexistent-dir/x.log"]);
     expect(writer.dropped).toBeGreaterThan(0);

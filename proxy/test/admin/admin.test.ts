@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { waitUntil } from "../../../lib/wait.js";
 import { request } from "../../../test-support/http.js";
 import type { AccessLogEntry } from "../../access_log/index.js";
 import type { ServerState } from "../../admin/render.js";
@@ -15,7 +16,7 @@ const bootstrap: Bootstrap = {
 };
 
 function hostStats(n: number) {
-  return { cxTotal: n, cxActive: 1, rqTotal: n * 2, rqActive: 0, rqError: 1, rqSuccess: n * 2 - 1 };
+  return { cx_total: n, cx_active: 1, rq_total: n * 2, rq_active: 0, rq_error: 1, rq_success: n * 2 - 1 };
 }
 
 const clusters: ClusterStatus[] = [
@@ -135,7 +136,7 @@ describe("admin listener", () => {
 
   it("POST /quitquitquit answers OK then quits", async () => {
     expect(await fetchAdmin(port, "/quitquitquit", "POST")).toMatchObject({ status: 200, body: "OK\n" });
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntil("quit is called", () => src.quits > 0);
     expect(src.quits).toBe(1);
   });
 
@@ -203,7 +204,7 @@ describe("admin listener", () => {
 
   it("writes an access log entry per admin request", async () => {
     await fetchAdmin(port, "/ready");
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntil("the request is logged", () => logged.length > 0);
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ method: "GET", path: "/ready", responseCode: 200, bytesSent: 5 });
   });
@@ -212,7 +213,7 @@ describe("admin listener", () => {
 describe("merging worker views", () => {
   it("adds host stats and counters, keeps per-process gauges", () => {
     const merged = mergeClusterStatuses([clusters, clusters]);
-    expect(merged[0]?.hosts[0]?.stats.rqTotal).toBe(12);
+    expect(merged[0]?.hosts[0]?.stats.rq_total).toBe(12);
     const snap = mergeSnapshots([
       {
         counters: { "c.a": 1 },

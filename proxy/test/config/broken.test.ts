@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfigFile } from "../../config/load.js";
+import { loadConfigFile, ProxyConfigError } from "../../config/load.js";
 
 const dir = fileURLToPath(new URL("../fixtures/broken/", import.meta.url));
 const HCM = "static_resources.listeners[0].filter_chains[0].filters[0].config";
@@ -89,8 +89,8 @@ async function errorsOf(file: string): Promise<string[]> {
   try {
     await loadConfigFile(dir + file);
   } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).errors;
+    expect(err).toBeInstanceOf(ProxyConfigError);
+    return (err as ProxyConfigError).errors;
   }
   throw new Error(`${file} loaded but must be rejected`);
 }
@@ -119,13 +119,13 @@ describe("broken configs are rejected with messages that name the path", () => {
     expect(errors.every((e) => / \(line \d+\)$/.test(e))).toBe(true);
   });
 
-  it("the ConfigError message lists all errors", async () => {
-    const err = (await loadConfigFile(`${dir}many-errors.yaml`).catch((e: unknown) => e)) as ConfigError;
+  it("the ProxyConfigError message lists all errors", async () => {
+    const err = (await loadConfigFile(`${dir}many-errors.yaml`).catch((e: unknown) => e)) as ProxyConfigError;
     expect(err.message).toMatch(/^invalid config \(4 errors\):\n {2}/);
     for (const e of err.errors) expect(err.message).toContain(e);
   });
 
-  it("a missing file is a ConfigError naming the file", async () => {
+  it("a missing file is a ProxyConfigError naming the file", async () => {
     const errors = await errorsOf("does-not-exist.yaml");
     expect(errors[0]).toContain("does-not-exist.yaml: cannot read config file");
   });

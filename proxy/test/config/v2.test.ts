@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfigString } from "../../config/load.js";
+import { loadConfigString, ProxyConfigError } from "../../config/load.js";
 import type { ForwardAction } from "../../config/model.js";
 
-/** A v2 bootstrap around one HCM `config:` body and the given clusters. */
-function v2(hcmExtra: string, routes: string, clusters = "", top = ""): string {
+/** A bootstrap with one listener whose HCM filter has `hcm` (its config block, indented 8), then `rest`. */
+function oneListener(hcm: string, rest = ""): string {
   return `
 static_resources:
   listeners:
@@ -11,7 +11,14 @@ static_resources:
     filter_chains:
     - filters:
       - name: envoy.http_connection_manager
-        config:
+${hcm}
+${rest}`;
+}
+
+/** A v2 bootstrap around one HCM `config:` body and the given clusters. */
+function v2(hcmExtra: string, routes: string, clusters = "", top = ""): string {
+  return oneListener(
+    `        config:
           stat_prefix: s
 ${hcmExtra}
           route_config:
@@ -21,8 +28,8 @@ ${hcmExtra}
               routes:
 ${routes}
           http_filters:
-          - name: envoy.router
-  clusters:
+          - name: envoy.router`,
+    `  clusters:
   - name: a
     connect_timeout: { seconds: 1, nanos: 500000000 }
     type: STATIC
@@ -31,7 +38,8 @@ ${routes}
   - name: b
     hosts: [{ socket_address: { address: 127.0.0.1, port_value: 2 } }]
 ${clusters}
-${top}`;
+${top}`,
+  );
 }
 
 describe("v2 spellings", () => {
@@ -79,19 +87,11 @@ describe("v2 spellings", () => {
   });
 
   it("a v2 typed_config type URL is accepted and marks the file v2", () => {
-    const text = `
-static_resources:
-  listeners:
-  - address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.http_connection_manager
-        typed_config:
+    const text = oneListener(`        typed_config:
           "@type": type.googleapis.com/envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager
           stat_prefix: s
           route_config: { virtual_hosts: [] }
-          http_filters: [{ name: envoy.router }]
-`;
+          http_filters: [{ name: envoy.router }]`);
     expect(loadConfigString(text).version).toBe("v2");
   });
 
@@ -116,7 +116,7 @@ static_resources:
     expect(() => loadConfigString(text)).not.toThrow();
     expect(() =>
       loadConfigString(text.replace("validate_clusters: false", "validate_clusters: true")),
-    ).toThrow(ConfigError);
+    ).toThrow(ProxyConfigError);
   });
 
   it("enums are case-insensitive", () => {
@@ -152,7 +152,7 @@ static_resources:
   });
 
   it("an empty or non-mapping document is rejected", () => {
-    expect(() => loadConfigString("")).toThrow(ConfigError);
+    expect(() => loadConfigString("")).toThrow(ProxyConfigError);
     expect(() => loadConfigString("[]")).toThrow(/expected a mapping/);
   });
 });

@@ -1,56 +1,65 @@
-import type http from "node:http";
-import type http2 from "node:http2";
-import type { AddressInfo, Server, Socket } from "node:net";
+/** Connection pools in front of loopback test servers; both are closed after each test. */
+import type { Server } from "node:net";
+import { useCleanup } from "../../../test-support/cleanup.js";
+import { closeServer, listen } from "../../../test-support/servers.js";
 import type { ClusterConfig } from "../../config/model.js";
 import { createConnPool, type PoolOptions } from "../../conn_pool/index.js";
-import type { ConnPool, RawHeaders, ResetReason, UpstreamRequest } from "../../conn_pool/types.js";
+import type {
+  ConnPool,
+  RawHeaders,
+  ResetReason,
+  UpstreamRequest,
+  UpstreamRequestHandle,
+} from "../../conn_pool/types.js";
 import { StatsStore } from "../../stats/store.js";
 import { createClusterStats } from "../../upstream/cluster_stats.js";
 import { Host } from "../../upstream/host.js";
-
-export function clusterConfig(overrides: Partial<ClusterConfig> = {}): ClusterConfig {
-  return {
-    name: "test",
-    type: "static",
-    lbPolicy: "round_robin",
-    connectTimeoutMs: 2000,
-    protocol: "http1",
-    http2MaxConcurrentStreams: 2147483647,
-    endpoints: [],
-    dnsRefreshRateMs: 5000,
-    dnsLookupFamily: "auto",
-    respectDnsTtl: false,
-    leastRequestChoiceCount: 2,
-    upstreamIdleTimeoutMs: 4000,
-    maxRequestsPerConnection: 0,
-    ...overrides,
-  };
-}
+import { clusterConfig } from "../upstream/fakes.js";
 
 export interface PoolUnderTest {
   pool: ConnPool;
   host: Host;
   store: StatsStore;
+  /** A stat of the pool's cluster by its short name (`upstream_cx_total`). */
   stat(name: string): number;
 }
 
-export function makePool(
-  port: number,
-  overrides: Partial<ClusterConfig> = {},
-  options?: Partial<PoolOptions>,
-): PoolUnderTest {
-  const host = new Host("127.0.0.1", port, 1, "127.0.0.1");
-  const store = new StatsStore();
-  const stats = createClusterStats(store, "test");
-  const pool = createConnPool(host, clusterConfig(overrides), stats, options);
+export interface Pools {
+  /** A pool (cluster `clusterConfig(overrides)`) to the host 127.0.0.1:`port`. */
+  makePool(port: number, overrides?: Partial<ClusterConfig>, options?: Partial<PoolOptions>): PoolUnderTest;
+  /** Listens on a free loopback port; resolves with it. */
+  serve(server: Server): Promise<number>;
+  /** Runs `fn` after the test too. */
+  defer(fn: () => unknown): void;
+}
+
+/** Pools and servers for the tests of one file: pools are destroyed and servers closed after each test. */
+export function usePools(): Pools {
+  const defer = useCleanup();
   return {
-    pool,
-    host,
-    store,
-    stat: (name) => {
-      const snap = store.snapshot();
-      return snap.counters[`cluster.test.${name}`] ?? snap.gauges[`cluster.test.${name}`] ?? 0;
+    makePool(port, overrides = {}, options) {
+      const config = clusterConfig(overrides);
+      const host = new Host("127.0.0.1", port, 1, "127.0.0.1");
+      const store = new StatsStore();
+      const pool = createConnPool(host, config, createClusterStats(store, config.name), options);
+      defer(() => pool.destroy());
+      return {
+        pool,
+        host,
+        store,
+        stat: (name) => {
+          const snap = store.snapshot();
+          const full = `cluster.${config.name}.${name}`;
+          return snap.counters[full] ?? snap.gauges[full] ?? 0;
+        },
+      };
     },
+    async serve(server) {
+      const port = await listen(server);
+      defer(() => closeServer(server));
+      return port;
+    },
+    defer,
   };
 }
 
@@ -92,47 +101,46 @@ export function send(pool: ConnPool, req: Partial<UpstreamRequest> = {}): Promis
   });
 }
 
+/**
+ * Sends a GET and aborts it (twice: the second must do nothing) as soon as `bytes` body bytes have
+ * arrived, as the router does when its client hangs up; resolves then, or when the response ends
+ * first. The function it resolves with counts the handler calls that came after the abort.
+ */
+export function abortAfterBody(pool: ConnPool, bytes: number, path = "/"): Promise<() => number> {
+  return new Promise((resolve) => {
+    let got = 0;
+    let aborted = false;
+    let late = 0;
+    const lateCalls = (): number => late;
+    const finished = (): void => {
+      if (aborted) late++;
+      else resolve(lateCalls);
+    };
+    const handle: UpstreamRequestHandle = pool.request(
+      { method: "GET", path, authority: "a", headers: [], body: null },
+      {
+        onHeaders() {},
+        onData(chunk) {
+          if (aborted) {
+            late++;
+            return;
+          }
+          got += chunk.length;
+          if (got < bytes) return;
+          aborted = true;
+          handle.abort();
+          handle.abort();
+          resolve(lateCalls);
+        },
+        onComplete: finished,
+        onError: finished,
+      },
+    );
+  });
+}
+
 export function header(raw: RawHeaders, name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === name) out.push(raw[i + 1] as string);
   return out;
 }
-
-export function listen(server: Server | http.Server | http2.Http2Server): Promise<number> {
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-/** Tracks the server's sockets so a test can count connections and close everything. */
-export function trackSockets(server: Server | http.Server | http2.Http2Server): {
-  all: Socket[];
-  open(): number;
-} {
-  const all: Socket[] = [];
-  server.on("connection", (s: Socket) => all.push(s));
-  return { all, open: () => all.filter((s) => !s.destroyed).length };
-}
-
-export function close(server: Server | http.Server | http2.Http2Server): Promise<void> {
-  return new Promise((resolve) => {
-    (server as http.Server).closeAllConnections?.();
-    server.close(() => resolve());
-  });
-}
-
-export function connections(server: Server | http.Server | http2.Http2Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.getConnections((err, n) => (err ? reject(err) : resolve(n)));
-  });
-}
-
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -2,37 +2,21 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
 import { Readable } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
-import type { ConnPool } from "../../conn_pool/types.js";
-import {
-  close,
-  connections,
-  header,
-  listen,
-  makePool,
-  send,
-  sleep,
-  trackSockets,
-  waitFor,
-} from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { freePort } from "../../../lib/net.js";
+import { sleep, waitUntil } from "../../../lib/wait.js";
+import { connections } from "../../../test-support/servers.js";
+import { abortAfterBody, header, send, usePools } from "./helpers.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { makePool, serve } = usePools();
 
 async function h1Server(handler: http.RequestListener, keepAliveTimeout = 5000) {
   const server = http.createServer(handler);
   server.keepAliveTimeout = keepAliveTimeout;
-  const port = await listen(server);
-  const sockets = trackSockets(server);
-  cleanups.push(() => close(server));
-  return { server, port, sockets };
-}
-
-function usePool(pool: ConnPool): ConnPool {
-  cleanups.push(() => pool.destroy());
-  return pool;
+  /** Every connection the server accepted. */
+  const sockets: net.Socket[] = [];
+  server.on("connection", (s: net.Socket) => sockets.push(s));
+  return { server, port: await serve(server), sockets };
 }
 
 describe("http1 pool", () => {
@@ -41,23 +25,22 @@ describe("http1 pool", () => {
       res.end(`${req.headers.host} ${req.url}`);
     });
     const t = makePool(port);
-    usePool(t.pool);
     for (let i = 0; i < 5; i++) {
       const r = await send(t.pool, { path: `/n${i}`, authority: "svc.local:8080" });
       expect(r.error).toBeNull();
       expect(r.body.toString()).toBe(`svc.local:8080 /n${i}`);
     }
-    expect(sockets.all.length).toBe(1);
+    expect(sockets.length).toBe(1);
     expect(t.stat("upstream_cx_total")).toBe(1);
     expect(t.stat("upstream_cx_http1_total")).toBe(1);
-    expect(t.host.stats.rqTotal).toBe(5);
-    expect(t.host.stats.rqSuccess).toBe(5);
-    expect(t.host.stats.rqActive).toBe(0);
-    expect(t.host.stats.cxActive).toBe(1);
+    expect(t.host.stats.rq_total).toBe(5);
+    expect(t.host.stats.rq_success).toBe(5);
+    expect(t.host.stats.rq_active).toBe(0);
+    expect(t.host.stats.cx_active).toBe(1);
     await t.pool.drain();
-    await waitFor(async () => (await connections(server)) === 0);
+    await waitUntil("the server has no connection", async () => (await connections(server)) === 0);
     expect(t.stat("upstream_cx_active")).toBe(0);
-    expect(t.host.stats.cxActive).toBe(0);
+    expect(t.host.stats.cx_active).toBe(0);
   });
 
   it("opens parallel connections under concurrency and strips hop-by-hop response headers", async () => {
@@ -69,9 +52,8 @@ describe("http1 pool", () => {
       setTimeout(() => res.end("ok"), 20);
     });
     const t = makePool(port);
-    usePool(t.pool);
     const results = await Promise.all(Array.from({ length: 4 }, () => send(t.pool)));
-    expect(sockets.all.length).toBe(4);
+    expect(sockets.length).toBe(4);
     for (const r of results) {
       expect(r.status).toBe(200);
       expect(header(r.headers, "x-multi")).toEqual(["a", "b"]);
@@ -84,11 +66,12 @@ describe("http1 pool", () => {
   it("closes idle pooled connections after upstreamIdleTimeoutMs", async () => {
     const { server, port } = await h1Server((_req, res) => res.end("x"));
     const t = makePool(port, { upstreamIdleTimeoutMs: 200 });
-    usePool(t.pool);
     await send(t.pool);
     expect(await connections(server)).toBe(1);
-    await waitFor(async () => (await connections(server)) === 0, 3000);
-    expect(t.host.stats.cxActive).toBe(0);
+    await waitUntil("the server has no connection", async () => (await connections(server)) === 0, {
+      withinMs: 3000,
+    });
+    expect(t.host.stats.cx_active).toBe(0);
     // The next request opens a new connection and works.
     const r = await send(t.pool);
     expect(r.status).toBe(200);
@@ -108,10 +91,8 @@ describe("http1 pool", () => {
       });
       socket.on("error", () => {});
     });
-    const port = await listen(server);
-    cleanups.push(() => close(server));
+    const port = await serve(server);
     const t = makePool(port);
-    usePool(t.pool);
     expect((await send(t.pool)).status).toBe(200);
     const r = await send(t.pool, { method: "GET" });
     expect(r.error).toBeNull();
@@ -130,17 +111,14 @@ describe("http1 pool", () => {
   });
 
   it("reports connection failure when the port refuses", async () => {
-    const server = net.createServer();
-    const port = await listen(server);
-    await close(server);
+    const port = await freePort();
     const t = makePool(port);
-    usePool(t.pool);
     const r = await send(t.pool);
     expect(r.error?.reason).toBe("connection failure");
     expect(r.error?.detail).toContain("ECONNREFUSED");
     expect(t.stat("upstream_cx_connect_fail")).toBe(1);
     expect(t.stat("upstream_cx_connect_timeout")).toBe(0);
-    expect(t.host.stats.rqError).toBe(1);
+    expect(t.host.stats.rq_error).toBe(1);
   });
 
   it("reports connection failure after connect_timeout to a host that never answers", async () => {
@@ -157,7 +135,6 @@ describe("http1 pool", () => {
         },
       },
     );
-    usePool(t.pool);
     const started = Date.now();
     const r = await send(t.pool);
     expect(r.error?.reason).toBe("connection failure");
@@ -176,15 +153,11 @@ describe("http1 pool", () => {
       });
       socket.on("error", () => {});
     });
-    const port = await listen(server);
-    cleanups.push(() => close(server));
+    const port = await serve(server);
     const t = makePool(port);
-    usePool(t.pool);
     const r = await send(t.pool);
-    expect(r.status).toBe(200);
+    expect(r).toMatchObject({ status: 200, error: { reason: "connection termination", afterHeaders: true } });
     expect(r.body.toString()).toBe("partial");
-    expect(r.error?.reason).toBe("connection termination");
-    expect(r.error?.afterHeaders).toBe(true);
   });
 
   it("abort() mid-response destroys the socket instead of returning it to the pool", async () => {
@@ -193,35 +166,15 @@ describe("http1 pool", () => {
       // never ends
     });
     const t = makePool(port);
-    usePool(t.pool);
-    let calls = 0;
-    await new Promise<void>((resolve) => {
-      const handle = t.pool.request(
-        { method: "GET", path: "/", authority: "a", headers: [], body: null },
-        {
-          onHeaders() {},
-          onData() {
-            handle.abort();
-            handle.abort();
-            resolve();
-          },
-          onComplete() {
-            calls++;
-          },
-          onError() {
-            calls++;
-          },
-        },
-      );
-    });
-    await waitFor(async () => (await connections(server)) === 0);
-    expect(calls).toBe(0);
-    expect(t.host.stats.rqActive).toBe(0);
+    const lateCalls = await abortAfterBody(t.pool, 1);
+    await waitUntil("the server has no connection", async () => (await connections(server)) === 0);
+    expect(lateCalls()).toBe(0);
+    expect(t.host.stats.rq_active).toBe(0);
     server.removeAllListeners("request");
     server.on("request", (_req, res) => res.end("fresh"));
     const r = await send(t.pool);
     expect(r.body.toString()).toBe("fresh");
-    expect(sockets.all.length).toBe(2);
+    expect(sockets.length).toBe(2);
   });
 
   it("streams a large request body and response with backpressure, checksums intact", async () => {
@@ -237,7 +190,6 @@ describe("http1 pool", () => {
       });
     });
     const t = makePool(port);
-    usePool(t.pool);
     const sent = createHash("sha256");
     const body = Readable.from(generate(size, sent));
     const received = createHash("sha256");
@@ -288,7 +240,6 @@ describe("http1 pool", () => {
       res.end();
     });
     const t = makePool(port);
-    usePool(t.pool);
     const r = await send(t.pool);
     expect(r.body.toString()).toBe("body");
     expect(r.trailers).toEqual(["x-checksum", "abc"]);
@@ -302,7 +253,6 @@ describe("http1 pool", () => {
       res.end();
     });
     const t = makePool(port);
-    usePool(t.pool);
     await send(t.pool, {
       authority: "up.example:81",
       headers: ["Host", "old", "Expect", "100-continue", "X-A", "1"],
@@ -315,7 +265,6 @@ describe("http1 pool", () => {
   it("reports an invalid request as a protocol error, never from inside request()", async () => {
     const { server, port } = await h1Server((_req, res) => res.end());
     const t = makePool(port);
-    usePool(t.pool);
     let returned = false;
     const reason = await new Promise<string>((resolve) => {
       t.pool.request(
@@ -330,8 +279,8 @@ describe("http1 pool", () => {
       returned = true;
     });
     expect(reason).toBe("protocol error");
-    expect(t.host.stats.rqActive).toBe(0);
-    await waitFor(async () => (await connections(server)) === 0);
+    expect(t.host.stats.rq_active).toBe(0);
+    await waitUntil("the server has no connection", async () => (await connections(server)) === 0);
   });
 
   it("fails new requests once draining, and drain resolves when connections are closed", async () => {
@@ -344,7 +293,7 @@ describe("http1 pool", () => {
     expect(late.error?.reason).toBe("connection failure");
     expect((await inflight).body.toString()).toBe("slow");
     await drained;
-    await waitFor(async () => (await connections(server)) === 0);
+    await waitUntil("the server has no connection", async () => (await connections(server)) === 0);
   });
 });
 

@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
 import http2 from "node:http2";
 import { Readable } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
-import type { ConnPool } from "../../conn_pool/types.js";
-import { close, connections, header, listen, makePool, send, waitFor } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { freePort } from "../../../lib/net.js";
+import { waitUntil } from "../../../lib/wait.js";
+import { connections } from "../../../test-support/servers.js";
+import { abortAfterBody, header, send, usePools } from "./helpers.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { makePool, serve } = usePools();
 
 async function h2Server(settings: http2.Settings = {}) {
   const server = http2.createServer({ settings });
@@ -20,17 +19,7 @@ async function h2Server(settings: http2.Settings = {}) {
     s.on("close", () => sessions.delete(s));
     s.on("error", () => {});
   });
-  const port = await listen(server);
-  cleanups.push(async () => {
-    for (const s of sessions) s.destroy();
-    await close(server);
-  });
-  return { server, port, sessions, sessionsTotal: () => sessionsTotal };
-}
-
-function usePool(pool: ConnPool): ConnPool {
-  cleanups.push(() => pool.destroy());
-  return pool;
+  return { server, port: await serve(server), sessions, sessionsTotal: () => sessionsTotal };
 }
 
 describe("http2 pool", () => {
@@ -48,7 +37,6 @@ describe("http2 pool", () => {
       }, 30);
     });
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => send(t.pool, { path: `/${i}` })));
     results.forEach((r, i) => {
       expect(r.error).toBeNull();
@@ -57,10 +45,10 @@ describe("http2 pool", () => {
     expect(sessionsTotal()).toBe(1);
     expect(maxActive).toBeGreaterThan(10);
     expect(t.stat("upstream_cx_http2_total")).toBe(1);
-    expect(t.host.stats.rqSuccess).toBe(50);
+    expect(t.host.stats.rq_success).toBe(50);
     await t.pool.drain();
-    await waitFor(async () => (await connections(server)) === 0);
-    expect(t.host.stats.cxActive).toBe(0);
+    await waitUntil("the server has no connection", async () => (await connections(server)) === 0);
+    expect(t.host.stats.cx_active).toBe(0);
   });
 
   it("respects the peer's maxConcurrentStreams by opening another session", async () => {
@@ -79,7 +67,6 @@ describe("http2 pool", () => {
       }, 50);
     });
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     const results = await Promise.all(Array.from({ length: 9 }, () => send(t.pool)));
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(violations).toBe(0);
@@ -93,12 +80,11 @@ describe("http2 pool", () => {
       stream.end("ok");
     });
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     expect((await send(t.pool)).status).toBe(200);
     // session.close() sends GOAWAY(NO_ERROR) and closes once the peer is done.
     expect(sessions.size).toBe(1);
     for (const s of sessions) s.close();
-    await waitFor(() => sessions.size === 0);
+    await waitUntil("the session closes", () => sessions.size === 0);
     const r = await send(t.pool);
     expect(r.status).toBe(200);
     expect(sessionsTotal()).toBe(2);
@@ -114,12 +100,9 @@ describe("http2 pool", () => {
       }, 20);
     });
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     const r = await send(t.pool);
-    expect(r.status).toBe(200);
+    expect(r).toMatchObject({ status: 200, error: { reason: "connection termination", afterHeaders: true } });
     expect(r.body.toString()).toBe("part");
-    expect(r.error?.reason).toBe("connection termination");
-    expect(r.error?.afterHeaders).toBe(true);
   });
 
   it("reports a refused stream as remote reset", async () => {
@@ -129,7 +112,6 @@ describe("http2 pool", () => {
       stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
     });
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     const r = await send(t.pool);
     expect(r.error?.reason).toBe("remote reset");
     expect(r.error?.afterHeaders).toBe(false);
@@ -154,7 +136,6 @@ describe("http2 pool", () => {
       },
     );
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     const r = await send(t.pool, {
       method: "POST",
       path: "/p?q=1",
@@ -200,7 +181,6 @@ describe("http2 pool", () => {
       stream.end();
     });
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     await send(t.pool, { headers: ["te", "gzip"] });
     expect(header(seen, "te")).toEqual([]);
   });
@@ -220,7 +200,6 @@ describe("http2 pool", () => {
       });
     });
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     const body = Readable.from([Buffer.from("abc")]);
     const r = await send(t.pool, { method: "POST", body, trailers: ["X-Req-Trailer", "1"] });
     expect(r.body.toString()).toBe("done");
@@ -245,7 +224,6 @@ describe("http2 pool", () => {
       });
     });
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     const sent = createHash("sha256");
     const got = createHash("sha256");
     let bytes = 0;
@@ -287,18 +265,14 @@ describe("http2 pool", () => {
       stream.end();
     });
     const t = makePool(port, { protocol: "http2", upstreamIdleTimeoutMs: 150 });
-    usePool(t.pool);
     await send(t.pool);
     expect(sessions.size).toBe(1);
-    await waitFor(() => sessions.size === 0, 3000);
+    await waitUntil("the idle session closes", () => sessions.size === 0, { withinMs: 3000 });
     expect((await send(t.pool)).status).toBe(200);
   });
 
   it("reports connection failure when the port refuses", async () => {
-    const { server, port } = await h2Server();
-    await close(server);
-    const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
+    const t = makePool(await freePort(), { protocol: "http2" });
     const results = await Promise.all([send(t.pool), send(t.pool)]);
     for (const r of results) expect(r.error?.reason).toBe("connection failure");
     expect(t.stat("upstream_cx_connect_fail")).toBe(1);
@@ -316,25 +290,12 @@ describe("http2 pool", () => {
       else stream.end("ok");
     });
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
-    await new Promise<void>((resolve) => {
-      const h = t.pool.request(
-        { method: "GET", path: "/hang", authority: "a", headers: [], body: null },
-        {
-          onHeaders() {},
-          onData() {
-            h.abort();
-            resolve();
-          },
-          onComplete() {},
-          onError() {},
-        },
-      );
-    });
-    await waitFor(() => resets === 1);
+    const lateCalls = await abortAfterBody(t.pool, 1, "/hang");
+    await waitUntil("the stream is reset", () => resets === 1);
+    expect(lateCalls()).toBe(0);
     expect((await send(t.pool)).body.toString()).toBe("ok");
     expect(sessionsTotal()).toBe(1);
-    expect(t.host.stats.rqActive).toBe(0);
+    expect(t.host.stats.rq_active).toBe(0);
   });
 });
 

@@ -2,25 +2,15 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex, PassThrough } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { freePort } from "../../../lib/net.js";
+import { sleep, waitUntil } from "../../../lib/wait.js";
+import { connections } from "../../../test-support/servers.js";
 import { splice } from "../../conn_pool/splice.js";
-import {
-  type ConnPool,
-  TunnelError,
-  type TunnelResult,
-  type UpstreamRequest,
-} from "../../conn_pool/types.js";
-import { close, connections, header, listen, makePool, waitFor } from "./helpers.js";
+import { TunnelError, type TunnelResult, type UpstreamRequest } from "../../conn_pool/types.js";
+import { header, usePools } from "./helpers.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function usePool(pool: ConnPool): ConnPool {
-  cleanups.push(() => pool.destroy());
-  return pool;
-}
+const { makePool, serve } = usePools();
 
 const wsRequest: UpstreamRequest = {
   method: "GET",
@@ -51,8 +41,7 @@ async function h1UpgradeServer() {
     socket.on("data", (d: Buffer) => socket.write(d.toString().toUpperCase()));
     socket.on("end", () => socket.end());
   });
-  const port = await listen(server);
-  cleanups.push(() => close(server));
+  const port = await serve(server);
   return { server, port, seen };
 }
 
@@ -68,6 +57,14 @@ function readSome(stream: Duplex, want: string): Promise<string> {
     };
     stream.on("data", onData);
   });
+}
+
+/** The status and body of an answer that was not an upgrade (an upgrade fails the test). */
+async function notUpgraded(result: TunnelResult): Promise<{ status: number; body: string }> {
+  if (result.upgraded) throw new Error(`upgraded with status ${result.status}`);
+  const chunks: Buffer[] = [];
+  for await (const c of result.body) chunks.push(c as Buffer);
+  return { status: result.status, body: Buffer.concat(chunks).toString() };
 }
 
 async function roundTrip(result: TunnelResult): Promise<void> {
@@ -86,7 +83,6 @@ describe("tunnels", () => {
   it("upgrades over a dedicated HTTP/1.1 connection and re-adds Connection/Upgrade", async () => {
     const { server, port, seen } = await h1UpgradeServer();
     const t = makePool(port);
-    usePool(t.pool);
     const result = await t.pool.tunnel(wsRequest, "websocket");
     await roundTrip(result);
     const req = seen[0] as http.IncomingMessage;
@@ -98,30 +94,23 @@ describe("tunnels", () => {
       expect(header(result.headers, "upgrade")).toEqual([]);
       result.stream.destroy();
     }
-    await waitFor(async () => (await connections(server)) === 0);
-    expect(t.host.stats.cxActive).toBe(0);
+    await waitUntil("the server has no connection", async () => (await connections(server)) === 0);
+    expect(t.host.stats.cx_active).toBe(0);
   });
 
   it("returns a non-101 answer as an ordinary response and closes its connection", async () => {
     const { server, port } = await h1UpgradeServer();
     const t = makePool(port);
-    usePool(t.pool);
-    const result = await t.pool.tunnel({ ...wsRequest, path: "/other" }, "websocket");
-    expect(result.upgraded).toBe(false);
-    if (result.upgraded) return;
-    expect(result.status).toBe(400);
-    const chunks: Buffer[] = [];
-    for await (const c of result.body) chunks.push(c as Buffer);
-    expect(Buffer.concat(chunks).toString()).toBe("bad");
-    await waitFor(async () => (await connections(server)) === 0);
+    expect(await notUpgraded(await t.pool.tunnel({ ...wsRequest, path: "/other" }, "websocket"))).toEqual({
+      status: 400,
+      body: "bad",
+    });
+    await waitUntil("the server has no connection", async () => (await connections(server)) === 0);
   });
 
   it("rejects with TunnelError connection failure when the port refuses", async () => {
-    const server = net.createServer();
-    const port = await listen(server);
-    await close(server);
+    const port = await freePort();
     const t = makePool(port);
-    usePool(t.pool);
     const err = await t.pool.tunnel(wsRequest, "websocket").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TunnelError);
     expect((err as TunnelError).reason).toBe("connection failure");
@@ -143,10 +132,8 @@ describe("tunnels", () => {
       sessions.add(s);
       s.on("close", () => sessions.delete(s));
     });
-    const port = await listen(server);
-    cleanups.push(() => close(server));
+    const port = await serve(server);
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     const result = await t.pool.tunnel(
       { ...wsRequest, headers: [...wsRequest.headers, "content-length", "0"] },
       "websocket",
@@ -164,7 +151,7 @@ describe("tunnels", () => {
     }
     expect(t.stat("upstream_cx_http1_total")).toBe(0);
     await t.pool.drain();
-    await waitFor(() => sessions.size === 0);
+    await waitUntil("the session closes", () => sessions.size === 0);
   });
 
   it("reports a non-200 answer to extended CONNECT as not upgraded", async () => {
@@ -173,17 +160,12 @@ describe("tunnels", () => {
       stream.respond({ ":status": 403 });
       stream.end("denied");
     });
-    const port = await listen(server);
-    cleanups.push(() => close(server));
+    const port = await serve(server);
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
-    const result = await t.pool.tunnel(wsRequest, "websocket");
-    expect(result.upgraded).toBe(false);
-    if (result.upgraded) return;
-    expect(result.status).toBe(403);
-    const chunks: Buffer[] = [];
-    for await (const c of result.body) chunks.push(c as Buffer);
-    expect(Buffer.concat(chunks).toString()).toBe("denied");
+    expect(await notUpgraded(await t.pool.tunnel(wsRequest, "websocket"))).toEqual({
+      status: 403,
+      body: "denied",
+    });
   });
 
   it("falls back to a dedicated HTTP/1.1 upgrade when the h2 peer did not enable extended CONNECT", async () => {
@@ -204,10 +186,7 @@ describe("tunnels", () => {
       socket.on("data", (d: Buffer) => socket.write(d.toString().toUpperCase()));
       socket.on("end", () => socket.end());
     });
-    const sockets = new Set<net.Socket>();
     const front = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
       socket.once("readable", () => {
         const peek = socket.read(3) as Buffer | null;
         if (peek === null) return;
@@ -216,13 +195,8 @@ describe("tunnels", () => {
         else h1.emit("connection", socket);
       });
     });
-    const port = await listen(front);
-    cleanups.push(async () => {
-      for (const s of sockets) s.destroy();
-      await close(front);
-    });
+    const port = await serve(front);
     const t = makePool(port, { protocol: "http2" });
-    usePool(t.pool);
     const result = await t.pool.tunnel(wsRequest, "websocket");
     await roundTrip(result);
     expect(upgrades).toBe(1);
@@ -276,7 +250,7 @@ describe("splice", () => {
     server.write("late");
     expect(await late).toBe("late");
     server.end();
-    await waitFor(() => closed === 1);
+    await waitUntil("splice reports the close", () => closed === 1);
     expect(downstream.destroyed && upstream.destroyed).toBe(true);
   });
 
@@ -285,7 +259,7 @@ describe("splice", () => {
     const [upstream] = duplexPair();
     splice(downstream, upstream, { idleTimeoutMs: 0 });
     upstream.destroy(new Error("ECONNRESET"));
-    await waitFor(() => downstream.destroyed);
+    await waitUntil("the downstream is destroyed", () => downstream.destroyed);
   });
 
   it("destroys both sides after the idle timeout and not before traffic stops", async () => {
@@ -295,10 +269,12 @@ describe("splice", () => {
     splice(downstream, upstream, { idleTimeoutMs: 150 });
     for (let i = 0; i < 4; i++) {
       client.write("x");
-      await new Promise((r) => setTimeout(r, 60));
+      await sleep(60);
     }
     expect(downstream.destroyed).toBe(false);
-    await waitFor(() => downstream.destroyed && upstream.destroyed, 2000);
+    await waitUntil("both sides are destroyed", () => downstream.destroyed && upstream.destroyed, {
+      withinMs: 2000,
+    });
   });
 
   it("joins real sockets and leaves none open", async () => {
@@ -306,8 +282,7 @@ describe("splice", () => {
       s.on("error", () => {});
       s.pipe(s);
     });
-    const port = await listen(server);
-    cleanups.push(() => close(server));
+    const port = await serve(server);
     const up = net.connect(port, "127.0.0.1");
     const [client, downstream] = duplexPair();
     up.on("error", () => {});
@@ -317,6 +292,6 @@ describe("splice", () => {
     expect(await echoed).toBe("hi");
     client.destroy();
     downstream.destroy();
-    await waitFor(async () => (await connections(server)) === 0);
+    await waitUntil("the server has no connection", async () => (await connections(server)) === 0);
   });
 });

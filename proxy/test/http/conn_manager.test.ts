@@ -1,6 +1,10 @@
 import http from "node:http";
+import net from "node:net";
 import { describe, expect, it } from "vitest";
-import { h1, h2, raw, type TestProxy, until, useProxyFixture } from "./helpers.js";
+import { sleep, waitUntil } from "../../../lib/wait.js";
+import { h2 } from "../../../test-support/h2.js";
+import { raw, request } from "../../../test-support/http.js";
+import { type TestProxy, useProxyFixture } from "./helpers.js";
 
 const fx = useProxyFixture();
 const setup = (hcmExtra = "", handler?: http.RequestListener): Promise<TestProxy> =>
@@ -9,8 +13,8 @@ const setup = (hcmExtra = "", handler?: http.RequestListener): Promise<TestProxy
 describe("codec selection", () => {
   it("auto serves HTTP/1.1 and h2c prior knowledge on one port", async () => {
     const p = await setup();
-    expect((await h1(p.port)).status).toBe(200);
-    expect((await h2(p.port)).status).toBe(200);
+    expect((await request(p.port, "/")).status).toBe(200);
+    expect((await h2(p.port, "/")).status).toBe(200);
     expect(p.stat("http.ingress.downstream_cx_http1_total")).toBe(1);
     expect(p.stat("http.ingress.downstream_cx_http2_total")).toBe(1);
     expect(p.stat("http.ingress.downstream_rq_total")).toBe(2);
@@ -21,16 +25,15 @@ describe("codec selection", () => {
     const p = await setup();
     const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     // Half a preface, a pause, the rest plus an empty SETTINGS frame: the server answers with its SETTINGS.
-    const net = await import("node:net");
     const socket = net.connect(p.port, "127.0.0.1");
     const got: Buffer[] = [];
     socket.on("data", (c: Buffer) => got.push(c));
     await new Promise((r) => socket.once("connect", r));
     socket.write(preface.slice(0, 10));
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     expect(got.length).toBe(0);
     socket.write(Buffer.concat([Buffer.from(preface.slice(10)), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
-    await until(() => got.length > 0);
+    await waitUntil("the proxy answers the whole preface", () => got.length > 0);
     // A SETTINGS frame: type 4 at offset 3.
     expect(Buffer.concat(got)[3]).toBe(4);
     socket.destroy();
@@ -39,20 +42,20 @@ describe("codec selection", () => {
 
   it("http1 codec does not speak h2c; http2 codec does not speak HTTP/1.1", async () => {
     let p = await setup("codec_type: HTTP1");
-    expect((await h1(p.port)).status).toBe(200);
-    await expect(h2(p.port)).rejects.toThrow();
+    expect((await request(p.port, "/")).status).toBe(200);
+    await expect(h2(p.port, "/")).rejects.toThrow();
     await p.close();
     await fx.upstream?.close();
     p = await setup("codec_type: HTTP2");
-    expect((await h2(p.port)).status).toBe(200);
-    await expect(h1(p.port)).rejects.toThrow();
+    expect((await h2(p.port, "/")).status).toBe(200);
+    await expect(request(p.port, "/")).rejects.toThrow();
   });
 });
 
 describe("codec errors and versions", () => {
   it("HTTP/1.0 gets 426 with an empty body", async () => {
     const p = await setup();
-    const text = await raw(p.port, "GET / HTTP/1.0\r\nHost: a\r\n\r\n");
+    const { text } = await raw(p.port, "GET / HTTP/1.0\r\nHost: a\r\n\r\n");
     expect(text).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
     expect(text).toMatch(/content-length: 0\r\n/i);
     expect(text).toMatch(/\r\n\r\n$/);
@@ -63,21 +66,22 @@ describe("codec errors and versions", () => {
     const p = await setup(
       "http_protocol_options: { accept_http_10: true, default_host_for_http_10: legacy.local }",
     );
-    const text = await raw(p.port, "GET /old HTTP/1.0\r\n\r\n");
+    const { text } = await raw(p.port, "GET /old HTTP/1.0\r\n\r\n");
     expect(text).toMatch(/^HTTP\/1\.[01] 200 /);
     expect(fx.upstream?.requests[0]?.headers.host).toBe("legacy.local");
   });
 
   it("headers over max_request_headers_kb get 431", async () => {
     const p = await setup("max_request_headers_kb: 2");
-    const text = await raw(p.port, `GET / HTTP/1.1\r\nHost: a\r\nx-big: ${"a".repeat(4000)}\r\n\r\n`);
+    const { text } = await raw(p.port, `GET / HTTP/1.1\r\nHost: a\r\nx-big: ${"a".repeat(4000)}\r\n\r\n`);
     expect(text).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
     expect(text.endsWith("\r\n\r\nRequest Header Fields Too Large")).toBe(true);
   });
 
   it("a malformed request gets 400 Bad Request and the connection closes", async () => {
     const p = await setup();
-    const text = await raw(p.port, "GARBAGE\r\n\r\n");
+    const { text, closedByPeer } = await raw(p.port, "GARBAGE\r\n\r\n");
+    expect(closedByPeer).toBe(true);
     expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(text).toMatch(/content-type: text\/plain\r\n/);
     expect(text.endsWith("\r\n\r\nBad Request")).toBe(true);
@@ -86,10 +90,10 @@ describe("codec errors and versions", () => {
 
   it("an Upgrade: h2c request is served as plain HTTP/1.1", async () => {
     const p = await setup();
-    const text = await raw(
+    const { text } = await raw(
       p.port,
       "GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
-      1000,
+      { until: (received) => received.endsWith("\r\n0\r\n\r\n") }, // the last chunk of the response
     );
     expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     const body = JSON.parse(text.slice(text.indexOf("{"), text.lastIndexOf("}") + 1));
@@ -103,8 +107,8 @@ describe("codec errors and versions", () => {
 describe("Envoy request and response headers", () => {
   it("adds x-request-id, x-forwarded-proto, expected timeout; sets server and service time", async () => {
     const p = await setup();
-    const r = await h1(p.port, { headers: { "x-forwarded-for": "1.2.3.4" } });
-    const seen = JSON.parse(r.body).headers;
+    const r = await request(p.port, "/", { headers: { "x-forwarded-for": "1.2.3.4" } });
+    const seen = JSON.parse(r.text).headers;
     expect(seen["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
     expect(seen["x-forwarded-proto"]).toBe("http");
     expect(seen["x-forwarded-for"]).toBe("1.2.3.4"); // use_remote_address false: untouched
@@ -117,14 +121,14 @@ describe("Envoy request and response headers", () => {
 
   it("keeps a client's x-request-id; server_name overrides", async () => {
     const p = await setup("server_name: echomesh");
-    const r = await h1(p.port, { headers: { "x-request-id": "abc" } });
-    expect(JSON.parse(r.body).headers["x-request-id"]).toBe("abc");
+    const r = await request(p.port, "/", { headers: { "x-request-id": "abc" } });
+    expect(JSON.parse(r.text).headers["x-request-id"]).toBe("abc");
     expect(r.headers.server).toBe("echomesh");
   });
 
   it("use_remote_address appends the peer to x-forwarded-for and strips x-envoy-* control headers", async () => {
     const p = await setup("use_remote_address: true");
-    const r = await h1(p.port, {
+    const r = await request(p.port, "/", {
       headers: {
         "x-forwarded-for": "1.2.3.4",
         "x-forwarded-proto": "https",
@@ -133,7 +137,7 @@ describe("Envoy request and response headers", () => {
         "x-request-id": "spoofed",
       },
     });
-    const seen = JSON.parse(r.body).headers;
+    const seen = JSON.parse(r.text).headers;
     expect(seen["x-forwarded-for"]).toBe("1.2.3.4, 127.0.0.1");
     expect(seen["x-forwarded-proto"]).toBe("http");
     expect(seen["x-envoy-retry-on"]).toBeUndefined();
@@ -144,14 +148,14 @@ describe("Envoy request and response headers", () => {
 
   it("use_remote_address from a loopback peer without XFF is internal", async () => {
     const p = await setup("use_remote_address: true");
-    const seen = JSON.parse((await h1(p.port)).body).headers;
+    const seen = JSON.parse((await request(p.port, "/")).text).headers;
     expect(seen["x-forwarded-for"]).toBe("127.0.0.1");
     expect(seen["x-envoy-internal"]).toBe("true");
   });
 
   it("strips hop-by-hop headers, keeps case, order, repeats and te: trailers", async () => {
     const p = await setup();
-    const r = await h1(p.port, {
+    const r = await request(p.port, "/", {
       headers: [
         "X-First",
         "1",
@@ -169,7 +173,7 @@ describe("Envoy request and response headers", () => {
         "b",
       ],
     });
-    const seen = JSON.parse(r.body);
+    const seen = JSON.parse(r.text);
     expect(seen.headers["x-drop"]).toBeUndefined();
     expect(seen.headers["keep-alive"]).toBeUndefined();
     expect(seen.headers.te).toBe("trailers");
@@ -194,20 +198,20 @@ describe("Envoy request and response headers", () => {
       res.addTrailers({ "x-checksum": "abc" });
       res.end();
     });
-    const a = await h1(p.port);
+    const a = await request(p.port, "/");
     expect(a.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
     expect(a.headers.server).toBe("envoy");
     expect(a.trailers["x-checksum"]).toBe("abc");
-    expect(a.body).toBe("part");
-    const b = await h2(p.port);
+    expect(a.text).toBe("part");
+    const b = await h2(p.port, "/");
     expect(b.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
     expect(b.trailers["x-checksum"]).toBe("abc");
   });
 
   it("h2 cookies are joined for an HTTP/1.1 upstream; :authority becomes Host", async () => {
     const p = await setup();
-    const r = await h2(p.port, { headers: { cookie: ["a=1", "b=2"], ":authority": "svc.local:81" } });
-    const seen = JSON.parse(r.body).headers;
+    const r = await h2(p.port, "/", { headers: { cookie: ["a=1", "b=2"], ":authority": "svc.local:81" } });
+    const seen = JSON.parse(r.text).headers;
     expect(seen.cookie).toBe("a=1; b=2");
     expect(seen.host).toBe("svc.local:81");
   });
@@ -216,8 +220,8 @@ describe("Envoy request and response headers", () => {
 describe("access log entries and drain", () => {
   it("reports each finished stream", async () => {
     const p = await setup();
-    await h1(p.port, { path: "/a?b", headers: { "user-agent": "t" } });
-    await until(() => p.entries.length === 1);
+    await request(p.port, "/a?b", { headers: { "user-agent": "t" } });
+    await p.logged();
     const e = p.entries[0];
     expect(e?.method).toBe("GET");
     expect(e?.path).toBe("/a?b");
@@ -238,14 +242,14 @@ describe("access log entries and drain", () => {
     const pending = new Promise<http.IncomingMessage>((resolve, reject) => {
       http.get({ host: "127.0.0.1", port: p.port, agent }, resolve).on("error", reject);
     });
-    await until(() => release !== null);
-    const drained = p.listener.drain();
+    await waitUntil("the upstream has the request", () => release !== null);
+    const drained = p.server.drain(5000);
     (release as unknown as () => void)();
     const res = await pending;
     expect(res.headers.connection).toBe("close");
     res.resume();
     await drained;
     agent.destroy();
-    await expect(h1(p.port)).rejects.toThrow();
+    await expect(request(p.port, "/")).rejects.toThrow();
   });
 });

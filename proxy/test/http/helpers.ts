@@ -1,32 +1,34 @@
 /**
- * Test harness: an Envoy v3 config (YAML text) loaded through the real loader, served by the real
- * listener, clusters and connection pools on 127.0.0.1; plus small upstreams and clients.
+ * Test harness: an Envoy v3 config (YAML text) loaded through the real loader and served by a real
+ * `ProxyServer` built from the CLI's factories, on 127.0.0.1; plus small upstreams.
  */
-import http, { type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
-import http2 from "node:http2";
-import net, { type AddressInfo } from "node:net";
-import { afterEach } from "vitest";
+import http, { type IncomingMessage } from "node:http";
+import type net from "node:net";
+import { waitUntil } from "../../../lib/wait.js";
+import { useCleanup } from "../../../test-support/cleanup.js";
+import { closeServer, listen } from "../../../test-support/servers.js";
 import type { AccessLogEntry } from "../../access_log/entry.js";
 import { loadConfigString } from "../../config/load.js";
-import { createConnPool } from "../../conn_pool/index.js";
-import { createHttpListener, type HttpListener } from "../../listener/listener.js";
-import { StatsStore } from "../../stats/store.js";
-import type { ClusterManager } from "../../upstream/cluster.js";
-import { createClusterManager } from "../../upstream/cluster_manager.js";
+import { defaultFactories } from "../../server/factories.js";
+import { silentLogger } from "../../server/log.js";
+import { ProxyServer } from "../../server/server.js";
 
 export interface TestProxy {
+  /** The port of the (first) listener. */
   port: number;
-  listener: HttpListener;
-  clusters: ClusterManager;
-  store: StatsStore;
+  server: ProxyServer;
+  /** Every finished stream, as the access log sees it. */
   entries: AccessLogEntry[];
+  /** Waits until `n` streams have finished (default 1); resolves with `entries`. */
+  logged(n?: number): Promise<AccessLogEntry[]>;
   /** `http.ingress.<name>` or any full stat name. */
   stat(name: string): number;
   close(): Promise<void>;
 }
 
 /**
- * `yaml` is a v3 bootstrap whose listener has port 0; `{{name}}` placeholders are replaced by `ports`.
+ * Builds and starts the proxy the CLI would run for `yaml`: a v3 bootstrap whose listener has port
+ * 0; `{{name}}` placeholders are replaced by `ports`. `random` replaces Math.random.
  */
 export async function startProxy(
   yaml: string,
@@ -35,40 +37,35 @@ export async function startProxy(
 ): Promise<TestProxy> {
   const text = yaml.replace(/\{\{(\w+)\}\}/g, (_m, k: string) => String(ports[k] ?? 1));
   const bootstrap = loadConfigString(text);
-  const store = new StatsStore();
-  const clusters = createClusterManager(bootstrap.clusters, {
-    stats: store,
-    createPool: createConnPool,
-    ...(opts.random ? { random: opts.random } : {}),
-  });
-  await clusters.initialize();
   const entries: AccessLogEntry[] = [];
-  const listener = createHttpListener(bootstrap.listeners[0]!, {
-    clusterManager: clusters,
-    stats: store,
-    onRequestComplete: (e) => entries.push(e),
+  const server = new ProxyServer(bootstrap, {
+    logger: silentLogger,
+    ...defaultFactories({ onRequestComplete: (e) => entries.push(e) }),
     ...(opts.random ? { random: opts.random } : {}),
+    serverInfo: null,
   });
-  const addr = await listener.listen();
+  await server.start();
+  const name = bootstrap.listeners[0]?.name ?? "";
+  const port = server.listenerAddress(name)?.port;
+  if (port === undefined) throw new Error(`listener ${name} did not bind`);
   return {
-    port: addr.port,
-    listener,
-    clusters,
-    store,
+    port,
+    server,
     entries,
-    stat: (name) => {
-      const snap = store.snapshot();
-      return snap.counters[name] ?? snap.gauges[name] ?? 0;
+    logged: async (n = 1) => {
+      await waitUntil(`${n} finished stream(s) logged`, () => entries.length >= n);
+      return entries;
     },
-    close: async () => {
-      await listener.close();
-      await clusters.close();
+    stat: (stat) => {
+      const snap = server.stats.snapshot();
+      return snap.counters[stat] ?? snap.gauges[stat] ?? 0;
     },
+    close: () => server.stop(),
   };
 }
 
 /** A v3 bootstrap with one listener (`hcm` extra YAML indented under the HCM) and static clusters. */
-export function bootstrapYaml(opts: {
+function bootstrapYaml(opts: {
   routes: string;
   hcmExtra?: string;
   clusters?: string[];
@@ -129,9 +126,48 @@ function indent(text: string, n: number): string {
 
 export interface Upstream {
   port: number;
-  server: http.Server;
+  server: net.Server;
+  /** Requests seen by a `startUpstream` upstream (empty for other servers). */
   requests: IncomingMessage[];
   close(): Promise<void>;
+}
+
+/** What `bootstrapYaml` needs besides the routes, and the proxy's `random`. */
+export interface ProxyExtra {
+  hcmExtra?: string;
+  clusters?: string[];
+  clusterExtra?: Record<string, string>;
+  random?: () => number;
+}
+
+/** Proxies and upstreams for the tests of one file; all of them are closed after each test. */
+export interface Proxies {
+  /** A proxy serving `routes` (see `bootstrapYaml`), its clusters' ports from `ports`. */
+  proxy(routes: string, ports: Record<string, number>, extra?: ProxyExtra): Promise<TestProxy>;
+  /** An HTTP/1.1 upstream (see `startUpstream`). */
+  upstream(handler?: http.RequestListener): Promise<Upstream>;
+  /** Any server (raw TCP, WebSocket, h2c) listening as an upstream. */
+  serve(server: net.Server): Promise<Upstream>;
+  /** Runs `fn` after the test too. */
+  defer(fn: () => unknown): void;
+}
+
+export function useProxies(): Proxies {
+  const defer = useCleanup();
+  const opened = async <T extends { close(): Promise<void> }>(thing: Promise<T>): Promise<T> => {
+    const t = await thing;
+    defer(() => t.close());
+    return t;
+  };
+  return {
+    proxy: (routes, ports, extra = {}) =>
+      opened(
+        startProxy(bootstrapYaml({ routes, ...extra }), ports, extra.random ? { random: extra.random } : {}),
+      ),
+    upstream: (handler) => opened(startUpstream(handler)),
+    serve: (server) => opened(listenUpstream(server)),
+    defer,
+  };
 }
 
 export interface ProxyFixture {
@@ -143,19 +179,19 @@ export interface ProxyFixture {
 
 /** One proxy and its upstream per test, both closed after each test of the calling file. */
 export function useProxyFixture(): ProxyFixture {
-  let proxy: TestProxy | null = null;
+  const proxies = useProxies();
   let upstream: Upstream | null = null;
-  afterEach(async () => {
-    await proxy?.close();
-    await upstream?.close();
-    proxy = upstream = null;
-  });
   return {
     async start(opts = {}) {
-      upstream = await startUpstream(opts.handler);
-      const yaml = bootstrapYaml({ routes: opts.routes ?? CATCH_ALL, hcmExtra: opts.hcmExtra ?? "" });
-      proxy = await startProxy(yaml, { backend: upstream.port });
-      return proxy;
+      proxies.defer(() => {
+        upstream = null;
+      });
+      upstream = await proxies.upstream(opts.handler);
+      return proxies.proxy(
+        opts.routes ?? CATCH_ALL,
+        { backend: upstream.port },
+        { hcmExtra: opts.hcmExtra ?? "" },
+      );
     },
     get upstream() {
       return upstream;
@@ -164,7 +200,7 @@ export function useProxyFixture(): ProxyFixture {
 }
 
 /** An HTTP/1.1 upstream; `handler` answers (default: 200 echoing method, url and headers as JSON). */
-export async function startUpstream(handler?: http.RequestListener): Promise<Upstream> {
+function startUpstream(handler?: http.RequestListener): Promise<Upstream> {
   const requests: IncomingMessage[] = [];
   const server = http.createServer((req, res) => {
     requests.push(req);
@@ -188,131 +224,10 @@ export async function startUpstream(handler?: http.RequestListener): Promise<Ups
   return listenUpstream(server, requests);
 }
 
-export async function listenUpstream(
-  server: http.Server,
-  requests: IncomingMessage[] = [],
-): Promise<Upstream> {
-  const sockets = new Set<net.Socket>();
-  server.on("connection", (s: net.Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    port: (server.address() as AddressInfo).port,
-    server,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  rawHeaders: string[];
-  body: string;
-  trailers: NodeJS.Dict<string>;
-}
-
-/** One HTTP/1.1 request on a fresh connection. */
-export function h1(
-  port: number,
-  opts: {
-    method?: string;
-    path?: string;
-    headers?: OutgoingHttpHeaders | string[];
-    body?: string | Buffer;
-  } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        method: opts.method ?? "GET",
-        path: opts.path ?? "/",
-        headers: opts.headers ?? {},
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            rawHeaders: res.rawHeaders,
-            body: Buffer.concat(chunks).toString(),
-            trailers: res.trailers,
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(opts.body);
-  });
-}
-
-/** One HTTP/2 (h2c prior knowledge) request on a fresh session. */
-export function h2(
-  port: number,
-  opts: { method?: string; path?: string; headers?: http2.OutgoingHttpHeaders; body?: string } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on("error", reject);
-    const stream = session.request({
-      ":method": opts.method ?? "GET",
-      ":path": opts.path ?? "/",
-      ...opts.headers,
-    });
-    let headers: http2.IncomingHttpHeaders = {};
-    let trailers: NodeJS.Dict<string> = {};
-    const chunks: Buffer[] = [];
-    stream.on("response", (h) => {
-      headers = h;
-    });
-    stream.on("trailers", (t) => {
-      trailers = t as NodeJS.Dict<string>;
-    });
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", () => {
-      session.close();
-      resolve({
-        status: Number(headers[":status"]),
-        headers: headers as http.IncomingHttpHeaders,
-        rawHeaders: [],
-        body: Buffer.concat(chunks).toString(),
-        trailers,
-      });
-    });
-    stream.on("error", (e) => {
-      session.destroy();
-      reject(e);
-    });
-    stream.end(opts.body);
-  });
-}
-
-/** Send raw bytes on a fresh connection and collect everything until the server closes (or `waitMs`). */
-export function raw(port: number, text: string | Buffer, waitMs = 2000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => socket.destroy(), waitMs);
-    socket.on("data", (c: Buffer) => chunks.push(c));
-    socket.on("error", reject);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString("latin1"));
-    });
-    socket.write(text);
-  });
+/** `server` listening on loopback; `close()` ends its connections too. */
+async function listenUpstream(server: net.Server, requests: IncomingMessage[] = []): Promise<Upstream> {
+  const port = await listen(server);
+  return { port, server, requests, close: () => closeServer(server) };
 }
 
 export const CATCH_ALL = `- match: { prefix: "/" }
@@ -324,15 +239,3 @@ export const H2C_CLUSTER = `typed_extension_protocol_options:
     "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
     explicit_http_config:
       http2_protocol_options: {}`;
-
-/** Resolves after `ms`. */
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Poll `fn` until it returns true (or fail after `ms`). */
-export async function until(fn: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(10);
-  }
-}

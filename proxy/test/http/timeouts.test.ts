@@ -2,8 +2,11 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { describe, expect, it } from "vitest";
+import { sleep, waitUntil } from "../../../lib/wait.js";
+import { h2 } from "../../../test-support/h2.js";
+import { raw, request } from "../../../test-support/http.js";
 import { StreamTimeouts, type TimedStream } from "../../http/stream_timeouts.js";
-import { h1, h2, raw, sleep, until, useProxyFixture } from "./helpers.js";
+import { useProxyFixture } from "./helpers.js";
 
 const setup = useProxyFixture().start;
 
@@ -22,15 +25,15 @@ describe("stream_idle_timeout", () => {
     const aborted = { value: false };
     const p = await setup({ hcmExtra: "stream_idle_timeout: 0.3s", handler: silent(aborted) });
     const started = Date.now();
-    const res = await h1(p.port);
+    const res = await request(p.port, "/");
     expect(res.status).toBe(408);
-    expect(res.body).toBe("stream timeout");
+    expect(res.text).toBe("stream timeout");
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(p.stat("http.ingress.downstream_rq_idle_timeout")).toBe(1);
-    await until(() => p.entries.length === 1);
+    await p.logged();
     expect(p.entries[0]?.responseFlags).toContain("SI");
     expect(p.entries[0]?.responseCodeDetails).toBe("stream_idle_timeout");
-    await until(() => aborted.value);
+    await waitUntil("the upstream request is aborted", () => aborted.value);
   });
 
   it("resets the stream when the response started and then stalls", async () => {
@@ -56,7 +59,7 @@ describe("stream_idle_timeout", () => {
     });
     expect(outcome).toBe("reset:200:partial");
     expect(p.stat("http.ingress.downstream_rq_idle_timeout")).toBe(1);
-    await until(() => p.entries.length === 1);
+    await p.logged();
     expect(p.entries[0]?.responseFlags).toContain("SI");
   });
 
@@ -76,19 +79,19 @@ describe("stream_idle_timeout", () => {
         res.on("close", () => clearInterval(t));
       },
     });
-    const res = await h1(p.port);
+    const res = await request(p.port, "/");
     expect(res.status).toBe(200);
-    expect(res.body).toBe("xxxxxxxx");
+    expect(res.text).toBe("xxxxxxxx");
     expect(p.stat("http.ingress.downstream_rq_idle_timeout")).toBe(0);
   });
 
   it("applies on HTTP/2 streams too", async () => {
     const aborted = { value: false };
     const p = await setup({ hcmExtra: "stream_idle_timeout: 0.3s", handler: silent(aborted) });
-    const res = await h2(p.port);
+    const res = await h2(p.port, "/");
     expect(res.status).toBe(408);
-    expect(res.body).toBe("stream timeout");
-    await until(() => aborted.value);
+    expect(res.text).toBe("stream timeout");
+    await waitUntil("the upstream request is aborted", () => aborted.value);
   });
 
   it("is replaced by the route's idle_timeout (which can enable it ...)", async () => {
@@ -99,9 +102,9 @@ describe("stream_idle_timeout", () => {
   route: { cluster: backend, idle_timeout: 0.3s }`,
       handler: silent(aborted),
     });
-    const res = await h1(p.port);
+    const res = await request(p.port, "/");
     expect(res.status).toBe(408);
-    expect(res.body).toBe("stream timeout");
+    expect(res.text).toBe("stream timeout");
   });
 
   it("(... or disable it)", async () => {
@@ -113,9 +116,9 @@ describe("stream_idle_timeout", () => {
         setTimeout(() => res.end("late"), 600);
       },
     });
-    const res = await h1(p.port);
+    const res = await request(p.port, "/");
     expect(res.status).toBe(200);
-    expect(res.body).toBe("late");
+    expect(res.text).toBe("late");
   });
 
   it("keeps the keep-alive connection usable after a 408 for a complete request", async () => {
@@ -150,16 +153,17 @@ describe("stream_idle_timeout", () => {
 describe("request_timeout", () => {
   it("answers 408 `request timeout` and closes when the request body does not arrive in time", async () => {
     const p = await setup({ hcmExtra: "request_timeout: 0.3s", handler: silent({ value: false }) });
-    const text = await raw(
+    const { text, closedByPeer } = await raw(
       p.port,
       "POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nhalf!",
-      5000,
+      { withinMs: 5000 },
     );
+    expect(closedByPeer).toBe(true);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(text).toMatch(/\r\n\r\nrequest timeout$/);
     expect(text.toLowerCase()).toContain("connection: close");
     expect(p.stat("http.ingress.downstream_rq_timeout")).toBe(1);
-    await until(() => p.entries.length === 1);
+    await p.logged();
     expect(p.entries[0]?.responseCodeDetails).toBe("request_overall_timeout");
   });
 
@@ -167,7 +171,10 @@ describe("request_timeout", () => {
     const p = await setup({ hcmExtra: "request_timeout: 0.3s" });
     const started = Date.now();
     // The head never ends (no blank line): a slowloris client.
-    const text = await raw(p.port, "GET / HTTP/1.1\r\nhost: x\r\nx-slow: 1\r\n", 5000);
+    const { text, closedByPeer } = await raw(p.port, "GET / HTTP/1.1\r\nhost: x\r\nx-slow: 1\r\n", {
+      withinMs: 5000,
+    });
+    expect(closedByPeer).toBe(true);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(text).toMatch(/\r\n\r\nrequest timeout$/);
     expect(text.toLowerCase()).toContain("connection: close");
@@ -183,9 +190,9 @@ describe("request_timeout", () => {
         req.on("end", () => setTimeout(() => res.end("slow"), 500));
       },
     });
-    const res = await h1(p.port, { method: "POST", path: "/", body: "payload" });
+    const res = await request(p.port, "/", { method: "POST", body: "payload" });
     expect(res.status).toBe(200);
-    expect(res.body).toBe("slow");
+    expect(res.text).toBe("slow");
     expect(p.stat("http.ingress.downstream_rq_timeout")).toBe(0);
   });
 });
@@ -195,13 +202,13 @@ describe("connection idle_timeout (common_http_protocol_options)", () => {
     const p = await setup({ hcmExtra: "common_http_protocol_options: { idle_timeout: 0.3s }" });
     const socket = net.connect(p.port, "127.0.0.1");
     let got = "";
+    let answered = 0;
     socket.on("data", (c: Buffer) => {
       got += c.toString("latin1");
+      if (answered === 0 && got.includes("\r\n\r\n")) answered = Date.now();
     });
     const closed = new Promise<number>((r) => socket.on("close", () => r(Date.now())));
     socket.write("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
-    await until(() => got.includes("\r\n\r\n"));
-    const answered = Date.now();
     const at = await closed;
     expect(got).toMatch(/^HTTP\/1\.1 200 /);
     expect(at - answered).toBeGreaterThanOrEqual(250);
@@ -236,7 +243,9 @@ describe("connection idle_timeout (common_http_protocol_options)", () => {
     });
     for (let i = 1; i <= 4; i++) {
       socket.write("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
-      await until(() => got.split("HTTP/1.1 200 ").length - 1 === i);
+      await waitUntil(`response ${i} arrives`, () => got.split("HTTP/1.1 200 ").length - 1 === i, {
+        intervalMs: 10,
+      });
       await sleep(250);
     }
     expect(closed).toBe(false);

@@ -1,21 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { LeastRequestLoadBalancer } from "../../load_balancer/least_request.js";
 import { Host } from "../../upstream/host.js";
-import { seeded } from "./seeded.js";
+import { count, seeded } from "./helpers.js";
 
 function host(name: string, active: number, weight = 1): Host {
   const h = new Host(`10.0.0.${name.charCodeAt(0) - 96}`, 80, weight, name);
-  h.stats.rqActive = active;
+  h.stats.rq_active = active;
   return h;
-}
-
-function count(lb: LeastRequestLoadBalancer, n: number): Map<string, number> {
-  const m = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const h = lb.choose()!.hostname;
-    m.set(h, (m.get(h) ?? 0) + 1);
-  }
-  return m;
 }
 
 describe("least_request", () => {
@@ -55,7 +46,7 @@ describe("least_request", () => {
     const b = host("b", 0);
     const lb = new LeastRequestLoadBalancer(seeded(4), 5);
     lb.setHosts([a, b]);
-    a.stats.rqActive = 3;
+    a.stats.rq_active = 3;
     const m = count(lb, 500);
     expect(m.get("b")!).toBeGreaterThan(450);
   });
@@ -69,7 +60,7 @@ describe("least_request", () => {
     expect(idle.get("a")).toBe(200);
     expect(idle.get("b")).toBe(100);
     // a now carries 5 active requests: its effective weight 2/6 falls below b's 1/1.
-    a.stats.rqActive = 5;
+    a.stats.rq_active = 5;
     const loaded = count(lb, 400);
     expect(loaded.get("b")!).toBeGreaterThan(loaded.get("a")! * 2);
   });

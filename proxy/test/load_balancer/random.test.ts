@@ -2,19 +2,10 @@ import { describe, expect, it } from "vitest";
 import { createLoadBalancer } from "../../load_balancer/index.js";
 import { RandomLoadBalancer } from "../../load_balancer/random.js";
 import { Host } from "../../upstream/host.js";
-import { seeded } from "./seeded.js";
+import { count, seeded } from "./helpers.js";
 
 function hosts(n: number, weight = (_i: number) => 1): Host[] {
   return Array.from({ length: n }, (_, i) => new Host(`10.0.0.${i + 1}`, 80, weight(i), `h${i}`));
-}
-
-function count(lb: { choose(): Host | null }, n: number): Map<string, number> {
-  const m = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const h = lb.choose()!.hostname;
-    m.set(h, (m.get(h) ?? 0) + 1);
-  }
-  return m;
 }
 
 describe("random", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RoundRobinLoadBalancer } from "../../load_balancer/round_robin.js";
 import { Host } from "../../upstream/host.js";
-import { seeded } from "./seeded.js";
+import { seeded } from "./helpers.js";
 
 function host(name: string, weight = 1): Host {
   return new Host(`10.0.0.${name.charCodeAt(0) - 96}`, 80, weight, name);

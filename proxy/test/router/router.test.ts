@@ -1,103 +1,53 @@
 import http from "node:http";
+import http2 from "node:http2";
 import net from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  bootstrapYaml,
-  CATCH_ALL,
-  H2C_CLUSTER,
-  h1,
-  h2,
-  listenUpstream,
-  sleep,
-  startProxy,
-  startUpstream,
-  type TestProxy,
-  type Upstream,
-  until,
-} from "../http/helpers.js";
+import { describe, expect, it } from "vitest";
+import { freePort } from "../../../lib/net.js";
+import { sleep, waitUntil } from "../../../lib/wait.js";
+import { h2 } from "../../../test-support/h2.js";
+import { request } from "../../../test-support/http.js";
+import { CATCH_ALL, H2C_CLUSTER, startProxy, useProxies } from "../http/helpers.js";
 
-const opened: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const o of opened.splice(0).reverse()) await o.close();
-});
-
-async function up(handler?: http.RequestListener): Promise<Upstream> {
-  const u = await startUpstream(handler);
-  opened.push(u);
-  return u;
-}
-
-async function proxyFor(
-  routes: string,
-  ports: Record<string, number>,
-  extra: {
-    clusters?: string[];
-    clusterExtra?: Record<string, string>;
-    random?: () => number;
-    hcmExtra?: string;
-  } = {},
-): Promise<TestProxy> {
-  const p = await startProxy(
-    bootstrapYaml({
-      routes,
-      ...(extra.clusters ? { clusters: extra.clusters } : {}),
-      ...(extra.clusterExtra ? { clusterExtra: extra.clusterExtra } : {}),
-      ...(extra.hcmExtra ? { hcmExtra: extra.hcmExtra } : {}),
-    }),
-    ports,
-    extra.random ? { random: extra.random } : {},
-  );
-  opened.push(p);
-  return p;
-}
-
-/** A port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+const { proxy: proxyFor, upstream: up, serve, defer } = useProxies();
 
 describe("local replies", () => {
   it("404 with an empty body and flag NR when no route matches", async () => {
     const p = await proxyFor(`- match: { prefix: "/api" }\n  route: { cluster: backend }`, { backend: 1 });
-    for (const r of [await h1(p.port, { path: "/other" }), await h2(p.port, { path: "/other" })]) {
+    for (const r of [await request(p.port, "/other"), await h2(p.port, "/other")]) {
       expect(r.status).toBe(404);
-      expect(r.body).toBe("");
+      expect(r.text).toBe("");
       expect(r.headers["content-length"]).toBe("0");
       expect(r.headers.server).toBe("envoy");
     }
     expect(p.stat("http.ingress.no_route")).toBe(2);
-    await until(() => p.entries.length === 2);
+    await p.logged(2);
     expect(p.entries[0]?.responseFlags).toEqual(["NR"]);
   });
 
   it("503 no healthy upstream when the cluster has no host", async () => {
     const p = await proxyFor(CATCH_ALL, { backend: 1 });
-    const cluster = p.clusters.get("backend");
+    const cluster = p.server.clusterManager.get("backend");
     if (cluster === undefined) throw new Error("no cluster");
     for (const h of cluster.hosts) h.healthy = false;
     const chooseHost = cluster.chooseHost.bind(cluster);
     cluster.chooseHost = () => (cluster.hosts.some((h) => h.healthy) ? chooseHost() : null);
-    const r = await h1(p.port);
+    const r = await request(p.port, "/");
     expect(r.status).toBe(503);
-    expect(r.body).toBe("no healthy upstream");
+    expect(r.text).toBe("no healthy upstream");
     expect(r.headers["content-type"]).toBe("text/plain");
     expect(r.headers["content-length"]).toBe("19");
-    await until(() => p.entries.length === 1);
+    await p.logged();
     expect(p.entries[0]?.responseFlags).toEqual(["UH"]);
   });
 
   it("503 with the reset reason on a connect failure (flag UF)", async () => {
-    const p = await proxyFor(CATCH_ALL, { backend: await closedPort() });
-    const r = await h1(p.port);
+    const p = await proxyFor(CATCH_ALL, { backend: await freePort() });
+    const r = await request(p.port, "/");
     expect(r.status).toBe(503);
-    expect(r.body).toBe(
+    expect(r.text).toBe(
       "upstream connect error or disconnect/reset before headers. reset reason: connection failure",
     );
-    await until(() => p.entries.length === 1);
+    await p.logged();
     expect(p.entries[0]?.responseFlags).toEqual(["UF"]);
     expect(p.stat("http.ingress.downstream_rq_5xx")).toBe(1);
   });
@@ -107,12 +57,11 @@ describe("local replies", () => {
       s.on("error", () => {});
       s.once("data", () => s.end("NOT HTTP AT ALL\r\n\r\n"));
     });
-    const u = await listenUpstream(bad as unknown as http.Server);
-    opened.push(u);
+    const u = await serve(bad);
     const p = await proxyFor(CATCH_ALL, { backend: u.port });
-    const r = await h1(p.port);
+    const r = await request(p.port, "/");
     expect(r.status).toBe(502);
-    expect(r.body).toBe(
+    expect(r.text).toBe(
       "upstream connect error or disconnect/reset before headers. reset reason: protocol error",
     );
   });
@@ -122,14 +71,17 @@ describe("local replies", () => {
     const p = await proxyFor(`- match: { prefix: "/" }\n  route: { cluster: backend, timeout: 0.2s }`, {
       backend: u.port,
     });
-    const r = await h1(p.port);
+    const r = await request(p.port, "/");
     expect(r.status).toBe(504);
-    expect(r.body).toBe("upstream request timeout");
+    expect(r.text).toBe("upstream request timeout");
     expect(p.stat("cluster.backend.upstream_rq_timeout")).toBe(1);
-    await until(() => p.entries.length === 1);
+    await p.logged();
     expect(p.entries[0]?.responseFlags).toEqual(["UT"]);
     // The upstream request was released.
-    await until(() => p.stat("cluster.backend.upstream_rq_active") === 0);
+    await waitUntil(
+      "the upstream request is released",
+      () => p.stat("cluster.backend.upstream_rq_active") === 0,
+    );
   });
 
   it("a timeout after response headers resets the downstream", async () => {
@@ -140,8 +92,8 @@ describe("local replies", () => {
     const p = await proxyFor(`- match: { prefix: "/" }\n  route: { cluster: backend, timeout: 0.3s }`, {
       backend: u.port,
     });
-    await expect(h1(p.port)).rejects.toThrow();
-    await expect(h2(p.port)).rejects.toThrow();
+    await expect(request(p.port, "/")).rejects.toThrow();
+    await expect(h2(p.port, "/")).rejects.toThrow();
   });
 });
 
@@ -157,9 +109,9 @@ describe("retries", () => {
       else res.writeHead(200).end("second");
     });
     const p = await proxyFor(retryRoute("{ retry_on: 5xx, num_retries: 1 }"), { backend: u.port });
-    const r = await h1(p.port);
+    const r = await request(p.port, "/");
     expect(r.status).toBe(200);
-    expect(r.body).toBe("second");
+    expect(r.text).toBe("second");
     expect(n).toBe(2);
     expect(p.stat("cluster.backend.upstream_rq_retry")).toBe(1);
     expect(p.stat("cluster.backend.upstream_rq_503")).toBe(1);
@@ -172,17 +124,17 @@ describe("retries", () => {
       res.writeHead(503).end(`try ${n}`);
     });
     const p = await proxyFor(retryRoute("{ retry_on: gateway-error, num_retries: 2 }"), { backend: u.port });
-    const r = await h1(p.port);
+    const r = await request(p.port, "/");
     expect(r.status).toBe(503);
-    expect(r.body).toBe("try 3");
+    expect(r.text).toBe("try 3");
     expect(n).toBe(3);
-    await until(() => p.entries.length === 1);
+    await p.logged();
     expect(p.entries[0]?.responseFlags).toContain("URX");
   });
 
   it("retry_on connect-failure moves to another host", async () => {
     const u = await up();
-    const dead = await closedPort();
+    const dead = await freePort();
     const p = await startProxy(
       `
 static_resources:
@@ -219,16 +171,16 @@ static_resources:
       {},
       { random: () => 0 },
     );
-    opened.push(p);
-    const r = await h1(p.port);
+    defer(() => p.close());
+    const r = await request(p.port, "/");
     expect(r.status).toBe(200);
     expect(p.stat("cluster.backend.upstream_rq_retry")).toBe(1);
     expect(p.stat("cluster.backend.upstream_cx_connect_fail")).toBe(1);
   });
 
   it("without a retry policy a connect failure is not retried", async () => {
-    const p = await proxyFor(CATCH_ALL, { backend: await closedPort() });
-    expect((await h1(p.port)).status).toBe(503);
+    const p = await proxyFor(CATCH_ALL, { backend: await freePort() });
+    expect((await request(p.port, "/")).status).toBe(503);
     expect(p.stat("cluster.backend.upstream_rq_retry")).toBe(0);
   });
 
@@ -238,7 +190,7 @@ static_resources:
       n++;
     });
     const p = await proxyFor(retryRoute("{ retry_on: 5xx, num_retries: 3 }", "0.3s"), { backend: u.port });
-    const r = await h1(p.port);
+    const r = await request(p.port, "/");
     expect(r.status).toBe(504);
     await sleep(100);
     expect(n).toBe(1);
@@ -257,7 +209,7 @@ static_resources:
     const p = await proxyFor(retryRoute("{ retry_on: 5xx, num_retries: 1, per_try_timeout: 0.2s }"), {
       backend: u.port,
     });
-    const r = await h1(p.port, { method: "POST", body: "payload" });
+    const r = await request(p.port, "/", { method: "POST", body: "payload" });
     expect(r.status).toBe(200);
     expect(bodies).toEqual(["payload", "payload"]);
     expect(p.stat("cluster.backend.upstream_rq_per_try_timeout")).toBe(1);
@@ -276,12 +228,12 @@ describe("route actions", () => {
   redirect: { https_redirect: true }`,
       {},
     );
-    const a = await h1(p.port, { path: "/health" });
-    expect([a.status, a.body, a.headers["content-type"]]).toEqual([200, "ok", "text/plain"]);
-    const b = await h1(p.port, { path: "/old/x?q=1", headers: { host: "example.com:8080" } });
+    const a = await request(p.port, "/health");
+    expect([a.status, a.text, a.headers["content-type"]]).toEqual([200, "ok", "text/plain"]);
+    const b = await request(p.port, "/old/x?q=1", { headers: { host: "example.com:8080" } });
     expect(b.status).toBe(302);
     expect(b.headers.location).toBe("http://example.com:8080/new/x?q=1");
-    const c = await h2(p.port, { path: "/p", headers: { ":authority": "example.com" } });
+    const c = await h2(p.port, "/p", { headers: { ":authority": "example.com" } });
     expect(c.status).toBe(301);
     expect(c.headers.location).toBe("https://example.com/p");
     expect(p.stat("http.ingress.rq_redirect")).toBe(2);
@@ -301,18 +253,18 @@ describe("route actions", () => {
     let value = 0;
     const p = await proxyFor(routes, ports, { clusters: ["blue", "green"], random: () => value });
     value = 0; // 0 % 100 = 0 < 30
-    expect((await h1(p.port)).body).toBe("blue");
+    expect((await request(p.port, "/")).text).toBe("blue");
     value = 0.5; // 2147483648 % 100 = 48
-    expect((await h1(p.port)).body).toBe("green");
+    expect((await request(p.port, "/")).text).toBe("green");
   });
 
   it("unknown cluster gives 503 with an empty body (NC)", async () => {
     const p = await proxyFor(CATCH_ALL, { backend: 1 });
-    const cm = p.clusters;
+    const cm = p.server.clusterManager;
     const get = cm.get.bind(cm);
     cm.get = (name) => (name === "backend" ? undefined : get(name));
-    const r = await h1(p.port);
-    expect([r.status, r.body]).toEqual([503, ""]);
+    const r = await request(p.port, "/");
+    expect([r.status, r.text]).toEqual([503, ""]);
     expect(p.stat("http.ingress.no_cluster")).toBe(1);
   });
 
@@ -322,7 +274,7 @@ describe("route actions", () => {
       `- match: { prefix: "/api/" }\n  route: { cluster: backend, prefix_rewrite: "/v1/", host_rewrite_literal: internal.svc }`,
       { backend: u.port },
     );
-    const seen = JSON.parse((await h1(p.port, { path: "/api/users?x=1", headers: { host: "front" } })).body);
+    const seen = JSON.parse((await request(p.port, "/api/users?x=1", { headers: { host: "front" } })).text);
     expect(seen.url).toBe("/v1/users?x=1");
     expect(seen.headers.host).toBe("internal.svc");
     expect(seen.headers["x-envoy-original-path"]).toBe("/api/users?x=1");
@@ -351,9 +303,12 @@ describe("streaming, aborts and resets", () => {
       req.on("error", () => {});
       setTimeout(() => reject(new Error("no data")), 5000);
     });
-    await until(() => upstreamClosed);
-    await until(() => p.stat("cluster.backend.upstream_rq_active") === 0);
-    await until(() => p.entries.length === 1);
+    await waitUntil("the upstream connection closes", () => upstreamClosed);
+    await waitUntil(
+      "the upstream request is released",
+      () => p.stat("cluster.backend.upstream_rq_active") === 0,
+    );
+    await p.logged();
     expect(p.entries[0]?.responseFlags).toContain("DC");
   });
 
@@ -364,13 +319,12 @@ describe("streaming, aborts and resets", () => {
       setTimeout(() => req.socket.destroy(), 50);
     });
     const p = await proxyFor(CATCH_ALL, { backend: u.port });
-    await expect(h1(p.port)).rejects.toThrow();
-    await expect(h2(p.port)).rejects.toThrow();
+    await expect(request(p.port, "/")).rejects.toThrow();
+    await expect(h2(p.port, "/")).rejects.toThrow();
     expect(p.stat("http.ingress.rq_reset_after_downstream_response_started")).toBe(2);
   });
 
   it("streams a large body both ways with backpressure, h1 -> h2c upstream -> back", async () => {
-    const http2 = await import("node:http2");
     const h2server = http2.createServer();
     h2server.on("stream", (stream) => {
       let n = 0;
@@ -383,10 +337,8 @@ describe("streaming, aborts and resets", () => {
         stream.end(Buffer.alloc(4 * 1024 * 1024, 7));
       });
     });
-    await new Promise<void>((r) => h2server.listen(0, "127.0.0.1", r));
-    const port = (h2server.address() as net.AddressInfo).port;
-    opened.push({ close: () => new Promise<void>((r) => h2server.close(() => r())) });
-    const p = await proxyFor(CATCH_ALL, { backend: port }, { clusterExtra: { backend: H2C_CLUSTER } });
+    const u = await serve(h2server);
+    const p = await proxyFor(CATCH_ALL, { backend: u.port }, { clusterExtra: { backend: H2C_CLUSTER } });
     const body = Buffer.alloc(8 * 1024 * 1024, 1);
     const r = await new Promise<{ size: number; trailers: NodeJS.Dict<string> }>((resolve, reject) => {
       const req = http.request({ host: "127.0.0.1", port: p.port, method: "POST", agent: false }, (res) => {

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { request } from "../../../test-support/http.js";
+import { closeServer, listen } from "../../../test-support/servers.js";
 import { loadConfigString } from "../../config/load.js";
 import type { ConnPool } from "../../conn_pool/types.js";
 import { merge } from "../../server/config_source.js";
@@ -131,8 +132,7 @@ describe("ProxyServer", () => {
 
   it("cleans up when a listener cannot bind", async () => {
     const blocker = createServer();
-    await new Promise<void>((r) => blocker.listen({ host: "127.0.0.1", port: 0 }, r));
-    const port = (blocker.address() as import("node:net").AddressInfo).port;
+    const port = await listen(blocker);
     const events: string[] = [];
     const server = new ProxyServer(
       loadConfigString(
@@ -148,7 +148,7 @@ describe("ProxyServer", () => {
     );
     await expect(server.start()).rejects.toMatchObject({ code: "EADDRINUSE" });
     expect(events).toEqual(["close front"]);
-    await new Promise<void>((r) => blocker.close(() => r()));
+    await closeServer(blocker);
   });
 });
 

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach, vi } from "vitest";
 import type { ClusterConfig } from "../../config/model.js";
 import type {
   ConnPool,
@@ -72,17 +73,18 @@ export class FakeDns {
   };
 }
 
+/** A cluster named `service` with the loader's defaults (Envoy's), then `overrides`. */
 export function clusterConfig(overrides: Partial<ClusterConfig> = {}): ClusterConfig {
   return {
     name: "service",
     type: "static",
     lbPolicy: "round_robin",
-    connectTimeoutMs: 250,
+    connectTimeoutMs: 5000,
     protocol: "http1",
     http2MaxConcurrentStreams: 2147483647,
     endpoints: [],
     dnsRefreshRateMs: 5000,
-    dnsLookupFamily: "v4_only",
+    dnsLookupFamily: "auto",
     respectDnsTtl: false,
     leastRequestChoiceCount: 2,
     upstreamIdleTimeoutMs: 4000,
@@ -126,4 +128,14 @@ export function dnsClusterSetup(config: Partial<ClusterConfig>) {
   const counter = (name: string) => stats.snapshot().counters[`cluster.service.${name}`];
   const gauge = (name: string) => stats.snapshot().gauges[`cluster.service.${name}`];
   return { cm, cluster, dns, pools, counter, gauge };
+}
+
+/** Fake timers in each test of the calling `describe` (DNS refreshes are timers); real ones after. */
+export function useFakeTimers(): void {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 }

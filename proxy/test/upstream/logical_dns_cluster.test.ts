@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { dnsClusterSetup, endpoint, picks } from "./fakes.js";
+import { describe, expect, it, vi } from "vitest";
+import { dnsClusterSetup, endpoint, picks, useFakeTimers } from "./fakes.js";
 
 function setup() {
   return dnsClusterSetup({
@@ -10,12 +10,7 @@ function setup() {
 }
 
 describe("logical_dns cluster", () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeTimers();
 
   it("has one host at the first resolved address", async () => {
     const { cm, cluster, dns } = setup();

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Cluster } from "../../upstream/cluster.js";
-import { type clusterConfig, dnsClusterSetup, endpoint, picks, tally } from "./fakes.js";
+import { type clusterConfig, dnsClusterSetup, endpoint, picks, tally, useFakeTimers } from "./fakes.js";
 
 function setup(overrides: Parameters<typeof clusterConfig>[0] = {}) {
   return dnsClusterSetup({ type: "strict_dns", endpoints: [endpoint("service1")], ...overrides });
@@ -9,12 +9,7 @@ function setup(overrides: Parameters<typeof clusterConfig>[0] = {}) {
 const keys = (c: Cluster) => c.hosts.map((h) => `${h.key}${h.draining ? " draining" : ""}`);
 
 describe("strict_dns cluster", () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFakeTimers();
 
   it("makes every returned address a host, rotating exactly, with the configured port", async () => {
     const { cm, cluster, dns, counter, gauge } = setup({ endpoints: [endpoint("service1", 8080)] });
@@ -27,7 +22,7 @@ describe("strict_dns cluster", () => {
     expect(counter("update_success")).toBe(1);
     expect(gauge("membership_total")).toBe(2);
     expect(gauge("membership_healthy")).toBe(2);
-    expect(dns.calls).toEqual([{ name: "service1", family: "v4_only" }]);
+    expect(dns.calls).toEqual([{ name: "service1", family: "auto" }]);
     await cm.close();
   });
 
@@ -178,10 +173,10 @@ describe("strict_dns cluster", () => {
   });
 
   it("passes dns_lookup_family to the resolver", async () => {
-    const { cm, dns } = setup({ dnsLookupFamily: "auto" });
+    const { cm, dns } = setup({ dnsLookupFamily: "v6_only" });
     dns.answers.set("service1", ["::1"]);
     await cm.initialize();
-    expect(dns.calls[0]!.family).toBe("auto");
+    expect(dns.calls[0]!.family).toBe("v6_only");
     await cm.close();
   });
 
