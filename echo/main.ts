@@ -28,9 +28,16 @@ async function main(): Promise<void> {
     "echo service listening",
   );
 
-  // A bug must not take the service down in the middle of someone's test run: log and carry on.
-  process.on("uncaughtException", (err) => logger.error({ err }, "uncaught exception"));
-  process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
+  // A bug must not take the service down in the middle of someone's test run: count, log, carry on.
+  const { metrics } = server.context;
+  process.on("uncaughtException", (err) => {
+    metrics.unexpectedErrors.inc();
+    logger.error({ err }, "uncaught exception");
+  });
+  process.on("unhandledRejection", (err) => {
+    metrics.unexpectedErrors.inc();
+    logger.error({ err }, "unhandled rejection");
+  });
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

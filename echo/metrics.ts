@@ -56,6 +56,13 @@ export class EchoMetrics {
     collect: () => this.reportMessages(),
   });
 
+  /** Bugs that reached the process guards (echo/main.ts); tests assert it stays 0. */
+  readonly unexpectedErrors = new Counter({
+    name: "echo_unexpected_errors_total",
+    help: "Uncaught exceptions and unhandled rejections (the service keeps serving).",
+    registers: [this.registry],
+  });
+
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -154,6 +154,7 @@ export async function containerDriver(reason: string, echoImage: string): Promis
           echos.delete(name);
           await c?.stop({ timeout: 2_000 });
         },
+        runningEchos: () => [...echos.keys()],
         stop,
       };
     },

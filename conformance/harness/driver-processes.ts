@@ -191,7 +191,9 @@ export async function processDriver(reason: string): Promise<Driver> {
         startEcho,
         async stopEcho(name) {
           await echoProcs.get(name)?.stop();
+          echoProcs.delete(name);
         },
+        runningEchos: () => [...echoProcs.keys()],
         stop: stopAll,
       };
     },

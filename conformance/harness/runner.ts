@@ -1,4 +1,5 @@
 /** Running tests against started topologies, and grouping them so each topology starts once. */
+import { promSum, stats } from "./stats.js";
 import { topology } from "./topologies.js";
 import {
   type CheckContext,
@@ -43,8 +44,39 @@ export async function startStage(
   }
 }
 
+/**
+ * Stops a started topology, first reading every process's count of bugs caught by its process guard
+ * (`server.envoy_bug_failures` of each proxy's admin, as Envoy names it; `echo_unexpected_errors_total`
+ * of each echo): a count above 0 fails the group even when every check passed. A proxy whose admin has
+ * no such stat (another proxy than ours or Envoy) is not judged on it.
+ */
 export async function stopStage(stage: Stage | undefined): Promise<void> {
-  if (stage && "topo" in stage) await stage.topo.stop();
+  if (!stage || !("topo" in stage)) return;
+  const { topo } = stage;
+  let bugs: string[];
+  try {
+    bugs = await unexpectedErrors(topo);
+  } finally {
+    await topo.stop();
+  }
+  if (bugs.length > 0)
+    throw new Error(`unexpected errors in topology ${topo.topology.id}: ${bugs.join(", ")}`);
+}
+
+async function unexpectedErrors(topo: RunningTopology): Promise<string[]> {
+  const found: string[] = [];
+  const running = new Set(topo.runningEchos());
+  for (const p of topo.topology.proxies) {
+    if (p.sidecarOf !== undefined && !running.has(p.sidecarOf)) continue; // gone with its echo
+    const n = (await stats(topo.admin(p.name))).get("server.envoy_bug_failures") ?? 0;
+    if (n > 0) found.push(`proxy ${p.name}: server.envoy_bug_failures ${n}`);
+  }
+  for (const e of topo.topology.echos) {
+    if (!running.has(e.name)) continue;
+    const n = await promSum(topo.echo(e.name), "echo_unexpected_errors_total");
+    if (n > 0) found.push(`echo ${e.name}: echo_unexpected_errors_total ${n}`);
+  }
+  return found;
 }
 
 const capabilityText: Record<keyof DriverCapabilities, string> = {

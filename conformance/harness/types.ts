@@ -60,6 +60,8 @@ export interface RunningTopology {
   echo(name: string): Endpoint;
   startEcho(name: string): Promise<void>;
   stopEcho(name: string): Promise<void>;
+  /** The echos running now (deferred ones once started, minus stopped ones). */
+  runningEchos(): string[];
   stop(): Promise<void>;
 }
 

@@ -15,15 +15,15 @@ let bugs: Counter | undefined;
 export function installProcessGuards(logger: Logger): void {
   if (installed) return;
   installed = true;
-  process.on("uncaughtException", (err) => {
-    if (bugs !== undefined) bugs.value++;
-    logger.critical("main", `uncaught exception (serving continues): ${err.stack ?? err.message}`);
-  });
-  process.on("unhandledRejection", (reason) => {
-    if (bugs !== undefined) bugs.value++;
-    const msg = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
-    logger.critical("main", `unhandled rejection (serving continues): ${msg}`);
-  });
+  process.on("uncaughtException", (err) => reportBug(logger, "uncaught exception", err));
+  process.on("unhandledRejection", (reason) => reportBug(logger, "unhandled rejection", reason));
+}
+
+/** What a guard does with a bug: count it (once a server counts them), log it, return. */
+export function reportBug(logger: Logger, kind: string, reason: unknown): void {
+  if (bugs !== undefined) bugs.value++;
+  const msg = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
+  logger.critical("main", `${kind} (serving continues): ${msg}`);
 }
 
 /** Counts what the guards catch from now on in `counter` (the serving server's). */
