@@ -15,15 +15,23 @@ export function statsTables(scopes: readonly ScopeDecl[] = STAT_SCOPES): string 
 }
 
 function scopeTable(scope: ScopeDecl): string {
-  let out = `### ${scope.title} (\`${scope.prefix}\`)\n\n| Name | Type | Description |\n| --- | --- | --- |\n`;
-  for (const [name, decl] of Object.entries(scope.stats)) out += row(name, decl);
-  for (const [pattern, decl] of Object.entries(scope.patterns)) out += row(pattern, decl);
-  return out;
+  const rows = [
+    ...Object.entries(scope.stats).map(([name, decl]) => row(name, decl)),
+    ...Object.entries(scope.patterns).map(([pattern, decl]) => row(pattern, decl)),
+  ];
+  return `### ${scope.title} (\`${scope.prefix}\`)\n\n${alignedTable(["Name", "Type", "Description"], rows)}`;
 }
 
-function row(name: string, decl: StatDecl): string {
+function row(name: string, decl: StatDecl): string[] {
   const type = decl.kind === "gauge" && decl.perProcess ? "gauge, per process" : decl.kind;
-  return `| \`${name}\` | ${type} | ${decl.help.replace(/\|/g, "\\|")} |\n`;
+  return [`\`${name}\``, type, decl.help.replace(/\|/g, "\\|")];
+}
+
+/** A Markdown table with every column padded to its widest cell, as the formatter (Biome) writes it. */
+function alignedTable(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |\n`;
+  return line(head) + line(widths.map((w) => "-".repeat(w))) + rows.map(line).join("");
 }
 
 /** The text between the markers, or null when the README has no (or broken) markers. */
