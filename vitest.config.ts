@@ -2,7 +2,8 @@ import { defineConfig } from "vitest/config";
 
 /**
  * Four tiers, run one after the other so that heavy tests never share the 2 cores with each other:
- * 0. unit: in-process only (loopback sockets allowed, no child processes), files in parallel;
+ * 0. unit: in-process only (loopback sockets allowed, no child processes), files in parallel in
+ *    shared workers;
  *    `npm run test:unit` is the inner loop.
  * 1. integration: tests that start a built CLI (`dist/`) as a child process: the proxy's and the
  *    echo's command lines, the mesh runner.
@@ -36,6 +37,9 @@ export default defineConfig({
           name: "unit",
           include: ["{echo,proxy,loadtest,lib,conformance}/test/**/*.test.ts"],
           exclude: [...integration, ...e2e],
+          // Files share a worker (no fresh process per file): about 20 s instead of 35 s here. Unit
+          // tests must leave no global state behind (timers, listeners, env); each cleans up after itself.
+          isolate: false,
           sequence: { groupOrder: 0 },
         },
       },
