@@ -1,79 +1,11 @@
 /**
- * HTTP/1.1 and raw TCP test clients shared by the echo, proxy and scripts tests: one request on a
- * fresh connection, and one raw exchange of bytes. h2c is in `h2.ts`, WebSockets in `ws.ts`.
+ * HTTP/1.1 and raw TCP test clients shared by the echo, proxy and scripts tests: one request
+ * (lib/http_client.ts, which the conformance suite sends too), and one raw exchange of bytes. h2c is
+ * in `h2.ts`, WebSockets in `ws.ts`.
  */
-import http from "node:http";
 import net from "node:net";
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  /** Header names and values as received: [name, value, name, value, ...]. */
-  rawHeaders: string[];
-  trailers: NodeJS.Dict<string>;
-  body: Buffer;
-  /** `body` as UTF-8. */
-  text: string;
-  /** The body arrived whole (false: the connection was reset or closed mid-body). */
-  complete: boolean;
-}
-
-export interface RequestOptions {
-  method?: string;
-  /** An object, or a raw list [name, value, ...] to send repeated or oddly cased names as they are. */
-  headers?: http.OutgoingHttpHeaders | string[];
-  body?: Buffer | string;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Fail the request when the socket is idle this long (default: no limit). */
-  timeoutMs?: number;
-  /** Resolve with `complete: false` when the response breaks off mid-body (default: reject). */
-  acceptTruncated?: boolean;
-}
-
-/** One HTTP/1.1 request on a fresh connection (no keep-alive agent); resolves with the whole response. */
-export function request(port: number, path: string, options: RequestOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: options.host ?? "127.0.0.1",
-        port,
-        path,
-        method: options.method ?? "GET",
-        headers: options.headers,
-        agent: false,
-        timeout: options.timeoutMs,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", (err) => {
-          if (options.acceptTruncated !== true) reject(err);
-        });
-        res.on("close", () => {
-          const body = Buffer.concat(chunks);
-          const complete = res.complete;
-          if (!complete && options.acceptTruncated !== true) {
-            reject(new Error(`response to ${path} broke off after ${body.length} bytes`));
-            return;
-          }
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            rawHeaders: res.rawHeaders,
-            trailers: res.trailers,
-            body,
-            text: body.toString("utf8"),
-            complete,
-          });
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`timeout after ${options.timeoutMs} ms: ${path}`)));
-    req.on("error", reject);
-    req.end(options.body);
-  });
-}
+export { type Reply, type RequestOptions, request } from "../lib/http_client.js";
 
 export interface RawOptions {
   /** Default 127.0.0.1. */

@@ -4,17 +4,13 @@
  */
 import { createHash } from "node:crypto";
 import http from "node:http";
-import http2 from "node:http2";
+import type http2 from "node:http2";
+import { type H2Reply, h2 } from "../../lib/h2_client.js";
+import { request as http1Request, type Reply } from "../../lib/http_client.js";
 import type { PollOptions } from "../../lib/wait.js";
 import type { Endpoint } from "./types.js";
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  /** Raw header list as received ([name, value, name, value, ...]). */
-  rawHeaders: string[];
-  body: Buffer;
-}
+export type { H2Reply, Reply };
 
 export interface RequestOptions {
   method?: string;
@@ -24,34 +20,19 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-/** An HTTP/1.1 request; resolves on any response, rejects on a socket error or timeout. */
+/** The checks' default: a request or stream idle this long has failed. */
+const TIMEOUT_MS = 20_000;
+
+/**
+ * An HTTP/1.1 request to a topology endpoint (lib/http_client.ts); POST when there is a body.
+ * Resolves on any response, rejects on a socket error or timeout.
+ */
 export function request(ep: Endpoint, path: string, opts: RequestOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: ep.host,
-      port: ep.port,
-      path,
-      method: opts.method ?? (opts.body ? "POST" : "GET"),
-      headers: opts.headers,
-      agent: opts.agent ?? false,
-      timeout: opts.timeoutMs ?? 20_000,
-    });
-    req.on("timeout", () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 20_000} ms: ${path}`)));
-    req.on("error", reject);
-    req.on("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", reject);
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          rawHeaders: res.rawHeaders,
-          body: Buffer.concat(chunks),
-        }),
-      );
-    });
-    req.end(opts.body);
+  return http1Request(ep.port, path, {
+    ...opts,
+    host: ep.host,
+    method: opts.method ?? (opts.body ? "POST" : "GET"),
+    timeoutMs: opts.timeoutMs ?? TIMEOUT_MS,
   });
 }
 
@@ -107,46 +88,17 @@ export function sha256(data: Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-export interface H2Reply {
-  status: number;
-  headers: http2.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** One request over a fresh h2c (prior knowledge) connection. */
+/** One request over a fresh h2c (prior knowledge) connection (lib/h2_client.ts); POST when there is a body. */
 export function h2cRequest(
   ep: Endpoint,
   path: string,
   opts: { method?: string; headers?: http2.OutgoingHttpHeaders; body?: Buffer } = {},
 ): Promise<H2Reply> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://${ep.host}:${ep.port}`);
-    const fail = (err: Error) => {
-      session.destroy();
-      reject(err);
-    };
-    session.on("error", fail);
-    const stream = session.request({
-      ":method": opts.method ?? (opts.body ? "POST" : "GET"),
-      ":path": path,
-      ...opts.headers,
-    });
-    stream.setTimeout(20_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
-    let status = 0;
-    let headers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on("response", (h) => {
-      headers = h;
-      status = Number(h[":status"]);
-    });
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("error", fail);
-    stream.on("close", () => {
-      session.close();
-      if (status === 0) reject(new Error(`h2c stream closed without a response: ${path}`));
-      else resolve({ status, headers, body: Buffer.concat(chunks) });
-    });
-    stream.end(opts.body);
+  return h2(ep.port, path, {
+    ...opts,
+    host: ep.host,
+    method: opts.method ?? (opts.body ? "POST" : "GET"),
+    timeoutMs: TIMEOUT_MS,
   });
 }
 
