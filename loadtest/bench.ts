@@ -9,6 +9,7 @@ import type { ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { findEnvoy } from "../lib/envoy.js";
 import { freePort, waitForPort } from "../lib/net.js";
 import { distDir, fromRoot } from "../lib/paths.js";
 import { stopChild } from "../lib/process.js";
@@ -23,13 +24,14 @@ import { markdownReport, type ReportMeta } from "./report/markdown.js";
 import { svgChart } from "./report/svg.js";
 import { runOne } from "./runner.js";
 import { matches, SCENARIOS, type Scenario } from "./scenarios.js";
-import { goals, type Row, summarize } from "./summary.js";
+import { goals, type Row, summarize, type VersusEnvoy, versusEnvoy } from "./summary.js";
 import { TARGETS, targetByName } from "./targets/index.js";
 import type { Backends, RunningTarget, TargetContext } from "./targets/types.js";
 
 export interface BenchResult {
   runs: RunRecord[];
   rows: Row[];
+  versus: VersusEnvoy[];
   markdown: string;
   files: { md: string; json: string; svg: string };
 }
@@ -80,6 +82,8 @@ export async function runBench(
   const outDir = opts.outDir ?? fromRoot("loadtest", "results");
   const pinning = defaultPinning(opts.pin);
   const startedAt = new Date().toISOString();
+  const envoy = envoyVersion();
+  log(`Envoy: ${envoyFound()}\n`);
   const tmp = mkdtempSync(join(tmpdir(), "echomesh-bench-"));
   chmodSync(tmp, 0o755); // nginx workers run as nobody when started by root
   const backendChildren: ChildProcess[] = [];
@@ -171,10 +175,12 @@ export async function runBench(
 
   const scenarios = SCENARIOS.filter((s) => runs.some((r) => r.scenario === s.name));
   const rows = summarize(scenarios, runs);
+  const versus = versusEnvoy(scenarios, runs, rows);
   const meta: ReportMeta = {
     startedAt,
     finishedAt: new Date().toISOString(),
     node: process.version,
+    envoy,
     cpus: cpuCount(),
     durationS: opts.durationS,
     warmupS: opts.warmupS,
@@ -188,7 +194,7 @@ export async function runBench(
     skipped,
   };
   const checked = goals(rows, idleRssMb);
-  const markdown = markdownReport(meta, scenarios, rows, checked);
+  const markdown = markdownReport(meta, scenarios, rows, checked, versus);
   mkdirSync(outDir, { recursive: true });
   const files = {
     md: join(outDir, "latest.md"),
@@ -196,9 +202,24 @@ export async function runBench(
     svg: join(outDir, "latest.svg"),
   };
   writeFileSync(files.md, markdown);
-  writeFileSync(files.json, `${JSON.stringify({ meta, runs, summary: rows, goals: checked }, null, 2)}\n`);
+  writeFileSync(
+    files.json,
+    `${JSON.stringify({ meta, runs, summary: rows, versusEnvoy: versus, goals: checked }, null, 2)}\n`,
+  );
   writeFileSync(files.svg, svgChart(rows));
-  return { runs, rows, markdown, files };
+  return { runs, rows, versus, markdown, files };
+}
+
+/** The Envoy the `envoy*` targets run, for the report: "1.40.0", or why there is none. */
+function envoyVersion(): string {
+  const e = findEnvoy();
+  return e.found ? e.version : `not found (${e.reason})`;
+}
+
+/** The same, with where the binary is, for the log and `--list`. */
+function envoyFound(): string {
+  const e = findEnvoy();
+  return e.found ? `${e.version} from ${e.from}: ${e.path}` : `not found: ${e.reason}`;
 }
 
 function outcome(r: RunRecord): string {
@@ -221,7 +242,7 @@ function listTargets(): void {
     process.stdout.write(
       `  ${s.name.padEnd(10)} ${s.description}\n             targets: ${s.targets.join(", ")}\n`,
     );
-  process.stdout.write("Targets:\n");
+  process.stdout.write(`Envoy (the envoy* targets): ${envoyFound()}\nTargets:\n`);
   for (const t of TARGETS) {
     const why = t.unavailable(ctx);
     process.stdout.write(

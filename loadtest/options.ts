@@ -26,7 +26,7 @@ export const USAGE = `Usage: npm run bench -- [options]     (or: node dist/loadt
   --ws-sockets N     idle WebSockets for ws-idle (default 5000; --quick: 200)
   --no-pin           do not pin the load generator / servers with taskset
   --out DIR          where latest.{md,json,svg} go (default loadtest/results)
-  --quick            smoke check: all scenarios, 1 round of 1 s each after 1 s warm-up (about 1.5 minutes)
+  --quick            smoke check: all scenarios, 1 round of 1 s each after 1 s warm-up (about 2 minutes)
   --list             list scenarios and targets (and why a target is unavailable), then exit
   -h, --help         this text
 `;

@@ -15,7 +15,15 @@ export interface Scenario {
   bodyBytes?: number;
 }
 
-const PROXIES_H1 = ["echomesh", "haproxy", "nginx", "caddy", "node-http-proxy", "fastify-http-proxy"];
+const PROXIES_H1 = [
+  "echomesh",
+  "envoy",
+  "haproxy",
+  "nginx",
+  "caddy",
+  "node-http-proxy",
+  "fastify-http-proxy",
+];
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -38,7 +46,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "post-1k",
     description: "POST /echo with a 1 KiB body, echoed back",
     kind: "http",
-    targets: ["direct", "echomesh", "haproxy", "nginx"],
+    targets: ["direct", "echomesh", "envoy", "haproxy", "nginx"],
     method: "POST",
     path: "/echo",
     bodyBytes: 1024,
@@ -47,7 +55,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "post-64k",
     description: "POST /echo with a 64 KiB body, echoed back",
     kind: "http",
-    targets: ["direct", "echomesh", "haproxy", "nginx"],
+    targets: ["direct", "echomesh", "envoy", "haproxy", "nginx"],
     method: "POST",
     path: "/echo",
     bodyBytes: 64 * 1024,
@@ -56,7 +64,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "h2up",
     description: "GET /, HTTP/1.1 in, h2c to the echoes",
     kind: "http",
-    targets: ["direct", "echomesh-h2up", "haproxy-h2up", "caddy-h2up"],
+    targets: ["direct", "echomesh-h2up", "envoy-h2up", "haproxy-h2up", "caddy-h2up"],
     method: "GET",
     path: "/",
   },
@@ -64,7 +72,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "mesh",
     description: "the seed's mesh: HTTP/1.1 -> front -> h2c -> sidecar -> HTTP/1.1 -> echo",
     kind: "http",
-    targets: ["direct", "echomesh-mesh", "haproxy-mesh", "caddy-mesh"],
+    targets: ["direct", "echomesh-mesh", "envoy-mesh", "haproxy-mesh", "caddy-mesh"],
     method: "GET",
     path: "/",
   },
@@ -72,25 +80,25 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "h2c",
     description: "h2c downstream (prior knowledge): h2load -c 50 -m 10, HTTP/1.1 to the echoes",
     kind: "h2c",
-    targets: ["direct", "echomesh", "haproxy", "nginx", "caddy"],
+    targets: ["direct", "echomesh", "envoy", "haproxy", "nginx", "caddy"],
   },
   {
     name: "latency",
     description: "one request at a time: h2load --h1 -c 1 -m 1 (p50 added by the hop)",
     kind: "latency",
-    targets: ["direct", "echomesh", "haproxy", "nginx", "node-http-proxy", "fastify-http-proxy"],
+    targets: ["direct", "echomesh", "envoy", "haproxy", "nginx", "node-http-proxy", "fastify-http-proxy"],
   },
   {
     name: "ws",
     description: "WebSocket round trips: 50 sockets, 64-byte text, send -> wait for the echo -> send",
     kind: "ws",
-    targets: ["direct", "echomesh", "haproxy", "nginx", "caddy", "node-http-proxy"],
+    targets: ["direct", "echomesh", "envoy", "haproxy", "nginx", "caddy", "node-http-proxy"],
   },
   {
     name: "ws-idle",
     description: "open idle WebSockets (at most 100 handshakes in flight), held, one echo each, closed",
     kind: "ws-idle",
-    targets: ["direct", "echomesh", "haproxy", "nginx"],
+    targets: ["direct", "echomesh", "envoy", "haproxy", "nginx"],
   },
 ];
 

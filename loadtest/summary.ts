@@ -12,6 +12,8 @@ export interface Row {
   requestsPerSec: (number | null)[];
   /** Median over rounds of (this target ÷ the scenario's baseline in the same round). */
   ratioToBaseline: number | null;
+  /** Same, against the scenario's Envoy target (envoy, envoy-h2up, envoy-mesh). */
+  ratioToEnvoy: number | null;
   /** Same, against the scenario's HAProxy target (haproxy, haproxy-h2up, haproxy-mesh). */
   ratioToHaproxy: number | null;
   latencyP50Ms: number | null;
@@ -44,23 +46,45 @@ export function median(values: readonly (number | null | undefined)[]): number |
   return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
 }
 
-function ratioInRounds(runs: RunRecord[], target: string, other: string | undefined, scenario: string) {
+type Metric = (r: RunRecord) => number | null;
+const throughput: Metric = (r) => r.requestsPerSec;
+const cpuPerRequest: Metric = (r) => r.cpuUsPerRequest;
+
+/** Median over rounds of `metric(target) ÷ metric(other)`, both taken in the same round. */
+function ratioInRounds(
+  runs: RunRecord[],
+  target: string,
+  other: string | undefined,
+  scenario: string,
+  metric: Metric = throughput,
+) {
   if (other === undefined || other === target) return null;
   const ratios: number[] = [];
   for (const r of runs) {
-    if (r.scenario !== scenario || r.target !== target || r.requestsPerSec === null) continue;
+    const mine = metric(r);
+    if (r.scenario !== scenario || r.target !== target || mine === null) continue;
     const o = runs.find((x) => x.scenario === scenario && x.target === other && x.round === r.round);
-    if (o?.requestsPerSec) ratios.push(r.requestsPerSec / o.requestsPerSec);
+    const theirs = o === undefined ? null : metric(o);
+    if (theirs) ratios.push(mine / theirs);
   }
   return median(ratios);
 }
 
+/** The scenario's target of a proxy family: `envoy` finds envoy, envoy-h2up or envoy-mesh. */
+const member = (names: readonly string[], family: string): string | undefined =>
+  names.find((t) => t === family || t.startsWith(`${family}-`));
+
+/** Targets of a scenario that have runs. */
+const ranTargets = (sc: Scenario, runs: RunRecord[]): string[] =>
+  sc.targets.filter((t) => runs.some((r) => r.scenario === sc.name && r.target === t));
+
 export function summarize(scenarios: readonly Scenario[], runs: RunRecord[]): Row[] {
   const rows: Row[] = [];
   for (const sc of scenarios) {
-    const names = sc.targets.filter((t) => runs.some((r) => r.scenario === sc.name && r.target === t));
+    const names = ranTargets(sc, runs);
     const baseline = names.includes(sc.targets[0] as string) ? sc.targets[0] : undefined;
-    const haproxy = names.find((t) => t.startsWith("haproxy"));
+    const envoy = member(names, "envoy");
+    const haproxy = member(names, "haproxy");
     const p50 = (t: string | undefined) =>
       median(runs.filter((r) => r.scenario === sc.name && r.target === t).map((r) => r.latencyP50Ms));
     const baseP50 = p50(baseline);
@@ -76,6 +100,7 @@ export function summarize(scenarios: readonly Scenario[], runs: RunRecord[]): Ro
         rounds: mine.length,
         requestsPerSec: mine.map((r) => r.requestsPerSec),
         ratioToBaseline: ratioInRounds(runs, t, baseline, sc.name),
+        ratioToEnvoy: ratioInRounds(runs, t, envoy, sc.name),
         ratioToHaproxy: ratioInRounds(runs, t, haproxy, sc.name),
         latencyP50Ms: myP50,
         latencyP99Ms: m((r) => r.latencyP99Ms),
@@ -100,6 +125,45 @@ export function summarize(scenarios: readonly Scenario[], runs: RunRecord[]): Ro
     }
   }
   return rows;
+}
+
+/** Our proxy against Envoy in one scenario: the first table of the report. */
+export interface VersusEnvoy {
+  scenario: string;
+  /** Our target and Envoy's, e.g. echomesh-mesh and envoy-mesh. */
+  ours: string;
+  envoy: string;
+  /** Median over rounds of our req/s (RT/s) ÷ Envoy's in the same round: > 1 is faster than Envoy. */
+  throughputRatio: number | null;
+  /** Median over rounds of our CPU µs/req ÷ Envoy's in the same round: > 1 costs more than Envoy. */
+  cpuRatio: number | null;
+  /** The two rows, for the absolute numbers beside the ratios. */
+  oursRow: Row;
+  envoyRow: Row;
+}
+
+/** Every scenario where both our proxy and Envoy ran. */
+export function versusEnvoy(scenarios: readonly Scenario[], runs: RunRecord[], rows: Row[]): VersusEnvoy[] {
+  const out: VersusEnvoy[] = [];
+  for (const sc of scenarios) {
+    const names = ranTargets(sc, runs);
+    const ours = member(names, "echomesh");
+    const envoy = member(names, "envoy");
+    const oursRow = rows.find((r) => r.scenario === sc.name && r.target === ours);
+    const envoyRow = rows.find((r) => r.scenario === sc.name && r.target === envoy);
+    if (ours === undefined || envoy === undefined || oursRow === undefined || envoyRow === undefined)
+      continue;
+    out.push({
+      scenario: sc.name,
+      ours,
+      envoy,
+      throughputRatio: ratioInRounds(runs, ours, envoy, sc.name),
+      cpuRatio: ratioInRounds(runs, ours, envoy, sc.name, cpuPerRequest),
+      oursRow,
+      envoyRow,
+    });
+  }
+  return out;
 }
 
 function nonOk(runs: RunRecord[]): Record<string, number> {

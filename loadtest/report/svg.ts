@@ -6,6 +6,7 @@ import type { Row } from "../summary.js";
 
 const COLORS: [RegExp, string][] = [
   [/^echomesh/, "#2563eb"],
+  [/^envoy/, "#dc2626"],
   [/^haproxy/, "#16a34a"],
   [/^nginx/, "#0d9488"],
   [/^caddy/, "#9333ea"],

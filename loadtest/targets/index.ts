@@ -2,6 +2,7 @@
 import { direct, minimal } from "./baselines.js";
 import { caddy, caddyH2up, caddyMesh } from "./caddy.js";
 import { echomesh, echomeshH2up, echomeshMesh } from "./echomesh.js";
+import { envoy, envoyH2up, envoyMesh } from "./envoy.js";
 import { haproxy, haproxyH2up, haproxyMesh } from "./haproxy.js";
 import { nginx } from "./nginx.js";
 import { fastifyHttpProxy, nodeHttpProxy } from "./node-peers.js";
@@ -13,6 +14,9 @@ export const TARGETS: readonly Target[] = [
   echomesh,
   echomeshH2up,
   echomeshMesh,
+  envoy,
+  envoyH2up,
+  envoyMesh,
   haproxy,
   haproxyH2up,
   haproxyMesh,

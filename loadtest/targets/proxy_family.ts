@@ -20,16 +20,26 @@ export interface ProxyFamily {
   /** Extension of the written config file. */
   ext: string;
   unavailable(ctx: TargetContext): string | null;
-  /** Config of one hop: listen on `port`, round robin over `upstreams`, h2c to them when `h2up`. */
-  config(port: number, upstreams: number[], h2up: boolean): string;
+  /**
+   * Config of one hop: listen on `port`, round robin over `upstreams`, h2c to them when `h2up`;
+   * `sidecar`: a mesh sidecar, which gets h2c from the front.
+   */
+  config(port: number, upstreams: number[], h2up: boolean, sidecar: boolean): string;
   /** The process that runs the config written to `file` and listens on `port`. */
   process(ctx: TargetContext, file: string, port: number): ProcessSpec;
 }
 
 export function proxyFamily(f: ProxyFamily): [single: Target, h2up: Target, mesh: Target] {
-  const hop = (ctx: TargetContext, name: string, port: number, upstreams: number[], h2up: boolean) => {
+  const hop = (
+    ctx: TargetContext,
+    name: string,
+    port: number,
+    upstreams: number[],
+    h2up: boolean,
+    sidecar = false,
+  ) => {
     const file = join(ctx.tmp, `${name}.${f.ext}`);
-    writeFileSync(file, f.config(port, upstreams, h2up));
+    writeFileSync(file, f.config(port, upstreams, h2up, sidecar));
     return f.process(ctx, file, port);
   };
   const singleHop = (name: string, h2up: boolean, description: string): Target => ({
@@ -51,7 +61,7 @@ export function proxyFamily(f: ProxyFamily): [single: Target, h2up: Target, mesh
       const sidecars = [await freePort(), await freePort()];
       const specs = [
         ...sidecars.map((port, i) =>
-          hop(ctx, `${f.name}-sidecar${i + 1}`, port, [ctx.backends.echo[i] as number], false),
+          hop(ctx, `${f.name}-sidecar${i + 1}`, port, [ctx.backends.echo[i] as number], false, true),
         ),
         hop(ctx, `${f.name}-front`, front, sidecars, true),
       ];

@@ -55,10 +55,12 @@ describe("npm run bench (tiny mode)", () => {
     const md = readFileSync(join(out, "latest.md"), "utf8");
     expect(md).toContain("## echo");
     expect(md).toMatch(
-      /\| target \| req\/s per round \| × minimal \| × HAProxy \| p50 ms \| p99 ms \| max ms \|/,
+      /\| target \| req\/s per round \| × minimal \| × Envoy \| × HAProxy \| p50 ms \| p99 ms \| max ms \|/,
     );
     expect(md).toMatch(/\| direct \| [\d,]+ \| \d+\.\d\d× \|/);
     expect(md).toMatch(/Idle RSS after start .*direct \d+\.\d MiB/);
+    // the Envoy version of the run (or why there is none) is in the header
+    expect(md).toMatch(/ · Envoy (\d+\.\d+\.\d+|not found \(.+\)) · /);
     expect(md).toContain("echo GET / keeps >= 85% of the minimal server's req/s");
   });
 
