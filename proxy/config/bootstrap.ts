@@ -14,6 +14,7 @@ import type {
 } from "./model.js";
 import { type Path, show } from "./path.js";
 import { Obj } from "./reader.js";
+import { checkShape, OVERLOAD_MANAGER } from "./shape.js";
 import { adminAccessLogPath } from "./v2.js";
 
 /** The whole bootstrap, with cross-references checked. Null when the root is not a mapping. */
@@ -23,7 +24,11 @@ export function parseBootstrap(ctx: Context, raw: unknown): Omit<Bootstrap, "ver
   const sr = root.obj("static_resources");
   const listenerObjs = sr?.objList("listeners") ?? [];
   const clusterObjs = sr?.objList("clusters") ?? [];
-  const listeners = listenerObjs.map((l, i) => parseListener(l, i));
+  const listeners = firstOfEachName(
+    ctx,
+    listenerObjs.map((l, i) => parseListener(l, i)),
+    listenerObjs,
+  );
   const clusters = clusterObjs.map((c) => parseCluster(c));
   sr?.unsupported("secrets");
   sr?.done();
@@ -32,13 +37,17 @@ export function parseBootstrap(ctx: Context, raw: unknown): Omit<Bootstrap, "ver
   const nodeObj = root.obj("node");
   const node = nodeObj === null ? undefined : parseNode(nodeObj);
   root.ignore("layered_runtime", "stats_flush_interval", "header_prefix");
+  const overload = root.obj("overload_manager");
+  if (overload !== null) {
+    root.ignoreBecause("overload_manager", "echomesh-proxy sheds no load");
+    checkShape(overload, OVERLOAD_MANAGER);
+  }
   root.unsupported(
     "dynamic_resources",
     "cluster_manager",
     "tracing",
     "stats_sinks",
     "stats_config",
-    "overload_manager",
     "runtime",
     "watchdog",
     "watchdogs",
@@ -66,8 +75,7 @@ export function parseBootstrap(ctx: Context, raw: unknown): Omit<Bootstrap, "ver
   root.done();
 
   checkUnique(ctx, clusters, clusterObjs, (c) => c.name, "cluster name");
-  checkUnique(ctx, listeners, listenerObjs, (l) => l.name, "listener name");
-  checkAddresses(ctx, listeners, listenerObjs, admin, adminObj);
+  checkAddresses(ctx, listeners, listenerObjs, admin);
   const names = new Set(clusters.flatMap((c) => (c === null ? [] : [c.name])));
   const parsedAll = clusters.every((c) => c !== null);
   for (const ref of ctx.clusterRefs) {
@@ -140,21 +148,51 @@ function overlaps(a: SocketAddress, b: SocketAddress): boolean {
   return a.address === b.address || WILDCARDS.has(a.address) || WILDCARDS.has(b.address);
 }
 
-/** Two listeners (or a listener and admin) on the same port would fail to bind. */
+/**
+ * Two listeners on the same port are an error (Envoy: "has duplicate address"). A listener on the
+ * admin's port is only a warning: Envoy's validate mode accepts it (it binds nothing) and serving
+ * fails to bind, in Envoy as here.
+ */
 function checkAddresses(
   ctx: Context,
   listeners: (ListenerConfig | null)[],
   objs: Obj[],
   admin: AdminConfig | null,
-  adminObj: Obj | null,
 ): void {
   const taken: { address: SocketAddress; what: string }[] = [];
-  if (admin !== null && adminObj !== null) taken.push({ address: admin.address, what: "the admin listener" });
   listeners.forEach((l, i) => {
     if (l === null) return;
-    const clash = taken.find((t) => overlaps(t.address, l.address));
     const path: Path = [...(objs[i] as Obj).at("address"), "socket_address", "port_value"];
+    const clash = taken.find((t) => overlaps(t.address, l.address));
     if (clash !== undefined) ctx.error(path, `port ${l.address.port} is already used by ${clash.what}`);
+    if (admin !== null && overlaps(admin.address, l.address)) {
+      ctx.warn(path, `port ${l.address.port} is also the admin listener's: serving will fail to bind it`);
+    }
     taken.push({ address: l.address, what: `listener ${show(l.name)}` });
+  });
+}
+
+/**
+ * Listeners sharing a name: Envoy keeps the first and ignores the others (a static listener is not
+ * replaced), so do we, with a warning. Ignored ones become null.
+ */
+function firstOfEachName(
+  ctx: Context,
+  listeners: (ListenerConfig | null)[],
+  objs: Obj[],
+): (ListenerConfig | null)[] {
+  const first = new Map<string, number>();
+  return listeners.map((l, i) => {
+    if (l === null) return null;
+    const seen = first.get(l.name);
+    if (seen === undefined) {
+      first.set(l.name, i);
+      return l;
+    }
+    ctx.warn(
+      (objs[i] as Obj).at("name"),
+      `ignored: listener name ${show(l.name)} is taken by listeners[${seen}] (Envoy keeps the first)`,
+    );
+    return null;
   });
 }

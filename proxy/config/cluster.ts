@@ -1,8 +1,15 @@
 import { isIP } from "node:net";
 import { parseAddress } from "./address.js";
 import type { ClusterConfig, DiscoveryType, EndpointConfig } from "./model.js";
-import type { ProtocolOptions } from "./protocol_options.js";
+import { type ProtocolOptions, readHttp2Settings } from "./protocol_options.js";
 import type { Obj } from "./reader.js";
+import {
+  CIRCUIT_BREAKER_THRESHOLDS,
+  checkShape,
+  HEALTH_CHECK,
+  OUTLIER_DETECTION,
+  UPSTREAM_CONNECTION_OPTIONS,
+} from "./shape.js";
 import { clusterHosts, clusterProtocolFields } from "./v2.js";
 import { type EndpointInput, loadAssignment, typedProtocolOptions } from "./v3.js";
 
@@ -68,14 +75,11 @@ export function parseCluster(c: Obj): ClusterConfig | null {
   }
 
   c.ignore("per_connection_buffer_limit_bytes", "metadata", "alt_stat_name");
+  readUnapplied(c);
   c.unsupported(
     "tls_context",
     "transport_socket",
     "transport_socket_matches",
-    "health_checks",
-    "outlier_detection",
-    "circuit_breakers",
-    "upstream_connection_options",
     "upstream_bind_config",
     "lb_subset_config",
     "ring_hash_lb_config",
@@ -105,15 +109,63 @@ export function parseCluster(c: Obj): ClusterConfig | null {
     lbPolicy,
     connectTimeoutMs,
     protocol: protocol.protocol ?? "http1",
-    http2MaxConcurrentStreams: protocol.http2MaxConcurrentStreams ?? 2_147_483_647,
+    ...(protocol.http2 ?? readHttp2Settings(null)),
     endpoints,
     dnsRefreshRateMs,
     dnsLookupFamily,
     respectDnsTtl,
     leastRequestChoiceCount,
-    upstreamIdleTimeoutMs: protocol.idleTimeoutMs ?? 4_000,
+    upstreamIdleTimeoutMs: protocol.idleTimeoutMs ?? 3_600_000,
     maxRequestsPerConnection: protocol.maxRequestsPerConnection ?? 0,
   };
+}
+
+/**
+ * What Envoy applies only when upstreams fail or the load is heavy: accepted (their shape checked),
+ * named in a warning, not applied. While every host answers and no limit is reached, a proxy
+ * without them forwards exactly what Envoy forwards.
+ */
+function readUnapplied(c: Obj): void {
+  const breakers = c.obj("circuit_breakers");
+  if (breakers !== null) {
+    c.ignoreBecause("circuit_breakers", "echomesh-proxy enforces no connection or request limits");
+    for (const key of ["thresholds", "per_host_thresholds"]) {
+      for (const t of breakers.objList(key)) {
+        t.enumOf("priority", { DEFAULT: "default", HIGH: "high" }, "default");
+        checkShape(t, CIRCUIT_BREAKER_THRESHOLDS);
+      }
+    }
+    breakers.done();
+  }
+  const outlier = c.obj("outlier_detection");
+  if (outlier !== null) {
+    c.ignoreBecause("outlier_detection", "echomesh-proxy ejects no hosts");
+    checkShape(outlier, OUTLIER_DETECTION);
+  }
+  const checks = c.objList("health_checks");
+  if (checks.length > 0) {
+    c.ignoreBecause("health_checks", "echomesh-proxy sends no health checks; every host counts as healthy");
+  }
+  for (const hc of checks) {
+    for (const key of ["timeout", "interval"]) {
+      if (hc.require(key) && hc.duration(key, 1) === 0) hc.error(key, "must be greater than 0");
+    }
+    for (const key of ["unhealthy_threshold", "healthy_threshold"]) if (hc.require(key)) hc.int(key, 0);
+    const checker = hc.oneOf(
+      ["http_health_check", "tcp_health_check", "grpc_health_check", "custom_health_check"],
+      true,
+    );
+    if (checker !== null) hc.get(checker);
+    checkShape(hc, HEALTH_CHECK);
+  }
+  const options = c.obj("upstream_connection_options");
+  if (options !== null) {
+    c.ignoreBecause(
+      "upstream_connection_options",
+      "echomesh-proxy sets no TCP keepalive on upstream connections",
+    );
+    checkShape(options, UPSTREAM_CONNECTION_OPTIONS);
+  }
 }
 
 function parseEndpoints(c: Obj, type: DiscoveryType): EndpointConfig[] | null {

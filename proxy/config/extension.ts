@@ -16,9 +16,10 @@ export interface ExtensionSpec {
 /**
  * Resolve a `{name, config | typed_config}` entry (network filter, HTTP filter, access logger) to
  * one of `specs`: by `@type` when `typed_config` is given (the name is then informational, as in
- * Envoy), by name otherwise. Returns the extension's config body (an empty mapping when none is
- * given), or null after reporting an unsupported extension. The caller reads the entry's other
- * fields and calls `entry.done()`.
+ * Envoy), by name otherwise (v2 only: Envoy 1.40 finds extensions by type URL, and rejects an entry
+ * without one). Returns the extension's config body (an empty mapping when none is given), or null
+ * after reporting an unsupported extension. The caller reads the entry's other fields and calls
+ * `entry.done()`.
  */
 export function resolveExtension<K extends string>(
   entry: Obj,
@@ -35,7 +36,7 @@ export function resolveExtension<K extends string>(
       const spec = specs[kind];
       if (typed.typeUrl === spec.typeUrl) return { kind, body: typed.body };
       if (typed.typeUrl === spec.v2TypeUrl) {
-        entry.ctx.sawV2(typed.body.at("@type"));
+        entry.ctx.sawV2(typed.body.at("@type"), `use ${spec.typeUrl}`);
         return { kind, body: typed.body };
       }
     }
@@ -51,6 +52,12 @@ export function resolveExtension<K extends string>(
   for (const kind of kinds) {
     const spec = specs[kind];
     if (name === spec.name || spec.deprecatedNames.includes(name)) {
+      if (which === null) {
+        entry.ctx.sawV2(
+          entry.path,
+          `${what} without typed_config; add typed_config: {"@type": ${spec.typeUrl}}`,
+        );
+      }
       const body = which === "config" ? configBody(entry) : new Obj(entry.ctx, entry.at("config"), {});
       return body === null ? null : { kind, body };
     }

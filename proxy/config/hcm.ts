@@ -1,6 +1,7 @@
 import { parseAccessLogs } from "./access_log.js";
 import { type ExtensionSpec, resolveExtension } from "./extension.js";
 import type { CodecType, HttpConnectionManagerConfig, RouteConfiguration } from "./model.js";
+import { HEADERS_WITH_UNDERSCORES, readHttp2Settings } from "./protocol_options.js";
 import type { Obj } from "./reader.js";
 import { parseRouteConfiguration } from "./route_config.js";
 import { hcmIdleTimeout } from "./v2.js";
@@ -28,6 +29,21 @@ const HTTP_FILTERS = {
     v2TypeUrl: "type.googleapis.com/envoy.config.filter.http.router.v2.Router",
   },
 } satisfies Record<string, ExtensionSpec>;
+
+const SERVER_HEADER_TRANSFORMATIONS = {
+  OVERWRITE: "overwrite",
+  APPEND_IF_ABSENT: null,
+  PASS_THROUGH: null,
+} as const;
+const ESCAPED_SLASHES_ACTIONS = {
+  KEEP_UNCHANGED: "keep_unchanged",
+  IMPLEMENTATION_SPECIFIC_DEFAULT: "keep_unchanged",
+  REJECT_REQUEST: null,
+  UNESCAPE_AND_REDIRECT: null,
+  UNESCAPE_AND_FORWARD: null,
+} as const;
+const NOT_NORMALIZED =
+  "unsupported value true (echomesh-proxy routes the path as received; only false is supported)";
 
 /** The http_connection_manager's config body (`config:` or `typed_config:`). */
 export function parseHcm(h: Obj): HttpConnectionManagerConfig | null {
@@ -57,33 +73,27 @@ export function parseHcm(h: Obj): HttpConnectionManagerConfig | null {
 
   const http2 = h.obj("http2_protocol_options");
   const allowConnect = http2?.bool("allow_connect", false) ?? false;
-  http2?.ignore(
-    "max_concurrent_streams",
-    "initial_stream_window_size",
-    "initial_connection_window_size",
-    "hpack_table_size",
-  );
-  http2?.unsupported(
-    "max_outbound_frames",
-    "connection_keepalive",
-    "allow_metadata",
-    "override_stream_error_on_invalid_http_message",
-  );
+  const http2Settings = readHttp2Settings(http2);
   http2?.done();
 
   let idleTimeoutMs = hcmIdleTimeout(h) ?? 3_600_000;
   const common = h.obj("common_http_protocol_options");
   if (common !== null) {
     idleTimeoutMs = common.duration("idle_timeout", idleTimeoutMs);
+    common.enumOf("headers_with_underscores_action", HEADERS_WITH_UNDERSCORES, "allow");
     common.unsupported(
       "max_connection_duration",
       "max_headers_count",
       "max_stream_duration",
-      "headers_with_underscores_action",
       "max_requests_per_connection",
     );
     common.done();
   }
+  // Envoy's defaults are what echomesh-proxy does; other values are not implemented.
+  h.enumOf("server_header_transformation", SERVER_HEADER_TRANSFORMATIONS, "overwrite");
+  if (h.bool("normalize_path", false)) h.error("normalize_path", NOT_NORMALIZED);
+  if (h.bool("merge_slashes", false)) h.error("merge_slashes", NOT_NORMALIZED);
+  h.enumOf("path_with_escaped_slashes_action", ESCAPED_SLASHES_ACTIONS, "keep_unchanged");
 
   const config = {
     codecType,
@@ -94,6 +104,7 @@ export function parseHcm(h: Obj): HttpConnectionManagerConfig | null {
     acceptHttp10,
     defaultHostForHttp10,
     allowConnect,
+    ...http2Settings,
     upgrades: upgradeConfigs(h),
     streamIdleTimeoutMs: h.duration("stream_idle_timeout", 300_000),
     requestTimeoutMs: h.duration("request_timeout", 0),
@@ -113,10 +124,6 @@ export function parseHcm(h: Obj): HttpConnectionManagerConfig | null {
     "preserve_external_request_id",
     "always_set_request_id_in_response",
     "local_reply_config",
-    "server_header_transformation",
-    "normalize_path",
-    "merge_slashes",
-    "path_with_escaped_slashes_action",
     "strip_matching_host_port",
     "strip_any_host_port",
     "request_headers_timeout",

@@ -58,11 +58,12 @@ export function loadConfigString(text: string, format?: ConfigFormat): Bootstrap
 
   const ctx = new Context();
   const parsed = parseBootstrap(ctx, raw);
+  const version = ctx.settle();
   const render = (issue: Issue): string =>
     `${formatPath(issue.path)}: ${issue.message}${lineOf(doc, lines, issue.path)}`;
   if (ctx.errors.length > 0 || parsed === null) throw new ProxyConfigError(ctx.errors.map(render));
   return {
-    version: ctx.v2Syntax.length > 0 ? "v2" : "v3",
+    version,
     ...parsed,
     warnings: ctx.warnings.map(render),
   };

@@ -10,7 +10,12 @@
 export type ConfigVersion = "v2" | "v3";
 
 export interface Bootstrap {
-  /** Which dialect the file was written in (informational; both normalise to this model). */
+  /**
+   * The file's dialect (see proxy/config/context.ts): a file naming a v3 type URL is v3, else one
+   * with v2-only spellings is v2. Both normalise to this model; v2 files mean what they meant to
+   * Envoy 1.7 (2018), v3 files what they mean to Envoy 1.40, where the two differ (docs/ENVOY-DIFFERENCES.md,
+   * "Dialects").
+   */
   version: ConfigVersion;
   admin: AdminConfig | null;
   listeners: ListenerConfig[];
@@ -67,6 +72,12 @@ export interface HttpConnectionManagerConfig {
   defaultHostForHttp10: string | null;
   /** `http2_protocol_options.allow_connect`: accept RFC 8441 extended CONNECT (WebSocket over h2). */
   allowConnect: boolean;
+  /** `http2_protocol_options.max_concurrent_streams` for h2c clients, default 1024 (Envoy 1.40). */
+  http2MaxConcurrentStreams: number;
+  /** `http2_protocol_options.initial_stream_window_size`, default 16 MiB (Envoy 1.40). */
+  http2InitialStreamWindowSize: number;
+  /** `http2_protocol_options.initial_connection_window_size`, default 24 MiB (Envoy 1.40). */
+  http2InitialConnectionWindowSize: number;
   /** HCM-level `upgrade_configs`, lower-cased upgrade type -> enabled. */
   upgrades: ReadonlyMap<string, boolean>;
   /** `stream_idle_timeout`, default 300000 (5 min); 0 disables. */
@@ -160,7 +171,7 @@ export interface ForwardAction {
   kind: "forward";
   /** One entry of weight 1 for `cluster:`; the entries of `weighted_clusters` otherwise. */
   clusters: WeightedClusterEntry[];
-  /** Sum of weights (v3) or `total_weight` (v2, default 100). */
+  /** The sum of the weights (a v2 `total_weight` must equal it; v3 ignores `total_weight`, as Envoy 1.40). */
   totalWeight: number;
   prefixRewrite: string | null;
   regexRewrite: { regex: RegExp; substitution: string } | null;
@@ -173,7 +184,11 @@ export interface ForwardAction {
   idleTimeoutMs: number | null;
   /** The route's own policy, or null (then the virtual host's applies). */
   retryPolicy: RetryPolicy | null;
-  /** Route-level upgrades: `use_websocket: true` (v2) becomes websocket -> true. Lower-cased keys. */
+  /**
+   * Route-level upgrades, lower-cased keys. A v2 `use_websocket: true` becomes websocket -> true: in
+   * v2 (Envoy <= 1.8) it made the route a raw TCP tunnel to the host once the upgrade is asked for,
+   * whatever the cluster's protocol.
+   */
   upgrades: ReadonlyMap<string, boolean>;
   /** `cluster_not_found_response_code`, default 503. */
   clusterNotFoundResponseCode: number;
@@ -233,8 +248,12 @@ export interface ClusterConfig {
   connectTimeoutMs: number;
   /** http2 when `http2_protocol_options` (v2) or explicit_http_config.http2_protocol_options (v3). */
   protocol: UpstreamProtocol;
-  /** HTTP/2 `max_concurrent_streams` we will open per session (default 2147483647 -> peer's limit). */
+  /** HTTP/2 `max_concurrent_streams` we open per session, at most (default 1024, Envoy 1.40; the peer's limit if lower). */
   http2MaxConcurrentStreams: number;
+  /** HTTP/2 `initial_stream_window_size` we announce, default 16 MiB (Envoy 1.40). */
+  http2InitialStreamWindowSize: number;
+  /** HTTP/2 `initial_connection_window_size` we announce, default 24 MiB (Envoy 1.40). */
+  http2InitialConnectionWindowSize: number;
   endpoints: EndpointConfig[];
   /** `dns_refresh_rate`, default 5000. */
   dnsRefreshRateMs: number;
@@ -243,9 +262,9 @@ export interface ClusterConfig {
   /** `least_request_lb_config.choice_count`, default 2. */
   leastRequestChoiceCount: number;
   /**
-   * Upstream connection idle timeout (`common_http_protocol_options.idle_timeout`). Envoy's default is
-   * 1 h; ours is 4000 ms unless configured, shorter than the common 5 s upstream keep-alive (Node's
-   * default), so a pooled socket is never reused just as the upstream closes it.
+   * Upstream connection idle timeout (`common_http_protocol_options.idle_timeout`), default 1 h as
+   * in Envoy; 0 disables. An upstream that closes an idle connection first (Node's 5 s keep-alive)
+   * just takes it out of the pool.
    */
   upstreamIdleTimeoutMs: number;
   /** `max_requests_per_connection`, 0 = unlimited. */

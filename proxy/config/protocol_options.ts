@@ -1,31 +1,68 @@
 import type { UpstreamProtocol } from "./model.js";
 import type { Obj } from "./reader.js";
 
+/** Envoy 1.40's HTTP/2 defaults (both directions), as its SETTINGS and WINDOW_UPDATE frames show. */
+export const HTTP2_DEFAULTS = {
+  maxConcurrentStreams: 1024,
+  initialStreamWindowSize: 16 * 1024 * 1024,
+  initialConnectionWindowSize: 24 * 1024 * 1024,
+} as const;
+
+/** `http2_protocol_options` as the model keeps it (HCM and cluster alike). */
+export interface Http2Options {
+  http2MaxConcurrentStreams: number;
+  http2InitialStreamWindowSize: number;
+  http2InitialConnectionWindowSize: number;
+}
+
 /** Upstream protocol settings, from the cluster's v2 fields or v3 typed_extension_protocol_options. */
 export interface ProtocolOptions {
   protocol?: UpstreamProtocol;
-  http2MaxConcurrentStreams?: number;
+  http2?: Http2Options;
   idleTimeoutMs?: number;
   maxRequestsPerConnection?: number;
 }
 
-/** `http2_protocol_options` for an upstream: only the stream limit matters to us. */
-export function readHttp2Options(o: Obj, into: ProtocolOptions): void {
-  into.protocol = "http2";
-  if (o.has("max_concurrent_streams"))
-    into.http2MaxConcurrentStreams = o.int("max_concurrent_streams", 0, 1, 2_147_483_647);
-  o.ignore(
-    "initial_stream_window_size",
-    "initial_connection_window_size",
-    "hpack_table_size",
-    "allow_connect",
-  );
-  o.unsupported(
+/**
+ * `http2_protocol_options` (HCM or cluster): the stream limit and the window sizes, Envoy's defaults
+ * for what is absent. The HCM reads `allow_connect` itself; on a cluster it means nothing.
+ */
+export function readHttp2Settings(o: Obj | null): Http2Options {
+  const d = HTTP2_DEFAULTS;
+  const out: Http2Options = {
+    http2MaxConcurrentStreams:
+      o?.int("max_concurrent_streams", d.maxConcurrentStreams, 1, 2_147_483_647) ?? d.maxConcurrentStreams,
+    http2InitialStreamWindowSize:
+      o?.int("initial_stream_window_size", d.initialStreamWindowSize, 65_535, 2_147_483_647) ??
+      d.initialStreamWindowSize,
+    http2InitialConnectionWindowSize:
+      o?.int("initial_connection_window_size", d.initialConnectionWindowSize, 65_535, 2_147_483_647) ??
+      d.initialConnectionWindowSize,
+  };
+  o?.ignore("hpack_table_size");
+  o?.unsupported(
     "max_outbound_frames",
+    "max_outbound_control_frames",
+    "max_consecutive_inbound_frames_with_empty_payload",
+    "max_inbound_priority_frames_per_stream",
+    "max_inbound_window_update_frames_per_data_frame_sent",
     "connection_keepalive",
     "allow_metadata",
     "override_stream_error_on_invalid_http_message",
+    "stream_error_on_invalid_http_messaging",
+    "custom_settings_parameters",
+    "use_oghttp2_codec",
+    "max_metadata_size",
+    "enable_huffman_encoding",
   );
+  return out;
+}
+
+/** A cluster's `http2_protocol_options`: the upstream speaks HTTP/2. */
+export function readHttp2Options(o: Obj, into: ProtocolOptions): void {
+  into.protocol = "http2";
+  into.http2 = readHttp2Settings(o);
+  o.ignore("allow_connect");
   o.done();
 }
 
@@ -47,11 +84,10 @@ export function readCommonOptions(o: Obj, into: ProtocolOptions): void {
   if (o.has("idle_timeout")) into.idleTimeoutMs = o.duration("idle_timeout", 0);
   if (o.has("max_requests_per_connection"))
     into.maxRequestsPerConnection = o.int("max_requests_per_connection", 0);
-  o.unsupported(
-    "max_connection_duration",
-    "max_headers_count",
-    "max_stream_duration",
-    "headers_with_underscores_action",
-  );
+  o.enumOf("headers_with_underscores_action", HEADERS_WITH_UNDERSCORES, "allow");
+  o.unsupported("max_connection_duration", "max_headers_count", "max_stream_duration");
   o.done();
 }
+
+/** `headers_with_underscores_action`: Envoy's default, ALLOW, is what echomesh-proxy does; the others are not implemented. */
+export const HEADERS_WITH_UNDERSCORES = { ALLOW: "allow", REJECT_REQUEST: null, DROP_HEADER: null } as const;

@@ -8,14 +8,23 @@ export function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** protobuf JSON's other name for a field, which Envoy accepts too: `connect_timeout` -> `connectTimeout`. */
+export function jsonName(key: string): string {
+  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()).replace(/_(?=\d)/g, "");
+}
+
 /**
  * A strict view of one config mapping. Every accessor records its key as known (present or not), so
  * `done()` can report the keys nobody asked for as unknown fields, with a hint from the known ones.
- * Problems go to the shared Context; accessors return a default so parsing can carry on and find
- * every error in one run. `null` values count as absent (as in protobuf JSON).
+ * A field may be spelled as in the protos (`connect_timeout`) or by its protobuf JSON name
+ * (`connectTimeout`), as Envoy's parser accepts both. Problems go to the shared Context; accessors
+ * return a default so parsing can carry on and find every error in one run. `null` values count as
+ * absent (as in protobuf JSON).
  */
 export class Obj {
   private readonly known = new Set<string>();
+  /** JSON name -> proto name, for the fields asked for whose JSON name differs. */
+  private readonly aliases = new Map<string, string>();
 
   constructor(
     readonly ctx: Context,
@@ -33,8 +42,10 @@ export class Obj {
     return new Obj(ctx, path, value);
   }
 
+  /** The path of field `key`, as the file spells it. */
   at(key: string): Path {
-    return [...this.path, key];
+    const alias = jsonName(key);
+    return [...this.path, !Object.hasOwn(this.raw, key) && Object.hasOwn(this.raw, alias) ? alias : key];
   }
 
   error(key: string | null, message: string): void {
@@ -44,7 +55,9 @@ export class Obj {
   /** The raw value, undefined when absent or null. */
   get(key: string): unknown {
     this.known.add(key);
-    const v = this.raw[key];
+    const alias = jsonName(key);
+    if (alias !== key) this.aliases.set(alias, key);
+    const v = Object.hasOwn(this.raw, key) ? this.raw[key] : this.raw[alias];
     return v === null ? undefined : v;
   }
 
@@ -169,9 +182,15 @@ export class Obj {
 
   /** Fields Envoy has that we accept and ignore (purely informational): a warning when set. */
   ignore(...keys: string[]): void {
-    for (const key of keys) {
-      if (this.has(key)) this.ctx.warn(this.at(key), "ignored (has no effect in echomesh-proxy)");
-    }
+    for (const key of keys) this.ignoreBecause(key, "has no effect in echomesh-proxy");
+  }
+
+  /**
+   * A field we accept without applying (informational, or acting only when upstreams fail or the
+   * load is heavy: docs/ENVOY-DIFFERENCES.md, "Configuration"): a warning naming it, with `why`.
+   */
+  ignoreBecause(key: string, why: string): void {
+    if (this.has(key)) this.ctx.warn(this.at(key), `ignored (${why})`);
   }
 
   /** Fields Envoy has that we do not implement: an error when set. */
@@ -184,7 +203,12 @@ export class Obj {
   /** Report every key no accessor asked for. Call after reading all fields. */
   done(): void {
     for (const key of Object.keys(this.raw)) {
-      if (!this.known.has(key)) this.error(key, `unknown field${didYouMean(key, this.known)}`);
+      const proto = this.aliases.get(key);
+      if (proto !== undefined && Object.hasOwn(this.raw, proto)) {
+        this.ctx.error([...this.path, key], `set twice (also as ${proto})`);
+      } else if (proto === undefined && !this.known.has(key)) {
+        this.ctx.error([...this.path, key], `unknown field${didYouMean(key, this.known)}`);
+      }
     }
   }
 

@@ -128,7 +128,10 @@ export function parseForward(a: Obj): ForwardAction | null {
   };
 }
 
-/** `weighted_clusters`: v2 `total_weight` (checked against the sum), else the sum of the weights. */
+/**
+ * `weighted_clusters`: the weights and their sum. `total_weight` must equal the sum in a v2 file
+ * (Envoy 1.7 rejected anything else); Envoy 1.40 ignores it (deprecated), so a v3 file gets a warning.
+ */
 function parseWeighted(w: Obj): { clusters: WeightedClusterEntry[]; totalWeight: number } | null {
   const clusters: WeightedClusterEntry[] = [];
   const items = w.objList("clusters");
@@ -145,17 +148,24 @@ function parseWeighted(w: Obj): { clusters: WeightedClusterEntry[]; totalWeight:
   }
   w.unsupported("runtime_key_prefix", "header_name", "random_value_specifier");
   const sum = clusters.reduce((s, c) => s + c.weight, 0);
-  let totalWeight = sum;
   if (w.has("total_weight")) {
-    totalWeight = w.int("total_weight", sum, 1);
-    if (totalWeight !== sum && clusters.length === items.length) {
-      w.error("total_weight", `is ${totalWeight} but the cluster weights add up to ${sum}`);
-    }
-  } else if (sum === 0 && items.length > 0) {
+    const total = w.int("total_weight", sum, 1);
+    const path = w.at("total_weight");
+    if (total !== sum && clusters.length === items.length) {
+      w.ctx.inDialect(path, {
+        v2: { level: "error", message: `is ${total} but the cluster weights add up to ${sum}` },
+        v3: {
+          level: "warning",
+          message: `deprecated and ignored (Envoy 1.40 uses the sum of the weights, ${sum})`,
+        },
+      });
+    } else w.ctx.deprecatedInV3(path, "nothing: Envoy 1.40 uses the sum of the weights");
+  }
+  if (sum === 0 && clusters.length === items.length && items.length > 0) {
     w.error("clusters", "the cluster weights add up to 0");
   }
   w.done();
-  return clusters.length === items.length && items.length > 0 ? { clusters, totalWeight } : null;
+  return clusters.length === items.length && items.length > 0 ? { clusters, totalWeight: sum } : null;
 }
 
 /** retry_on conditions the router implements. */
@@ -187,9 +197,10 @@ export function parseRetryPolicy(p: Obj): RetryPolicy {
         `unsupported value ${show(condition)} (echomesh-proxy supports ${RETRY_ON.join(", ")})`,
       );
     } else {
-      p.error(
-        "retry_on",
-        `unknown value ${show(condition)}${didYouMean(condition, [...RETRY_ON, ...ENVOY_RETRY_ON])}`,
+      // Envoy 1.40 logs "Unknown retry_on policy token(s)" and ignores them.
+      p.ctx.warn(
+        p.at("retry_on"),
+        `ignored unknown value ${show(condition)}${didYouMean(condition, [...RETRY_ON, ...ENVOY_RETRY_ON])}`,
       );
     }
   }

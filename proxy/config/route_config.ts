@@ -18,24 +18,22 @@ export function parseRouteConfiguration(o: Obj): RouteConfiguration {
   const refsBefore = o.ctx.clusterRefs.length;
   const ignorePortInHostMatching = o.bool("ignore_port_in_host_matching", false);
   const virtualHosts: VirtualHostConfig[] = [];
-  const domainOwner = new Map<string, string>();
-  const vhostNames = new Set<string>();
+  const domainOwner = new Map<string, VirtualHostConfig>();
+  // Virtual host names need not be unique (Envoy accepts duplicates; they only name stats).
   for (const v of o.objList("virtual_hosts")) {
     const vhost = parseVirtualHost(v);
     if (vhost === null) continue;
-    if (vhostNames.has(vhost.name)) v.error("name", `duplicate virtual host name ${show(vhost.name)}`);
-    vhostNames.add(vhost.name);
     vhost.domains.forEach((domain, i) => {
       const owner = domainOwner.get(domain);
       if (owner !== undefined) {
         const where =
-          owner === vhost.name ? "in the same virtual host" : `already used by virtual host ${show(owner)}`;
+          owner === vhost ? "in the same virtual host" : `already used by virtual host ${show(owner.name)}`;
         o.ctx.error(
           [...v.at("domains"), i],
           `duplicate domain ${show(domain)} (${where}; domains must be unique)`,
         );
       }
-      domainOwner.set(domain, vhost.name);
+      domainOwner.set(domain, vhost);
     });
     virtualHosts.push(vhost);
   }

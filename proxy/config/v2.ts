@@ -1,9 +1,12 @@
 /**
- * The v2 (2018) spellings that v3 removed or deprecated: filter `config:`, cluster `hosts` and
- * cluster-level protocol options, route `use_websocket`, `regex`, `host_rewrite`, header
- * `regex_match`, query parameter `value`/`regex`, HCM `idle_timeout`, admin `access_log_path`.
- * Each reader returns the model piece, or undefined/null when the field is absent.
- * `config`, `hosts`, `use_websocket`, `regex`, `host_rewrite` and `regex_match` mark the file as v2.
+ * The v2 (2018) spellings that v3 removed or deprecated. Each reader returns the model piece, or
+ * undefined/null when the field is absent.
+ * Removed in v3 (they mark a file v2, and are errors in a v3 file, as Envoy 1.40 rejects them):
+ * filter `config:` (and a filter named without any config), cluster `hosts`, route `use_websocket`,
+ * match `regex`, header `regex_match`, query parameter `value`/`regex`, HCM `idle_timeout`, v2 type URLs.
+ * Deprecated in v3 (warnings in a v3 file, as Envoy 1.40 warns): the cluster-level protocol options
+ * and `max_requests_per_connection`, admin `access_log_path`. `host_rewrite` is still v3's JSON
+ * name of `host_rewrite_literal`.
  */
 import type { HeaderMatch, PathMatch, QueryParameterMatcher } from "./model.js";
 import {
@@ -14,23 +17,33 @@ import {
 } from "./protocol_options.js";
 import { Obj } from "./reader.js";
 import { compileRegex } from "./regex.js";
+import { HTTP_PROTOCOL_OPTIONS } from "./v3.js";
 
 /** A filter's v2 `config:` Struct (null for `config:` with no value = empty). */
 export function configBody(entry: Obj): Obj | null {
-  entry.ctx.sawV2(entry.at("config"));
+  entry.ctx.sawV2(entry.at("config"), 'use typed_config with an "@type"');
   return Obj.of(entry.ctx, entry.at("config"), entry.get("config"));
 }
 
 /** `hosts: [{socket_address: ...}]`, or null when absent. */
 export function clusterHosts(c: Obj): Obj[] | null {
   if (!c.has("hosts")) return null;
-  c.ctx.sawV2(c.at("hosts"));
+  c.ctx.sawV2(c.at("hosts"), "use load_assignment");
   return c.objList("hosts");
 }
 
 /** Cluster-level `http2_protocol_options`, `http_protocol_options`, `common_http_protocol_options`, `max_requests_per_connection`. */
 export function clusterProtocolFields(c: Obj): ProtocolOptions {
   const out: ProtocolOptions = {};
+  for (const key of [
+    "http2_protocol_options",
+    "http_protocol_options",
+    "common_http_protocol_options",
+    "max_requests_per_connection",
+  ]) {
+    if (c.has(key))
+      c.ctx.deprecatedInV3(c.at(key), `typed_extension_protocol_options (${HTTP_PROTOCOL_OPTIONS})`);
+  }
   const which = c.oneOf(["http2_protocol_options", "http_protocol_options"]);
   if (which === "http2_protocol_options") {
     const h2 = c.obj(which);
@@ -50,7 +63,7 @@ export function clusterProtocolFields(c: Obj): ProtocolOptions {
 export function useWebsocket(action: Obj): boolean {
   action.unsupported("websocket_config");
   if (!action.has("use_websocket")) return false;
-  action.ctx.sawV2(action.at("use_websocket"));
+  action.ctx.sawV2(action.at("use_websocket"), "use upgrade_configs: [{upgrade_type: websocket}]");
   return action.bool("use_websocket", false);
 }
 
@@ -58,7 +71,7 @@ export function useWebsocket(action: Obj): boolean {
 export function pathRegex(match: Obj): PathMatch | null {
   const source = match.str("regex");
   if (source === undefined) return null;
-  match.ctx.sawV2(match.at("regex"));
+  match.ctx.sawV2(match.at("regex"), "use safe_regex: {regex}");
   const compiled = compileRegex(source, "full");
   if (!compiled.ok) {
     match.error("regex", compiled.problem);
@@ -67,9 +80,8 @@ export function pathRegex(match: Obj): PathMatch | null {
   return { kind: "regex", regex: compiled.value, source };
 }
 
-/** Route `host_rewrite` (v3: host_rewrite_literal). */
+/** Route `host_rewrite` (v3 calls it host_rewrite_literal and still accepts this name). */
 export function hostRewrite(action: Obj): string | undefined {
-  if (action.has("host_rewrite")) action.ctx.sawV2(action.at("host_rewrite"));
   return action.str("host_rewrite");
 }
 
@@ -77,7 +89,7 @@ export function hostRewrite(action: Obj): string | undefined {
 export function headerRegexMatch(h: Obj): HeaderMatch | null {
   const source = h.str("regex_match");
   if (source === undefined) return null;
-  h.ctx.sawV2(h.at("regex_match"));
+  h.ctx.sawV2(h.at("regex_match"), "use string_match: {safe_regex: {regex}}");
   const compiled = compileRegex(source, "full");
   if (!compiled.ok) {
     h.error("regex_match", compiled.problem);
@@ -88,6 +100,9 @@ export function headerRegexMatch(h: Obj): HeaderMatch | null {
 
 /** Query parameter `value` (+ `regex: true`); v3 uses string_match. */
 export function queryValueMatch(q: Obj): QueryParameterMatcher["match"] | null {
+  for (const key of ["value", "regex"]) {
+    if (q.has(key)) q.ctx.sawV2(q.at(key), "use string_match");
+  }
   const value = q.str("value");
   const isRegex = q.bool("regex", false);
   if (value === undefined) return null;
@@ -102,10 +117,13 @@ export function queryValueMatch(q: Obj): QueryParameterMatcher["match"] | null {
 
 /** HCM-level `idle_timeout` (later common_http_protocol_options.idle_timeout). */
 export function hcmIdleTimeout(hcm: Obj): number | undefined {
-  return hcm.has("idle_timeout") ? hcm.duration("idle_timeout", 0) : undefined;
+  if (!hcm.has("idle_timeout")) return undefined;
+  hcm.ctx.sawV2(hcm.at("idle_timeout"), "use common_http_protocol_options.idle_timeout");
+  return hcm.duration("idle_timeout", 0);
 }
 
 /** `admin.access_log_path` (deprecated in v3 in favour of admin.access_log). */
 export function adminAccessLogPath(admin: Obj): string | undefined {
+  if (admin.has("access_log_path")) admin.ctx.deprecatedInV3(admin.at("access_log_path"), "access_log");
   return admin.str("access_log_path");
 }

@@ -17,12 +17,22 @@ import { compileRegex, type RegexMode } from "./regex.js";
 export const HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 const HTTP_PROTOCOL_OPTIONS_URL = `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`;
 
+/** `type.googleapis.com/envoy.<...>.v3.<Message>`: naming one makes the file v3. */
+const V3_TYPE_URL = /^type\.googleapis\.com\/envoy\.[a-z0-9_.]+\.v3\.[A-Za-z0-9]+$/;
+
+/** An `@type` at `o`, or undefined after reporting it missing; a v3 URL marks the file v3. */
+export function typeUrlOf(o: Obj): string | undefined {
+  if (!o.require("@type")) return undefined;
+  const typeUrl = o.str("@type");
+  if (typeUrl !== undefined && V3_TYPE_URL.test(typeUrl)) o.ctx.sawV3();
+  return typeUrl;
+}
+
 /** A `typed_config` and its `@type`, or null after reporting a problem. */
 export function typedConfigBody(entry: Obj): { typeUrl: string; body: Obj } | null {
   const body = entry.obj("typed_config");
   if (body === null) return null;
-  if (!body.require("@type")) return null;
-  const typeUrl = body.str("@type");
+  const typeUrl = typeUrlOf(body);
   return typeUrl === undefined ? null : { typeUrl, body };
 }
 
@@ -76,11 +86,9 @@ export function typedProtocolOptions(c: Obj): ProtocolOptions {
   const o = all.obj(HTTP_PROTOCOL_OPTIONS);
   all.done();
   if (o === null) return out;
-  if (o.require("@type")) {
-    const url = o.str("@type");
-    if (url !== undefined && url !== HTTP_PROTOCOL_OPTIONS_URL) {
-      o.error("@type", `unsupported type ${show(url)} (expected ${HTTP_PROTOCOL_OPTIONS_URL})`);
-    }
+  const url = typeUrlOf(o);
+  if (url !== undefined && url !== HTTP_PROTOCOL_OPTIONS_URL) {
+    o.error("@type", `unsupported type ${show(url)} (expected ${HTTP_PROTOCOL_OPTIONS_URL})`);
   }
   const mode = o.oneOf(["explicit_http_config", "use_downstream_protocol_config", "auto_config"]);
   o.unsupported(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfigString, ProxyConfigError } from "../../config/load.js";
 import type { ForwardAction } from "../../config/model.js";
+import { RouteTable } from "../../router/route_table.js";
 
 /** A bootstrap with one listener whose HCM filter has `hcm` (its config block, indented 8), then `rest`. */
 function oneListener(hcm: string, rest = ""): string {
@@ -149,6 +150,26 @@ describe("v2 spellings", () => {
       /invalid duration "100ms" \(durations are seconds with an "s" suffix: "0.1s"\)/,
     );
     expect(() => loadConfigString(withTimeout("-1s"))).toThrow(/invalid duration "-1s"/);
+  });
+
+  it("query parameter value (+ regex: true): v2 matchers, routed as Envoy 1.7 did", () => {
+    const b = loadConfigString(
+      v2(
+        "",
+        `              - name: re
+                match: { prefix: /, query_parameters: [{ name: id, value: "[0-9]+", regex: true }] }
+                route: { cluster: a }
+              - name: v
+                match: { prefix: /, query_parameters: [{ name: id, value: abc }] }
+                route: { cluster: a }`,
+      ),
+    );
+    expect(b.version).toBe("v2");
+    const table = new RouteTable(b.listeners[0]!.hcm.routeConfig);
+    const sel = (path: string) => table.select("host", path, () => undefined)?.route.name ?? null;
+    expect(sel("/?id=42")).toBe("re");
+    expect(sel("/?id=abc")).toBe("v");
+    expect(sel("/?id=abcd")).toBeNull();
   });
 
   it("an empty or non-mapping document is rejected", () => {
