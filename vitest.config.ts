@@ -9,7 +9,8 @@ import { defineConfig } from "vitest/config";
  *    echo's command lines, the mesh runner.
  * 2. e2e: multi-process proxy tests (100 MB bodies, leak checks) and the benchmark smoke test, one
  *    file at a time.
- * 3. conformance: the suite against our proxy, then its self-test against the broken proxies.
+ * 3. conformance: the suite against echomesh, echomesh-v3 and real Envoy, its self-test against the
+ *    broken proxies, and the differential run (the same traffic to Envoy and to our proxy).
  * Every tier that runs `dist/` builds it first (test-support/global-build.ts: incremental `tsc -b`),
  * so no test ever runs stale code.
  */

@@ -1,14 +1,17 @@
 /**
- * The conformance suite's vitest entry. Picks the driver (containers when Docker answers and the local
- * image builds, else loopback processes; the reason is printed), runs every test against the target
- * named by ECHOMESH_TARGET (default `echomesh`), one topology start per group of tests, and writes
- * conformance/report/latest.{json,md}. ECHOMESH_TESTS=id-or-feature,... narrows the run.
+ * The conformance suite's vitest entry. Picks the driver once (containers when Docker answers and the
+ * local image builds, else loopback processes; the reason is printed), then runs every test against
+ * each target in turn: by default our proxy with the seed's v2 configs (`echomesh`), our proxy with
+ * the same configs in v3 (`echomesh-v3`) and Envoy itself (`envoy`, the reference);
+ * ECHOMESH_TARGETS=a,b or ECHOMESH_TARGET=a narrows that. One topology start per group of tests;
+ * one report per target, conformance/report/latest-<target>.{json,md}, and a summary table per
+ * target plus one line per target at the end. ECHOMESH_TESTS=id-or-feature,... narrows the tests.
  */
 import { afterAll, beforeAll, describe, test } from "vitest";
-import { buildReport, summaryTable, writeReport } from "./harness/report.js";
+import { buildReport, type Report, summaryLine, summaryTable, writeReport } from "./harness/report.js";
 import { byTopology, runTest, type Stage, startStage, stopStage } from "./harness/runner.js";
 import { selectDriver } from "./harness/select.js";
-import { selectTarget } from "./harness/targets.js";
+import { selectTargets } from "./harness/targets.js";
 import type { ConformanceTest, Driver, Target, TestResult } from "./harness/types.js";
 import { allTests } from "./tests/index.js";
 
@@ -23,42 +26,57 @@ function selected(tests: ConformanceTest[]): ConformanceTest[] {
 }
 
 const tests = selected(allTests);
-const results: TestResult[] = [];
+const order = new Map(tests.map((t, i) => [t.id, i]));
+const targets = selectTargets();
+const reports: Report[] = [];
 let driver: Driver | undefined;
-let target: Target | undefined;
-let unavailable: string | null = null;
-const startedAt = Date.now();
 
 beforeAll(async () => {
   driver = await selectDriver();
-  target = selectTarget();
-  unavailable = await target.unavailable(driver.name);
   process.stdout.write(
-    `\n[conformance] driver: ${driver.name} (${driver.reason})\n[conformance] target: ${target.name}` +
-      ` (${target.description})${unavailable ? ` UNAVAILABLE: ${unavailable}` : ""}\n`,
+    `\n[conformance] driver: ${driver.name} (${driver.reason})\n` +
+      `[conformance] targets: ${targets.map((t) => t.name).join(", ")}\n`,
   );
 }, 900_000);
 
 afterAll(async () => {
   try {
-    if (driver && target) {
-      const order = new Map(tests.map((t, i) => [t.id, i]));
-      results.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-      const report = buildReport(target, driver, results, startedAt, unavailable);
-      const file = writeReport(report);
-      process.stdout.write(`\n${summaryTable(report)}\nreport: ${file}\n`);
-    }
+    if (reports.length > 0) process.stdout.write(`\n${reports.map(summaryLine).join("\n")}\n`);
   } finally {
     await driver?.close();
   }
 }, 120_000);
 
-describe("conformance", () => {
+/** One target: its availability, its topologies one after the other, its report. */
+function targetSuite(target: Target): void {
+  const results: TestResult[] = [];
+  let unavailable: string | null = null;
+  let startedAt = 0;
+
+  beforeAll(async () => {
+    if (!driver) throw new Error("driver not selected");
+    startedAt = Date.now();
+    unavailable = await target.unavailable(driver.name);
+    process.stdout.write(
+      `\n[conformance] target: ${target.name} (${target.description})` +
+        `${unavailable ? ` UNAVAILABLE: ${unavailable}` : ""}\n`,
+    );
+  }, 900_000);
+
+  afterAll(() => {
+    if (!driver) return;
+    results.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+    const report = buildReport(target, driver, results, startedAt, unavailable);
+    const file = writeReport(report, `latest-${target.name}`);
+    reports.push(report);
+    process.stdout.write(`\n${summaryTable(report)}\nreport: ${file}\n`);
+  });
+
   for (const [topologyId, group] of byTopology(tests)) {
     describe(topologyId, () => {
       let stage: Stage | undefined;
       beforeAll(async () => {
-        if (!driver || !target) throw new Error("driver not selected");
+        if (!driver) throw new Error("driver not selected");
         stage = unavailable
           ? { skip: `target ${target.name} unavailable: ${unavailable}` }
           : await startStage(driver, target, topologyId, group);
@@ -80,4 +98,8 @@ describe("conformance", () => {
       }
     });
   }
+}
+
+describe("conformance", () => {
+  for (const target of targets) describe(target.name, () => targetSuite(target));
 });

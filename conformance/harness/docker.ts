@@ -1,7 +1,7 @@
 /**
- * Docker plumbing for the container driver: is an engine there, build the local image, and remove
- * what earlier runs left (every container and network the suite makes carries RUN_LABEL; a run is
- * stale when the process that made it is gone).
+ * Docker plumbing for the container driver: is an engine there, build the local images (the app's and
+ * Envoy's), and remove what earlier runs left (every container and network the suite makes carries
+ * RUN_LABEL; a run is stale when the process that made it is gone).
  */
 import { execFile } from "node:child_process";
 import { hostname } from "node:os";
@@ -47,6 +47,23 @@ export async function buildLocalImage(): Promise<string> {
     timeout: 600_000,
     maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, ECHOMESH_SKIP_BUILD: "1" },
+  });
+  const tag = stdout.trim().split("\n").pop()?.trim();
+  if (!tag) throw new Error(`${script} printed no image tag`);
+  return tag;
+}
+
+/**
+ * Build the Envoy image from a local Envoy binary with scripts/build-envoy-image.sh (FROM scratch, the
+ * binary and the libraries `ldd` lists; no registry); returns the content-hash tag it prints last.
+ */
+export async function buildEnvoyImage(envoyBin: string): Promise<string> {
+  const script = fromRoot("scripts", "build-envoy-image.sh");
+  const { stdout } = await run("bash", [script], {
+    cwd: packageRoot,
+    timeout: 600_000,
+    maxBuffer: 16 * 1024 * 1024,
+    env: { ...process.env, ECHOMESH_ENVOY_BIN: envoyBin },
   });
   const tag = stdout.trim().split("\n").pop()?.trim();
   if (!tag) throw new Error(`${script} printed no image tag`);

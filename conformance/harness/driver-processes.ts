@@ -1,8 +1,9 @@
 /**
  * The process driver: the same topologies with processes on loopback. Each echo and each front proxy
  * gets its own 127.x.y.z address; a sidecar shares its echo's address (its "network namespace"), and
- * names resolve through the proxy's `--dns-map`. Ports are the config's, remapped to free ports so a
- * wildcard listener elsewhere on the machine cannot collide.
+ * names resolve through the proxy's `--dns-map` (or, for a target without it such as Envoy, are
+ * written into the config as addresses: `Target.names`). Ports are the config's, remapped to free
+ * ports so a wildcard listener elsewhere on the machine cannot collide.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,7 +14,7 @@ import { fromDist } from "../../lib/paths.js";
 import { stopChild } from "../../lib/process.js";
 import { sleep, waitUntil } from "../../lib/wait.js";
 import { CONSISTENTLY, request } from "./client.js";
-import { adminPort, listenerPort } from "./envoy-doc.js";
+import { adminPort, inlineNames, listenerPort } from "./envoy-doc.js";
 import { renderConfig } from "./render.js";
 import { ECHO_PORT, probePath } from "./topologies.js";
 import type { Driver, Endpoint, RunningTopology, Target, Topology } from "./types.js";
@@ -145,15 +146,17 @@ export async function processDriver(reason: string): Promise<Driver> {
         for (const p of order) {
           const ip = ipOf(p.name);
           const file = join(dir, `${topology.id}-${p.name}.yaml`);
+          const names = dnsMap();
+          const doc = target.names === "inline" ? inlineNames(p.config, names) : p.config;
           writeFileSync(
             file,
-            renderConfig(p.config, target, {
+            renderConfig(doc, target, {
               // 0.0.0.0 (listen) and 127.0.0.1 (the sidecar's own echo) are this node's address.
               address: (a) => (a === "0.0.0.0" || a === "127.0.0.1" ? ip : undefined),
               port,
             }),
           );
-          const proc = new Proc(`proxy ${p.name}`, processCommand(file, p.serviceCluster, dnsMap()), {});
+          const proc = new Proc(`proxy ${p.name}`, processCommand(file, p.serviceCluster, names), {});
           all.add(proc);
           proxyProcs.push(proc);
           await ready(proc, { host: ip, port: port(adminPort(p.config)) }, "/ready", (s) => s === 200);

@@ -96,6 +96,22 @@ export function cloneCluster(
   return c;
 }
 
+/**
+ * A copy of `doc` whose cluster hosts name addresses instead of DNS names: each host whose address
+ * `names` knows becomes one host per address (same port). For a proxy that cannot be told where
+ * names live (Envoy, in the process driver); strict_dns keeps its meaning for an IP literal.
+ */
+export function inlineNames(doc: EnvoyDoc, names: ReadonlyMap<string, string[]>): EnvoyDoc {
+  const out = clone(doc);
+  for (const c of clusters(out)) {
+    setHosts(
+      c,
+      hostsOf(c).flatMap((h) => names.get(h.address)?.map((address) => ({ address, port: h.port })) ?? [h]),
+    );
+  }
+  return out;
+}
+
 /** Every socket_address in the document (listeners, admin, cluster hosts), for address rewriting. */
 export function socketAddresses(doc: EnvoyDoc): Obj[] {
   const found: Obj[] = [];

@@ -1,4 +1,7 @@
-/** The run report: conformance/report/latest.json + latest.md, and a summary table on stdout. */
+/**
+ * The run report, one per target: conformance/report/latest-<target>.json + .md, a summary table on
+ * stdout and one summary line per target.
+ */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,7 +25,11 @@ export interface Report {
 
 function versions(driver: Driver, target: Target): Record<string, string> {
   const pkg = JSON.parse(readFileSync(fromRoot("package.json"), "utf8")) as { version: string };
-  const out: Record<string, string> = { node: process.version, echomesh: pkg.version };
+  const out: Record<string, string> = {
+    node: process.version,
+    echomesh: pkg.version,
+    ...target.versions?.(),
+  };
   if (driver.name === "containers") {
     try {
       out.dockerEngine = execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], {
@@ -81,20 +88,38 @@ function short(m: Record<string, unknown>): string {
   return s.length > 140 ? `${s.slice(0, 137)}...` : s;
 }
 
+function versionList(report: Report): string {
+  return Object.entries(report.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+}
+
+function counted(report: Report): string {
+  const { passed, failed, skipped, result } = report.summary;
+  return `${passed} passed, ${failed} failed, ${skipped} skipped (${result}) in ${(report.durationMs / 1000).toFixed(1)} s`;
+}
+
 export function summaryTable(report: Report): string {
   const rows = report.results.map((r) => [r.id, r.outcome, r.reason ?? short(r.measurements)]);
   const w0 = Math.max(4, ...rows.map((r) => r[0]?.length ?? 0));
   const lines = [
-    `conformance: target ${report.target.name}, driver ${report.driver.name} (${report.driver.reason})`,
+    `conformance: target ${report.target.name} (${report.target.description}), driver ${report.driver.name} (${report.driver.reason})`,
+    `versions: ${versionList(report)}`,
     ...(report.targetUnavailable ? [`target unavailable: ${report.targetUnavailable}`] : []),
     `${"test".padEnd(w0)}  result   details`,
     ...rows.map(
       ([id, outcome, detail]) => `${(id ?? "").padEnd(w0)}  ${(outcome ?? "").padEnd(7)}  ${detail}`,
     ),
-    `${report.summary.passed} passed, ${report.summary.failed} failed, ${report.summary.skipped} skipped ` +
-      `(${report.summary.result}) in ${(report.durationMs / 1000).toFixed(1)} s`,
+    counted(report),
   ];
   return lines.join("\n");
+}
+
+/** One line per target for the end of a run, naming the Envoy version where there is one. */
+export function summaryLine(report: Report): string {
+  const envoy = report.versions.envoy ? ` (Envoy ${report.versions.envoy})` : "";
+  const why = report.targetUnavailable ? `; unavailable: ${report.targetUnavailable}` : "";
+  return `[conformance] ${report.target.name}${envoy}: ${counted(report)}${why}`;
 }
 
 function markdown(report: Report): string {
@@ -106,9 +131,7 @@ function markdown(report: Report): string {
     `- target: ${report.target.name} (${esc(report.target.description)})`,
     `- driver: ${report.driver.name} (${esc(report.driver.reason)})`,
     ...(report.targetUnavailable ? [`- target unavailable: ${esc(report.targetUnavailable)}`] : []),
-    `- versions: ${Object.entries(report.versions)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(", ")}`,
+    `- versions: ${versionList(report)}`,
     `- result: **${report.summary.result}**: ${report.summary.passed} passed, ${report.summary.failed} failed, ${report.summary.skipped} skipped`,
     "",
     "| test | feature | result | details |",

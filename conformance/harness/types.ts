@@ -83,11 +83,22 @@ export interface Driver {
 /** How the proxy under test is run: a small adapter so users can add their own. */
 export interface Target {
   name: string;
+  /** What runs (for Envoy: the version and where the binary or image came from, once `unavailable()` ran). */
   description: string;
   /** Config dialect the implementation reads. */
   dialect: "v2" | "v3";
-  /** Container image, or null when the target only runs as a process. */
+  /**
+   * Container image, or null when the target only runs as a process. A target that builds its image
+   * (Envoy from the local binary) sets it in `unavailable("containers")`.
+   */
   image: string | null;
+  /**
+   * How the process driver tells the proxy where names live: `flag` (default) passes `--dns-map`;
+   * `inline` writes the loopback addresses into the config in place of the names, one cluster host
+   * per address, for a proxy without such a flag (Envoy: a strict_dns host that is an IP literal
+   * resolves to itself).
+   */
+  names?: "flag" | "inline";
   /** Where the config file goes inside the container. */
   configPath: string;
   /** Container command (the image's entrypoint gets it). */
@@ -105,6 +116,8 @@ export interface Target {
   transformDns?: (dnsMap: Map<string, string[]>) => Map<string, string[]>;
   /** Why this target cannot run here, or null when it can (checked once per run). */
   unavailable(driver: Driver["name"]): Promise<string | null>;
+  /** Versions for the report and the printed summary (e.g. `{ envoy: "1.40.0" }`), after `unavailable()`. */
+  versions?(): Record<string, string>;
 }
 
 export type Feature = "round-robin" | "http2-hop" | "websocket" | "local-replies";

@@ -47,7 +47,8 @@ function hcm(config: Obj, allowConnect: boolean): Obj {
     route_config: { ...rc, virtual_hosts: vhosts },
     http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": ROUTER } }],
   };
-  // Modern Envoy carries WebSockets over an HTTP/2 hop only with RFC 8441 extended CONNECT.
+  // Envoy carries a WebSocket over an HTTP/2 hop as RFC 8441 extended CONNECT, which the receiving
+  // side accepts only with allow_connect (without it Envoy's WebSocket through the mesh gets a 503).
   if (allowConnect) out.http2_protocol_options = { allow_connect: true };
   return out;
 }
@@ -74,10 +75,12 @@ function cluster(c: Obj): Obj {
   };
   if (c.dns_refresh_rate !== undefined) out.dns_refresh_rate = c.dns_refresh_rate;
   if (c.http2_protocol_options !== undefined) {
+    // The seed's `http2_protocol_options: {}` as it is. Envoy needs no `allow_connect` on the
+    // sending side: it sends a WebSocket over this hop as extended CONNECT either way.
     out.typed_extension_protocol_options = {
       "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
         "@type": HTTP_OPTIONS,
-        explicit_http_config: { http2_protocol_options: { allow_connect: true } },
+        explicit_http_config: { http2_protocol_options: {} },
       },
     };
   }

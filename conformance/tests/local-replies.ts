@@ -1,9 +1,12 @@
-/** Local replies: answers the proxy makes itself, never an echo's. */
+/** Local replies: answers the proxy makes itself, never an echo's, with Envoy's status and body. */
 import { expect } from "../harness/assert.js";
 import { header, request } from "../harness/client.js";
 import type { ConformanceTest } from "../harness/types.js";
 
 const base = { feature: "local-replies" as const, topology: "local-replies" };
+
+/** How Envoy's body for an upstream connect failure or reset before headers begins, in every version. */
+const CONNECT_FAILURE = "upstream connect error or disconnect/reset before headers";
 
 export const localReplyTests: ConformanceTest[] = [
   {
@@ -22,6 +25,8 @@ export const localReplyTests: ConformanceTest[] = [
       measure("body", r.body.toString("utf8").slice(0, 120));
       expect(r.status === 404, `no-route path answered ${r.status}`);
       expect(header(r, "x-echo-instance") === undefined, "the 404 came from an echo, not the proxy");
+      // Envoy's no-route reply has no body (content-length: 0).
+      expect(r.body.length === 0, `the 404 has a ${r.body.length}-byte body; Envoy's has none`);
     },
   },
   {
@@ -34,6 +39,11 @@ export const localReplyTests: ConformanceTest[] = [
       measure("body", r.body.toString("utf8").slice(0, 160));
       expect(r.status === 503, `every-backend-down answered ${r.status}`);
       expect(header(r, "x-echo-instance") === undefined, "the 503 came from an echo, not the proxy");
+      // Envoy's wording of a reset before the response started (a reset reason follows since 1.10).
+      expect(
+        r.body.toString("utf8").startsWith(CONNECT_FAILURE),
+        `the 503 body does not start with Envoy's "${CONNECT_FAILURE}"`,
+      );
     },
   },
   {
@@ -49,6 +59,10 @@ export const localReplyTests: ConformanceTest[] = [
       measure("body", r.body.toString("utf8").slice(0, 120));
       expect(r.status === 504, `slow backend answered ${r.status} after ${ms} ms`);
       expect(ms >= 900 && ms < 3_500, `504 came after ${ms} ms; the route timeout is 1 s`);
+      expect(
+        r.body.toString("utf8") === "upstream request timeout",
+        `the 504 body is not Envoy's "upstream request timeout"`,
+      );
       const fast = await request(topo.listener(), "/slow?echo_delay=100ms");
       expect(
         fast.status !== 504 && header(fast, "x-echo-instance") !== undefined,
