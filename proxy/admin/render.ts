@@ -3,18 +3,40 @@
  */
 import type { Bootstrap } from "../config/model.js";
 import { HOST_STATS, type HostStats } from "../conn_pool/host_stats.js";
-import { type ClusterStatus, hostKey, type ListenerStatus } from "./status.js";
+import { type ClusterStatus, type HostStatus, hostKey, type ListenerStatus } from "./status.js";
 
-/** The per-host stats in their declared order (by name, as Envoy prints them). */
+/** The per-host stats in their declared order (by name, as Envoy prints them in `/clusters`). */
 const HOST_STAT_NAMES = Object.keys(HOST_STATS.stats) as Array<keyof HostStats>;
+
+/** `?format=json` lists a host's counters first, then its gauges, each by name (Envoy's order). */
+const HOST_STAT_NAMES_JSON = [
+  ...HOST_STAT_NAMES.filter((n) => HOST_STATS.stats[n].kind === "counter"),
+  ...HOST_STAT_NAMES.filter((n) => HOST_STATS.stats[n].kind === "gauge"),
+];
 
 export type ServerState = "LIVE" | "DRAINING" | "PRE_INITIALIZING" | "INITIALIZING";
 
-/** Envoy's `/clusters` text: `<cluster>::<host:port>::<stat>::<value>` lines. */
+/**
+ * Envoy's circuit-breaker thresholds of a cluster without `circuit_breakers` (its defaults, per
+ * priority). The proxy does not enforce them; `/clusters` prints them as Envoy does.
+ */
+const CIRCUIT_BREAKER_DEFAULTS = {
+  max_connections: 1024,
+  max_pending_requests: 1024,
+  max_requests: 1024,
+  max_retries: 3,
+} as const;
+
+/** Envoy's `/clusters` text: `<cluster>::<field>::<value>` and `<cluster>::<host:port>::<field>::<value>` lines. */
 export function renderClustersText(clusters: readonly ClusterStatus[]): string {
   let out = "";
   for (const c of clusters) {
     out += `${c.name}::observability_name::${c.name}\n`;
+    for (const priority of ["default_priority", "high_priority"]) {
+      for (const [name, value] of Object.entries(CIRCUIT_BREAKER_DEFAULTS)) {
+        out += `${c.name}::${priority}::${name}::${value}\n`;
+      }
+    }
     out += `${c.name}::added_via_api::false\n`;
     for (const h of c.hosts) {
       const p = `${c.name}::${hostKey(h)}::`;
@@ -38,35 +60,44 @@ function healthFlags(h: { healthy: boolean; draining: boolean }): string {
   return flags;
 }
 
-/** Envoy's `/clusters?format=json` (`envoy.admin.v3.Clusters`). */
+/**
+ * Envoy's `/clusters?format=json` (`envoy.admin.v3.Clusters` in protobuf's JSON: fields at their
+ * default, such as a 0 stat value, `added_via_api: false` or an empty hostname, are left out).
+ */
 export function renderClustersJson(clusters: readonly ClusterStatus[]): string {
   return JSON.stringify(
     {
       cluster_statuses: clusters.map((c) => ({
         name: c.name,
-        added_via_api: false,
+        ...(c.hosts.length === 0 ? {} : { host_statuses: c.hosts.map(hostJson) }),
+        circuit_breakers: {
+          thresholds: [CIRCUIT_BREAKER_DEFAULTS, { priority: "HIGH", ...CIRCUIT_BREAKER_DEFAULTS }],
+        },
         observability_name: c.name,
-        host_statuses: c.hosts.map((h) => ({
-          address: { socket_address: { address: h.address, port_value: h.port } },
-          stats: HOST_STAT_NAMES.map((name) => ({
-            name,
-            value: String(h.stats[name]),
-            type: HOST_STATS.stats[name].kind === "counter" ? "COUNTER" : "GAUGE",
-          })),
-          health_status: {
-            eds_health_status: h.draining ? "DRAINING" : "HEALTHY",
-            ...(h.healthy ? {} : { failed_active_health_check: true }),
-            ...(h.draining ? { pending_dynamic_removal: true } : {}),
-          },
-          weight: h.weight,
-          hostname: h.hostname,
-          locality: {},
-        })),
       })),
     },
     null,
     1,
   );
+}
+
+function hostJson(h: HostStatus): Record<string, unknown> {
+  return {
+    address: { socket_address: { address: h.address, port_value: h.port } },
+    stats: HOST_STAT_NAMES_JSON.map((name) => ({
+      ...(HOST_STATS.stats[name].kind === "gauge" ? { type: "GAUGE" } : {}),
+      ...(h.stats[name] === 0 ? {} : { value: String(h.stats[name]) }),
+      name,
+    })),
+    health_status: {
+      ...(h.healthy ? {} : { failed_active_health_check: true }),
+      ...(h.draining ? { pending_dynamic_removal: true } : {}),
+      eds_health_status: "HEALTHY",
+    },
+    weight: h.weight,
+    ...(h.hostname === "" ? {} : { hostname: h.hostname }),
+    locality: {},
+  };
 }
 
 /** Envoy's `/listeners`: `<name>::<ip:port>` per line. */

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import type { AccessLogger } from "../access_log/index.js";
 import type { AdminConfig, Bootstrap } from "../config/model.js";
-import { renderPrometheus } from "../stats/prometheus.js";
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "../stats/prometheus.js";
 import {
   parseStatsQuery,
   renderStatsJson,
@@ -218,7 +218,7 @@ export class AdminServer {
       if (url.pathname === "/stats/prometheus" || format === "prometheus") {
         return {
           status: 200,
-          contentType: "text/plain; version=0.0.4; charset=UTF-8",
+          contentType: PROMETHEUS_CONTENT_TYPE,
           body: renderPrometheus(snapshot, query),
         };
       }

@@ -11,6 +11,7 @@ import type { HostStats } from "../upstream/host.js";
 export interface HostStatus {
   address: string;
   port: number;
+  /** The DNS name or the endpoint's `hostname`; "" for a static IP (Envoy prints it empty). */
   hostname: string;
   weight: number;
   healthy: boolean;
@@ -36,7 +37,8 @@ export function clusterStatuses(cm: ClusterManager): ClusterStatus[] {
     hosts: c.hosts.map((h) => ({
       address: h.address,
       port: h.port,
-      hostname: h.hostname,
+      // Envoy's hostname is the DNS name (or the endpoint's `hostname`): none for an IP literal.
+      hostname: h.hostname === h.address ? "" : h.hostname,
       weight: h.weight,
       healthy: h.healthy,
       draining: h.draining,

@@ -1,3 +1,4 @@
+import type { ListenerHttpStats } from "../listener/stats.js";
 import { counter, declareScope, gauge, resolveScope, type StatsOf } from "../stats/declare.js";
 import type { Counter, StatsStore } from "../stats/store.js";
 
@@ -16,9 +17,9 @@ export const HTTP_CONN_MAN_STATS = declareScope({
     downstream_cx_idle_timeout: counter("Connections closed by `common_http_protocol_options.idle_timeout`"),
     downstream_cx_protocol_error: counter("Connections closed on a protocol error"),
     downstream_cx_upgrades_total: counter(
-      "Connections upgraded (WebSocket); also counted in the HTTP/1.1 and HTTP/2 totals",
+      "Upgrade requests (WebSocket) a route allows, accepted by the upstream or not; also counted in the HTTP/1.1 and HTTP/2 totals",
     ),
-    downstream_cx_upgrades_active: gauge("Upgraded connections open"),
+    downstream_cx_upgrades_active: gauge("Upgraded connections open (tunnels)"),
     downstream_rq_total: counter("Requests"),
     downstream_rq_active: gauge("Requests in progress"),
     downstream_rq_http1_total: counter("HTTP/1.1 requests"),
@@ -47,8 +48,10 @@ export const ROUTER_STATS = declareScope({
     no_route: counter("Requests no route matched (404)"),
     no_cluster: counter("Requests whose route names an unknown cluster (503)"),
     rq_total: counter("Requests the router handled"),
-    rq_redirect: counter("Requests answered by a route's redirect"),
-    rq_direct_response: counter("Requests answered by a route's direct response"),
+    rq_redirect: counter(
+      "Internal redirects (not implemented: stays 0; a route's `redirect` counts in `rq_direct_response`, as in Envoy 1.40)",
+    ),
+    rq_direct_response: counter("Requests answered by a route's `direct_response` or `redirect`"),
     rq_reset_after_downstream_response_started: counter("Requests reset after the response had started"),
   },
 });
@@ -59,11 +62,18 @@ export const ROUTER_STATS = declareScope({
  */
 export type HcmStats = StatsOf<typeof HTTP_CONN_MAN_STATS.stats> &
   StatsOf<typeof ROUTER_STATS.stats> & {
-    /** Count a response code: `downstream_rq_<N>xx` and `downstream_rq_completed`. */
+    /**
+     * Count a response code: `downstream_rq_<N>xx` and `downstream_rq_completed`, and their copies
+     * under `listener.<address>.http.<stat_prefix>.` when the listener's are given.
+     */
     countResponse(status: number): void;
   };
 
-export function createHcmStats(store: StatsStore, statPrefix: string): HcmStats {
+export function createHcmStats(
+  store: StatsStore,
+  statPrefix: string,
+  listener: ListenerHttpStats | null = null,
+): HcmStats {
   const hcm = resolveScope(store, HTTP_CONN_MAN_STATS, statPrefix).stats;
   const router = resolveScope(store, ROUTER_STATS, statPrefix).stats;
   const byClass: readonly Counter[] = [
@@ -73,13 +83,28 @@ export function createHcmStats(store: StatsStore, statPrefix: string): HcmStats 
     hcm.downstream_rq_4xx,
     hcm.downstream_rq_5xx,
   ];
+  const listenerByClass: readonly Counter[] =
+    listener === null
+      ? []
+      : [
+          listener.downstream_rq_1xx,
+          listener.downstream_rq_2xx,
+          listener.downstream_rq_3xx,
+          listener.downstream_rq_4xx,
+          listener.downstream_rq_5xx,
+        ];
   return {
     ...hcm,
     ...router,
     countResponse(status: number): void {
-      const c = byClass[Math.floor(status / 100) - 1];
+      const i = Math.floor(status / 100) - 1;
+      const c = byClass[i];
       if (c !== undefined) c.value++;
       hcm.downstream_rq_completed.value++;
+      if (listener === null) return;
+      const l = listenerByClass[i];
+      if (l !== undefined) l.value++;
+      listener.downstream_rq_completed.value++;
     },
   };
 }

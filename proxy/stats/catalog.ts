@@ -5,13 +5,16 @@
  */
 import { HOST_STATS } from "../conn_pool/host_stats.js";
 import { HTTP_CONN_MAN_STATS, ROUTER_STATS } from "../http/stats.js";
+import { LISTENER_HTTP_STATS, LISTENER_STATS } from "../listener/stats.js";
 import { SERVER_STATS } from "../server/stats.js";
 import { CLUSTER_MANAGER_STATS, CLUSTER_STATS } from "../upstream/cluster_stats.js";
 import type { ScopeDecl } from "./declare.js";
 
 /** In the README's order. */
 export const STAT_SCOPES: readonly ScopeDecl[] = [
+  LISTENER_STATS,
   HTTP_CONN_MAN_STATS,
+  LISTENER_HTTP_STATS,
   ROUTER_STATS,
   CLUSTER_STATS,
   HOST_STATS,

@@ -9,8 +9,8 @@
  *   shows in the admin's `/stats` with 0 before its first use, as Envoy shows it;
  * - how the primary adds up a gauge across worker processes (`perProcess`);
  * - the stats tables of proxy/README.md (./readme.ts, `npm run docs:stats`).
- * Families of stats named by a value (`upstream_rq_<code>`) are declared as patterns; the scope
- * resolves each name once, on its first use.
+ * Families of stats named by a value (`upstream_rq_<code>`, `<origin>.upstream_rq_<code>`) are
+ * declared as patterns; the scope resolves each name once, on its first use (as Envoy creates them).
  */
 import type { Counter, Gauge, StatsScope, StatsStore } from "./store.js";
 
@@ -70,34 +70,39 @@ export function declareScope<S extends StatDecls, P extends PatternDecls = Recor
   return { ...decl, patterns: decl.patterns ?? ({} as P) };
 }
 
-/** A name with its `<placeholder>` filled in: `("cluster.<name>.", "service1")` -> `cluster.service1.`. */
-export function fillName(template: string, value: string | number): string {
-  return template.replace(/<[^>]+>/, () => String(value));
+/**
+ * A name with its `<placeholder>`s filled in, in order: `("cluster.<name>.", "service1")` ->
+ * `cluster.service1.`, `("<origin>.upstream_rq_<code>", "external", 503)` -> `external.upstream_rq_503`.
+ */
+export function fillName(template: string, ...values: ReadonlyArray<string | number>): string {
+  let i = 0;
+  return template.replace(/<[^>]+>/g, (placeholder) => String(values[i++] ?? placeholder));
 }
 
 /** One scope of the store under its declaration, its stats resolved. */
 export interface ResolvedScope<S extends StatDecls, P extends PatternDecls> {
   readonly stats: StatsOf<S>;
   /**
-   * The Counter of a pattern for one value (`upstream_rq_<code>`, 503 -> `upstream_rq_503`). Builds a
-   * name: call it once per value and keep the Counter, never per request.
+   * The Counter of a pattern for its values, one per placeholder (`upstream_rq_<code>`, 503 ->
+   * `upstream_rq_503`). Builds a name: call it once per value and keep the Counter, never per request.
    */
-  patternCounter(pattern: keyof P & string, value: number): Counter;
+  patternCounter(pattern: keyof P & string, ...values: ReadonlyArray<string | number>): Counter;
 }
 
 /**
- * Creates every declared stat of `decl` in the store under its prefix, the prefix's placeholder
- * filled with `prefixValue` (the cluster's name, the connection manager's `stat_prefix`).
+ * Creates every declared stat of `decl` in the store under its prefix, the prefix's placeholders
+ * filled with `prefixValues` (the cluster's name, the connection manager's `stat_prefix`, a
+ * listener's address).
  */
 export function resolveScope<S extends StatDecls, P extends PatternDecls>(
   store: StatsStore,
   decl: ScopeDecl<S, P>,
-  prefixValue = "",
+  ...prefixValues: string[]
 ): ResolvedScope<S, P> {
-  const scope = store.scope(fillName(decl.prefix, prefixValue));
+  const scope = store.scope(fillName(decl.prefix, ...prefixValues));
   return {
     stats: resolveStats(scope, decl.stats),
-    patternCounter: (pattern, value) => scope.counter(fillName(pattern, value)),
+    patternCounter: (pattern, ...values) => scope.counter(fillName(pattern, ...values)),
   };
 }
 

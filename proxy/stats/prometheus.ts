@@ -6,7 +6,8 @@
  * from Envoy's default tag extractors (source/common/config/well_known_names.cc): each extractor's
  * regex is matched against the full stat name; group 2 is the tag value and group 1 is cut from the
  * name. The remaining name is sanitised (`[^a-zA-Z0-9_]` -> `_`) and prefixed with `envoy_`.
- * Labels keep extraction order, as Envoy prints them. Only `# TYPE` lines, no `# HELP`, like Envoy.
+ * Labels keep extraction order, as Envoy prints them; a stat without tags has `{}`. Only `# TYPE`
+ * lines, no `# HELP` and no blank line between families, like Envoy.
  */
 import { type StatEntry, type StatsQuery, selectStats } from "./render.js";
 import type { StatsSnapshot } from "./store.js";
@@ -107,8 +108,7 @@ function renderFamilies(stats: readonly StatEntry[], type: "counter" | "gauge"):
     if (s.type !== type) continue;
     const { tagExtractedName, tags } = extractTags(s.name);
     const metric = prometheusMetricName(tagExtractedName);
-    const labels =
-      tags.length === 0 ? "" : `{${tags.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
+    const labels = `{${tags.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
     let samples = families.get(metric);
     if (samples === undefined) {
       samples = [];
@@ -122,7 +122,6 @@ function renderFamilies(stats: readonly StatEntry[], type: "counter" | "gauge"):
     const samples = families.get(metric) ?? [];
     samples.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
     for (const sample of samples) out += `${metric}${sample.labels} ${sample.value}\n`;
-    out += "\n";
   }
   return out;
 }
@@ -136,4 +135,5 @@ export function renderPrometheus(
   return renderFamilies(stats, "counter") + renderFamilies(stats, "gauge");
 }
 
-export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+/** What Envoy 1.40 answers `/stats/prometheus` with. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; charset=UTF-8";

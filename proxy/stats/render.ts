@@ -66,7 +66,10 @@ export function renderStatsText(stats: readonly StatEntry[]): string {
   return out;
 }
 
-/** Envoy's `/stats?format=json` shape. */
+/**
+ * Envoy's `/stats?format=json`: `{"stats":[{"name":..,"value":..},...]}` on one line, counters and
+ * gauges together by name (Envoy adds a histograms entry; the proxy keeps no histograms).
+ */
 export function renderStatsJson(stats: readonly StatEntry[]): string {
-  return JSON.stringify({ stats: stats.map((s) => ({ name: s.name, value: s.value })) }, null, 1);
+  return JSON.stringify({ stats: stats.map((s) => ({ name: s.name, value: s.value })) });
 }

@@ -6,14 +6,23 @@ export const CLUSTER_STATS = declareScope({
   prefix: "cluster.<name>.",
   title: "Cluster",
   stats: {
-    upstream_rq_total: counter("Requests sent upstream (every try)"),
-    upstream_rq_active: gauge("Requests in progress"),
-    upstream_rq_completed: counter("Requests an upstream answered"),
-    upstream_rq_timeout: counter("Requests that hit the route's `timeout`"),
+    upstream_rq_total: counter(
+      "Requests sent on an upstream connection (every try; not one whose connect failed)",
+    ),
+    upstream_rq_active: gauge("Requests on an upstream connection"),
+    upstream_rq_completed: counter(
+      "Requests answered: by the upstream, or by a local reply standing for it (503 connect failure or no healthy upstream, 504 timeout)",
+    ),
+    upstream_rq_timeout: counter("Requests that hit the route's `timeout` while a try was in flight"),
     upstream_rq_per_try_timeout: counter("Tries that hit the retry policy's `per_try_timeout`"),
     upstream_rq_retry: counter("Retries"),
+    upstream_rq_retry_backoff_exponential: counter("Retries after the exponential back-off"),
+    upstream_rq_retry_limit_exceeded: counter("Requests not retried because `num_retries` was used up"),
+    upstream_rq_retry_success: counter("Retried requests whose last try was not retriable"),
     retry_or_shadow_abandoned: counter("Requests not retried because their body was over the buffer limit"),
     upstream_rq_pending_total: counter("Requests that waited for a connection"),
+    upstream_rq_pending_active: gauge("Requests waiting for a connection"),
+    upstream_rq_pending_failure_eject: counter("Waiting requests failed because their connection failed"),
     upstream_rq_rx_reset: counter("Requests reset by the upstream"),
     upstream_rq_tx_reset: counter("Requests reset by the proxy"),
     upstream_cx_total: counter("Connections opened"),
@@ -23,6 +32,7 @@ export const CLUSTER_STATS = declareScope({
     upstream_cx_connect_fail: counter("Connections that failed to connect"),
     upstream_cx_connect_timeout: counter("Connections that hit the cluster's `connect_timeout`"),
     upstream_cx_destroy: counter("Connections closed"),
+    upstream_cx_none_healthy: counter("Requests answered 503 because the cluster had no healthy host"),
     membership_total: gauge("Hosts in the cluster", { perProcess: true }),
     membership_healthy: gauge("Healthy hosts in the cluster", { perProcess: true }),
     update_attempt: counter("DNS resolutions of the cluster's hosts"),
@@ -30,8 +40,13 @@ export const CLUSTER_STATS = declareScope({
     update_failure: counter("DNS resolutions that failed"),
   },
   patterns: {
-    "upstream_rq_<code>": counter("Responses by status code (`upstream_rq_503`)"),
+    "upstream_rq_<code>": counter("Responses by status code (`upstream_rq_503`), local replies included"),
     "upstream_rq_<N>xx": counter("Responses by status class (`upstream_rq_5xx`)"),
+    "<origin>.upstream_rq_<code>": counter(
+      "The same by origin: `external` or `internal` (the request carried `x-envoy-internal: true`); `retry` for responses that were retried (and counted only there)",
+    ),
+    "<origin>.upstream_rq_<N>xx": counter("The same by class"),
+    "<origin>.upstream_rq_completed": counter("`upstream_rq_completed` by origin"),
   },
 });
 
@@ -46,39 +61,86 @@ export const CLUSTER_MANAGER_STATS = declareScope({
 
 /** Cluster-level stats resolved once; see proxy/stats/store.ts. */
 export type ClusterStats = StatsOf<typeof CLUSTER_STATS.stats> & {
-  /** `upstream_rq_200`, `upstream_rq_2xx`...: counted through this, which caches the Counter per code. */
-  countResponse(status: number): void;
+  /**
+   * Envoy's `chargeUpstreamCode`: the final response of a request (an upstream's, or the router's
+   * local reply standing for it): `upstream_rq_<code>`, `upstream_rq_<N>xx`, `upstream_rq_completed`
+   * and their `internal.`/`external.` copies. Each Counter is resolved once per code, then cached.
+   */
+  countResponse(status: number, internal: boolean): void;
+  /** A response the router retried: `retry.upstream_rq_<code>`, `_<N>xx`, `_completed` only. */
+  countRetriedResponse(status: number): void;
 };
 
 export type ClusterManagerStats = StatsOf<typeof CLUSTER_MANAGER_STATS.stats>;
 
+type PatternCounter = (
+  pattern: keyof typeof CLUSTER_STATS.patterns,
+  ...values: Array<string | number>
+) => Counter;
+
 /**
- * The stats of cluster `name` under Envoy's names (`cluster.<name>.upstream_rq_total`, ...).
- * `countResponse(503)` increments `upstream_rq_503` and `upstream_rq_5xx`; each Counter is looked up
- * once per status code and then cached in an array, so counting is allocation-free.
+ * `upstream_rq_<code>`, `upstream_rq_<N>xx` and `upstream_rq_completed` for one origin (none, or
+ * `external`/`internal`/`retry`), each Counter resolved on first use and cached by code: counting
+ * allocates nothing after the first response of each code.
  */
-export function createClusterStats(store: StatsStore, name: string): ClusterStats {
-  const scope = resolveScope(store, CLUSTER_STATS, name);
-  const byCode: (Counter | undefined)[] = [];
-  const byClass: (Counter | undefined)[] = [];
-  return {
-    ...scope.stats,
-    countResponse(status: number): void {
-      if (!Number.isInteger(status) || status < 0 || status > 999) return;
-      let code = byCode[status];
-      if (code === undefined) {
-        code = scope.patternCounter("upstream_rq_<code>", status);
-        byCode[status] = code;
-      }
-      code.value++;
-      const cls = Math.floor(status / 100);
-      if (cls < 1 || cls > 5) return;
-      let klass = byClass[cls];
+class ResponseCodeCounters {
+  private readonly byCode: (Counter | undefined)[] = [];
+  private readonly byClass: (Counter | undefined)[] = [];
+  private completedCounter: Counter | undefined;
+
+  constructor(
+    private readonly resolve: PatternCounter,
+    private readonly origin: string | null,
+    completed?: Counter,
+  ) {
+    this.completedCounter = completed;
+  }
+
+  count(status: number): void {
+    if (!Number.isInteger(status) || status < 100 || status > 999) return;
+    const origin = this.origin;
+    let code = this.byCode[status];
+    if (code === undefined) {
+      code =
+        origin === null
+          ? this.resolve("upstream_rq_<code>", status)
+          : this.resolve("<origin>.upstream_rq_<code>", origin, status);
+      this.byCode[status] = code;
+    }
+    code.value++;
+    const cls = Math.floor(status / 100);
+    if (cls <= 5) {
+      let klass = this.byClass[cls];
       if (klass === undefined) {
-        klass = scope.patternCounter("upstream_rq_<N>xx", cls);
-        byClass[cls] = klass;
+        klass =
+          origin === null
+            ? this.resolve("upstream_rq_<N>xx", cls)
+            : this.resolve("<origin>.upstream_rq_<N>xx", origin, cls);
+        this.byClass[cls] = klass;
       }
       klass.value++;
+    }
+    this.completedCounter ??= this.resolve("<origin>.upstream_rq_completed", origin ?? "");
+    this.completedCounter.value++;
+  }
+}
+
+/** The stats of cluster `name` under Envoy's names (`cluster.<name>.upstream_rq_total`, ...). */
+export function createClusterStats(store: StatsStore, name: string): ClusterStats {
+  const scope = resolveScope(store, CLUSTER_STATS, name);
+  const resolve: PatternCounter = (pattern, ...values) => scope.patternCounter(pattern, ...values);
+  const all = new ResponseCodeCounters(resolve, null, scope.stats.upstream_rq_completed);
+  const external = new ResponseCodeCounters(resolve, "external");
+  const internal = new ResponseCodeCounters(resolve, "internal");
+  const retry = new ResponseCodeCounters(resolve, "retry");
+  return {
+    ...scope.stats,
+    countResponse(status: number, isInternal: boolean): void {
+      all.count(status);
+      (isInternal ? internal : external).count(status);
+    },
+    countRetriedResponse(status: number): void {
+      retry.count(status);
     },
   };
 }

@@ -6,6 +6,7 @@ import type { ServerState } from "../../admin/render.js";
 import { AdminServer, type AdminSource } from "../../admin/server.js";
 import { type ClusterStatus, mergeClusterStatuses, mergeSnapshots } from "../../admin/status.js";
 import type { Bootstrap } from "../../config/model.js";
+import { newHostStats } from "../../conn_pool/host_stats.js";
 import { StatsStore } from "../../stats/store.js";
 
 const bootstrap: Bootstrap = {
@@ -16,7 +17,15 @@ const bootstrap: Bootstrap = {
 };
 
 function hostStats(n: number) {
-  return { cx_total: n, cx_active: 1, rq_total: n * 2, rq_active: 0, rq_error: 1, rq_success: n * 2 - 1 };
+  return {
+    ...newHostStats(),
+    cx_total: n,
+    cx_active: 1,
+    rq_total: n * 2,
+    rq_active: 0,
+    rq_error: 1,
+    rq_success: n * 2 - 1,
+  };
 }
 
 const clusters: ClusterStatus[] = [
@@ -166,11 +175,75 @@ describe("admin listener", () => {
     expect(lines).toContain("myservice::127.0.0.2:80::weight::1");
     expect(lines).toContain("myservice::127.0.0.2:80::hostname::service1");
     expect(lines).toContain("myservice::127.0.0.3:80::health_flags::/pending_dynamic_removal");
+    // Envoy's circuit-breaker lines (its defaults, per priority) come before added_via_api.
+    expect(lines.slice(0, 10)).toEqual([
+      "myservice::observability_name::myservice",
+      "myservice::default_priority::max_connections::1024",
+      "myservice::default_priority::max_pending_requests::1024",
+      "myservice::default_priority::max_requests::1024",
+      "myservice::default_priority::max_retries::3",
+      "myservice::high_priority::max_connections::1024",
+      "myservice::high_priority::max_pending_requests::1024",
+      "myservice::high_priority::max_requests::1024",
+      "myservice::high_priority::max_retries::3",
+      "myservice::added_via_api::false",
+    ]);
     const j = JSON.parse((await fetchAdmin(port, "/clusters?format=json")).body);
+    expect(Object.keys(j.cluster_statuses[0])).toEqual([
+      "name",
+      "host_statuses",
+      "circuit_breakers",
+      "observability_name",
+    ]);
+    expect(j.cluster_statuses[0].circuit_breakers.thresholds[1]).toEqual({
+      priority: "HIGH",
+      max_connections: 1024,
+      max_pending_requests: 1024,
+      max_requests: 1024,
+      max_retries: 3,
+    });
     const host = j.cluster_statuses[0].host_statuses[0];
     expect(host.address).toEqual({ socket_address: { address: "127.0.0.2", port_value: 80 } });
-    expect(host.stats).toContainEqual({ name: "rq_total", value: "6", type: "COUNTER" });
+    // Protobuf JSON as Envoy prints it: counters then gauges, a 0 value left out, COUNTER implied.
+    expect(host.stats.map((s: { name: string }) => s.name)).toEqual([
+      "cx_connect_fail",
+      "cx_total",
+      "rq_error",
+      "rq_success",
+      "rq_timeout",
+      "rq_total",
+      "cx_active",
+      "rq_active",
+      "rq_pending_active",
+    ]);
+    expect(host.stats[0]).toEqual({ name: "cx_connect_fail" });
+    expect(j.cluster_statuses[0].host_statuses[1].health_status).toEqual({
+      pending_dynamic_removal: true,
+      eds_health_status: "HEALTHY",
+    });
+    expect(host.stats).toContainEqual({ value: "6", name: "rq_total" });
+    expect(host.stats).toContainEqual({ type: "GAUGE", value: "1", name: "cx_active" });
+    expect(host.stats).toContainEqual({ type: "GAUGE", name: "rq_active" });
     expect(host.hostname).toBe("service1");
+  });
+
+  it("/clusters: a cluster without hosts has no host_statuses, a host without a hostname none", async () => {
+    clusters.push({ name: "empty", hosts: [] });
+    try {
+      const j = JSON.parse((await fetchAdmin(port, "/clusters?format=json")).body);
+      expect(Object.keys(j.cluster_statuses[1])).toEqual(["name", "circuit_breakers", "observability_name"]);
+      clusters[0]?.hosts.push({
+        ...(clusters[0].hosts[0] as (typeof clusters)[0]["hosts"][0]),
+        port: 81,
+        hostname: "",
+      });
+      const k = JSON.parse((await fetchAdmin(port, "/clusters?format=json")).body);
+      expect(k.cluster_statuses[0].host_statuses[2].hostname).toBeUndefined();
+      expect((await fetchAdmin(port, "/clusters")).body).toContain("myservice::127.0.0.2:81::hostname::\n");
+    } finally {
+      clusters.splice(1);
+      clusters[0]?.hosts.splice(2);
+    }
   });
 
   it("/stats, ?format=json, ?filter, /stats/prometheus", async () => {
@@ -186,6 +259,7 @@ describe("admin listener", () => {
       'envoy_cluster_upstream_rq{envoy_response_code="200",envoy_cluster_name="myservice"} 7',
     );
     expect(p.body).toContain("# TYPE envoy_cluster_upstream_cx_active gauge");
+    expect(p.type).toBe("text/plain; charset=UTF-8");
     const p2 = await fetchAdmin(port, "/stats?format=prometheus");
     expect(p2.body).toBe(p.body);
     expect((await fetchAdmin(port, "/stats?filter=(")).status).toBe(400);

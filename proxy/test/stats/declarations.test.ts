@@ -27,10 +27,12 @@ async function unstartedServer(): Promise<ProxyServer> {
   });
 }
 
-/** The value each scope's placeholder takes in the seed's config. */
-const PREFIX_VALUES: Record<string, string> = {
-  "http.<stat_prefix>.": "ingress_http",
-  "cluster.<name>.": "myservice",
+/** The values each scope's placeholders take in the seed's config. */
+const PREFIX_VALUES: Record<string, string[]> = {
+  "listener.<address>.": ["0.0.0.0_80"],
+  "http.<stat_prefix>.": ["ingress_http"],
+  "listener.<address>.http.<stat_prefix>.": ["0.0.0.0_80", "ingress_http"],
+  "cluster.<name>.": ["myservice"],
 };
 
 describe("declared stats in the admin's output", () => {
@@ -47,7 +49,7 @@ describe("declared stats in the admin's output", () => {
     let declared = 0;
     for (const scope of STAT_SCOPES) {
       if (scope === HOST_STATS) continue;
-      const prefix = fillName(scope.prefix, PREFIX_VALUES[scope.prefix] ?? "");
+      const prefix = fillName(scope.prefix, ...(PREFIX_VALUES[scope.prefix] ?? []));
       for (const [name, decl] of Object.entries(scope.stats)) {
         declared++;
         expect(values.has(prefix + name), `${prefix}${name} in /stats`).toBe(true);

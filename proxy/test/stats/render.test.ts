@@ -58,8 +58,13 @@ describe("/stats text and json", () => {
     expect(() => parseStatsQuery(new URLSearchParams("filter=("))).toThrow(StatsQueryError);
   });
 
-  it("renders Envoy's json shape", () => {
-    const json = JSON.parse(renderStatsJson(selectStats(sampleStore().snapshot(), all)));
+  it("renders Envoy's json shape, on one line as Envoy 1.40 does", () => {
+    const body = renderStatsJson(selectStats(sampleStore().snapshot(), all));
+    expect(body).not.toContain("\n");
+    expect(body.startsWith('{"stats":[{"name":"cluster.myservice.upstream_cx_active","value":1},')).toBe(
+      true,
+    );
+    const json = JSON.parse(body);
     expect(json.stats).toContainEqual({ name: "http.ingress_http.downstream_rq_total", value: 5 });
   });
 });
@@ -107,6 +112,34 @@ describe("/stats/prometheus", () => {
     expect(lastCounter).toBeLessThan(firstGauge);
     // one TYPE line per family
     expect(text.match(/# TYPE envoy_cluster_upstream_rq counter/g)).toHaveLength(1);
+  });
+
+  it("prints `{}` for a stat without tags and no blank line between families, as Envoy", () => {
+    const store = new StatsStore();
+    store.gauge("server.live").set(1);
+    store.counter("cluster.a.upstream_rq_total").inc();
+    store.counter("listener.127.0.0.1_80.http.ingress.downstream_rq_5xx").inc(2);
+    expect(renderPrometheus(store.snapshot())).toBe(
+      "# TYPE envoy_cluster_upstream_rq_total counter\n" +
+        'envoy_cluster_upstream_rq_total{envoy_cluster_name="a"} 1\n' +
+        "# TYPE envoy_listener_http_downstream_rq_xx counter\n" +
+        'envoy_listener_http_downstream_rq_xx{envoy_response_code_class="5",envoy_http_conn_manager_prefix="ingress",envoy_listener_address="127.0.0.1_80"} 2\n' +
+        "# TYPE envoy_server_live gauge\n" +
+        "envoy_server_live{} 1\n",
+    );
+  });
+
+  it("tags the origin copies of the response codes as Envoy does", () => {
+    expect(extractTags("cluster.s.external.upstream_rq_503")).toEqual({
+      tagExtractedName: "cluster.external.upstream_rq",
+      tags: [
+        ["envoy_response_code", "503"],
+        ["envoy_cluster_name", "s"],
+      ],
+    });
+    expect(extractTags("cluster.s.retry.upstream_rq_5xx").tagExtractedName).toBe(
+      "cluster.retry.upstream_rq_xx",
+    );
   });
 
   it("escapes label values and sanitises names", () => {
