@@ -1,6 +1,7 @@
+import { isIP } from "node:net";
 import { parseAccessLogs } from "./access_log.js";
 import { type ExtensionSpec, resolveExtension } from "./extension.js";
-import type { CodecType, HttpConnectionManagerConfig, RouteConfiguration } from "./model.js";
+import type { CidrRange, CodecType, HttpConnectionManagerConfig, RouteConfiguration } from "./model.js";
 import { HEADERS_WITH_UNDERSCORES, readHttp2Settings } from "./protocol_options.js";
 import type { Obj } from "./reader.js";
 import { parseRouteConfiguration } from "./route_config.js";
@@ -112,13 +113,13 @@ export function parseHcm(h: Obj): HttpConnectionManagerConfig | null {
     drainTimeoutMs: h.duration("drain_timeout", 5_000),
     maxRequestHeadersKb: h.int("max_request_headers_kb", 60, 1, 8192),
     accessLogs: parseAccessLogs(h),
+    ...internalAddressConfig(h),
   };
   h.unsupported(
     "tracing",
     "add_user_agent",
     "via",
     "skip_xff_append",
-    "internal_address_config",
     "forward_client_cert_details",
     "set_current_client_cert_details",
     "preserve_external_request_id",
@@ -142,6 +143,25 @@ export function parseHcm(h: Obj): HttpConnectionManagerConfig | null {
   h.done();
   if (statPrefix === undefined || routeConfig === null) return null;
   return { statPrefix, routeConfig, ...config };
+}
+
+/**
+ * `internal_address_config`: the client addresses that are internal (their x-envoy-* headers are
+ * kept and obeyed). Absent: the dialect's default (none in Envoy 1.40; RFC 1918 and loopback in 1.7).
+ */
+function internalAddressConfig(h: Obj): { internalAddresses?: CidrRange[] } {
+  const c = h.obj("internal_address_config");
+  if (c === null) return {};
+  c.bool("unix_sockets", false);
+  const ranges = c.objList("cidr_ranges").map((r) => {
+    const prefix = r.str("address_prefix") ?? "";
+    const length = r.int("prefix_len", 0, 0, prefix.includes(":") ? 128 : 32);
+    if (isIP(prefix) === 0) r.error("address_prefix", `not an IP address: ${JSON.stringify(prefix)}`);
+    r.done();
+    return { prefix, length };
+  });
+  c.done();
+  return { internalAddresses: ranges };
 }
 
 /** `http_filters`: the router, last (the only HTTP filter implemented). */

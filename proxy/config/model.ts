@@ -90,7 +90,18 @@ export interface HttpConnectionManagerConfig {
   drainTimeoutMs: number;
   /** `max_request_headers_kb`, default 60. */
   maxRequestHeadersKb: number;
+  /**
+   * `internal_address_config.cidr_ranges`: the clients that are internal. Absent: the dialect's
+   * default (Envoy 1.40 trusts none; Envoy 1.7 trusted RFC 1918, 127.0.0.1, fd00::/8 and ::1).
+   */
+  internalAddresses?: readonly CidrRange[];
   accessLogs: AccessLogConfig[];
+}
+
+/** An address range: `prefix`/`length` (IPv4 or IPv6). */
+export interface CidrRange {
+  prefix: string;
+  length: number;
 }
 
 export interface AccessLogConfig {

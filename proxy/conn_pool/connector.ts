@@ -58,13 +58,14 @@ export function connectTcp(
     settled = true;
     clearTimeout(timer);
     stats.upstream_cx_connect_fail.value++;
+    host.stats.cx_connect_fail++;
     if (err.timedOut) stats.upstream_cx_connect_timeout.value++;
     socket.removeListener("connect", onConnect);
     socket.destroy();
     cb(err, socket);
   }
   function onError(err: NodeJS.ErrnoException): void {
-    fail(new ConnectFailure(`delayed connect error: ${err.code ?? err.message}`, false));
+    fail(new ConnectFailure(`delayed connect error: ${strerror(err)}`, false));
   }
   function onConnect(): void {
     if (settled) return;
@@ -82,4 +83,19 @@ export function connectTcp(
     if (!settled) onError(Object.assign(new Error("closed"), { code: "ECONNRESET" }));
   });
   return socket;
+}
+
+/** The C library's text for a connect errno, as Envoy's transport failure reason quotes it. */
+const STRERROR: Readonly<Record<string, string>> = {
+  ECONNREFUSED: "Connection refused",
+  ECONNRESET: "Connection reset by peer",
+  EHOSTUNREACH: "No route to host",
+  ENETUNREACH: "Network is unreachable",
+  ETIMEDOUT: "Connection timed out",
+  EADDRNOTAVAIL: "Cannot assign requested address",
+  EACCES: "Permission denied",
+};
+
+function strerror(err: NodeJS.ErrnoException): string {
+  return (err.code !== undefined ? STRERROR[err.code] : undefined) ?? err.code ?? err.message;
 }

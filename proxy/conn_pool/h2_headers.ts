@@ -49,7 +49,14 @@ export function addH2Headers(out: OutgoingHttpHeaders, raw: RawHeaders): Outgoin
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     const value = raw[i + 1] as string;
-    if (name.charCodeAt(0) === 58 /* ':' */ || name === "host" || name === "expect") continue;
+    // `http2-settings` passes HTTP/1.1 hops (as in Envoy) but node:http2 refuses to send it.
+    if (
+      name.charCodeAt(0) === 58 /* ':' */ ||
+      name === "host" ||
+      name === "expect" ||
+      name === "http2-settings"
+    )
+      continue;
     if (HOP_BY_HOP.has(name)) {
       if (name === "te" && value.trim().toLowerCase() === "trailers") out.te = "trailers";
       continue;
@@ -63,12 +70,24 @@ export function addH2Headers(out: OutgoingHttpHeaders, raw: RawHeaders): Outgoin
   return out;
 }
 
-/** The request head of an ordinary (non-CONNECT) request. */
+/** Envoy's pseudo-header order for a request that came over HTTP/1.1. */
+const H1_PSEUDO_ORDER: readonly string[] = [":authority", ":path", ":method", ":scheme"];
+
+/** The request head of an ordinary (non-CONNECT) request, pseudo-headers in `req.pseudoOrder`. */
 export function h2RequestHeaders(req: UpstreamRequest): OutgoingHttpHeaders {
-  return addH2Headers(
-    { ":method": req.method, ":path": req.path, ":authority": req.authority, ":scheme": "http" },
-    req.headers,
-  );
+  const out: OutgoingHttpHeaders = {};
+  for (const name of req.pseudoOrder ?? H1_PSEUDO_ORDER) {
+    if (name === ":method") out[name] = req.method;
+    else if (name === ":path") out[name] = req.path;
+    else if (name === ":authority") out[name] = req.authority;
+    else if (name === ":scheme") out[name] = "http";
+  }
+  // A client's order that missed one (it cannot, on a valid request) still sends all four.
+  out[":method"] ??= req.method;
+  out[":path"] ??= req.path;
+  out[":authority"] ??= req.authority;
+  out[":scheme"] ??= "http";
+  return addH2Headers(out, req.headers);
 }
 
 /** node:http2's raw response list (`[name, value, ...]`, lower-case) -> RawHeaders, pseudo-headers and

@@ -5,10 +5,20 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { Readable } from "node:stream";
 import { ignoreErrorHandledOnClose, ignoreErrorUntilHandedOver } from "../../lib/errors.js";
+import type { ClusterStats } from "../upstream/cluster_stats.js";
 import type { Host } from "../upstream/host.js";
 import { addH2Headers, h2RequestHeaders, h2Trailers, rawFromH2, rawFromH2Object } from "./h2_headers.js";
 import type { Session, Waiter } from "./h2_session.js";
-import { countFailureBeforeHead, countResponseHead } from "./host_stats.js";
+import {
+  countFailureBeforeHead,
+  countResponseHead,
+  enterActive,
+  enterPending,
+  type HostStats,
+  leavePool,
+  type PoolAccounted,
+  type PoolState,
+} from "./host_stats.js";
 import type { Http2Pool } from "./http2_pool.js";
 import {
   type RawHeaders,
@@ -23,7 +33,8 @@ import {
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** One request as an HTTP/2 stream. */
-export class H2Request implements UpstreamRequestHandle, Waiter {
+export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
+  poolState: PoolState = "new";
   private session: Session | null = null;
   private stream: ClientHttp2Stream | null = null;
   private trailers: RawHeaders | null = null;
@@ -40,6 +51,18 @@ export class H2Request implements UpstreamRequestHandle, Waiter {
 
   get host(): Host {
     return this.pool.host;
+  }
+
+  get hostStats(): HostStats {
+    return this.pool.host.stats;
+  }
+
+  get clusterStats(): ClusterStats {
+    return this.pool.stats;
+  }
+
+  onPending(): void {
+    enterPending(this);
   }
 
   onSession(s: Session): void {
@@ -64,6 +87,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter {
       process.nextTick(() => this.fail("protocol error", (e as Error).message));
       return;
     }
+    enterActive(this);
     this.stream = stream;
     stream.on("response", (headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
       if (this.finished) return;
@@ -99,19 +123,22 @@ export class H2Request implements UpstreamRequestHandle, Waiter {
     }
   }
 
+  /** The session this request waited for failed (a waiting request is ejected: Envoy's purge). */
   onFail(reason: ResetReason, detail: string): void {
+    if (!this.finished) leavePool(this, reason === "connection failure" || reason === "connection timeout");
     this.fail(reason, detail);
   }
 
   abort(): void {
     if (this.finished) return;
     this.finished = true;
-    this.host.stats.rq_active--;
+    const onStream = this.poolState === "active";
+    leavePool(this);
     if (this.session === null) {
       this.pool.unqueue(this);
       return;
     }
-    this.pool.stats.upstream_rq_tx_reset.value++;
+    if (onStream) this.pool.stats.upstream_rq_tx_reset.value++;
     if (this.stream !== null && !this.stream.closed) this.stream.close(NGHTTP2_CANCEL);
   }
 
@@ -131,7 +158,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter {
   private complete(): void {
     if (this.finished) return;
     this.finished = true;
-    this.host.stats.rq_active--;
+    leavePool(this);
     this.handler.onComplete(this.trailers);
   }
 
@@ -143,14 +170,20 @@ export class H2Request implements UpstreamRequestHandle, Waiter {
     else if (stream.rstCode === NGHTTP2_REFUSED_STREAM) reason = "remote reset";
     else if (s.dead || s.h2 === null || s.h2.destroyed) reason = "connection termination";
     else reason = "remote reset";
-    if (reason !== "local reset") this.pool.stats.upstream_rq_rx_reset.value++;
+    // As Envoy's multiplexed pool counts a stream reset (MultiplexedActiveClientBase::onStreamReset):
+    // the connection went away -> pending_failure_eject; ours -> tx_reset; the peer's RST_STREAM ->
+    // rx_reset, except REFUSED_STREAM (not counted).
+    const stats = this.pool.stats;
+    if (reason === "connection termination") stats.upstream_rq_pending_failure_eject.value++;
+    else if (reason === "local reset") stats.upstream_rq_tx_reset.value++;
+    else if (stream.rstCode !== NGHTTP2_REFUSED_STREAM) stats.upstream_rq_rx_reset.value++;
     this.fail(reason, `stream closed with error code ${stream.rstCode ?? 0}`);
   }
 
   private fail(reason: ResetReason, detail: string): void {
     if (this.finished) return;
     this.finished = true;
-    this.host.stats.rq_active--;
+    leavePool(this);
     if (!this.started) countFailureBeforeHead(this.host.stats);
     this.handler.onError(reason, detail);
   }

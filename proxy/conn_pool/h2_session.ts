@@ -22,6 +22,8 @@ export class Session {
 
 /** Something waiting for a stream slot on a session. */
 export interface Waiter {
+  /** No session has room: the waiter queues (Envoy's `newPendingStream`, `upstream_rq_pending_*`). */
+  onPending(): void;
   onSession(session: Session): void;
   onFail(reason: ResetReason, detail: string): void;
 }

@@ -19,8 +19,6 @@ import {
 
 /** Envoy's default circuit breaker `max_connections`. */
 const MAX_SESSIONS = 1024;
-const STREAM_WINDOW = 1 << 20;
-const SESSION_WINDOW = 16 << 20;
 
 /**
  * h2c (prior knowledge) pool for one host: one session carries many streams. A new session is opened
@@ -37,7 +35,11 @@ export class Http2Pool implements ConnPool {
   private readonly tunnelCtx: ConnectContext;
   private readonly origin: string;
   private readonly maxStreamsCap: number;
+  /** 0 = idle sessions stay open. */
   private readonly idleMs: number;
+  /** What we announce: SETTINGS (max streams, stream window), then the connection window. */
+  private readonly settings: http2.Settings;
+  private readonly connectionWindow: number;
   private draining = false;
   private drained: (() => void) | null = null;
 
@@ -58,28 +60,37 @@ export class Http2Pool implements ConnPool {
     this.origin = `http://${host.key}`;
     this.maxStreamsCap =
       cluster.http2MaxConcurrentStreams > 0 ? cluster.http2MaxConcurrentStreams : 2147483647;
-    this.idleMs = cluster.upstreamIdleTimeoutMs > 0 ? cluster.upstreamIdleTimeoutMs : 4000;
+    this.idleMs = cluster.upstreamIdleTimeoutMs;
+    // Envoy 1.40's client SETTINGS: no push, its stream limit and stream window (16 MiB by default),
+    // then a WINDOW_UPDATE opening the connection window (24 MiB by default).
+    this.settings = {
+      enablePush: false,
+      maxConcurrentStreams: cluster.http2MaxConcurrentStreams,
+      initialWindowSize: cluster.http2InitialStreamWindowSize,
+    };
+    this.connectionWindow = cluster.http2InitialConnectionWindowSize;
   }
 
   request(req: UpstreamRequest, handler: UpstreamResponseHandler): UpstreamRequestHandle {
     const rq = new H2Request(this, req, handler);
-    this.host.stats.rq_total++;
-    this.host.stats.rq_active++;
     this.acquire(rq);
     return rq;
   }
 
-  async tunnel(req: UpstreamRequest, upgradeType: string): Promise<TunnelResult> {
+  async tunnel(req: UpstreamRequest, upgradeType: string, http1Fallback = false): Promise<TunnelResult> {
     const session = await new Promise<Session>((resolve, reject) => {
       this.acquire({
+        onPending: () => this.stats.upstream_rq_pending_total.value++,
         onSession: resolve,
         onFail: (reason, detail) => reject(new TunnelError(reason, detail)),
       });
     });
     if (!session.connectProtocol || session.h2 === null) {
-      // The peer did not enable RFC 8441: a dedicated HTTP/1.1 upgrade connection (Envoy in 2018).
       this.releaseStream(session);
-      return openH1Tunnel(this.tunnelCtx, req, upgradeType);
+      // The peer did not enable RFC 8441: a dedicated HTTP/1.1 upgrade connection (Envoy in 2018).
+      if (http1Fallback) return openH1Tunnel(this.tunnelCtx, req, upgradeType);
+      // Envoy 1.40 sends the extended CONNECT anyway; a peer without allow_connect drops the connection.
+      throw new TunnelError("connection termination", "the upstream did not enable extended CONNECT");
     }
     return extendedConnect(this, session, req, upgradeType);
   }
@@ -121,7 +132,7 @@ export class Http2Pool implements ConnPool {
         return;
       }
     }
-    this.stats.upstream_rq_pending_total.value++;
+    w.onPending();
     this.waiting.push(w);
     if (!this.sessions.some((s) => !s.ready && !s.dead) && this.sessions.length < MAX_SESSIONS) {
       this.openSession();
@@ -144,7 +155,7 @@ export class Http2Pool implements ConnPool {
       return;
     }
     this.flush(s);
-    if (s.active === 0 && s.idleTimer === null) {
+    if (s.active === 0 && s.idleTimer === null && this.idleMs > 0) {
       s.idleTimer = setTimeout(() => {
         s.idleTimer = null;
         s.closing = true;
@@ -176,23 +187,24 @@ export class Http2Pool implements ConnPool {
     this.sessions.push(s);
     connectTcp(this.connectCtx, (err, socket) => {
       if (err !== null) {
-        this.onSessionGone(s, "connection failure", err.message);
+        this.onSessionGone(s, err.timedOut ? "connection timeout" : "connection failure", err.message);
         return;
       }
       const h2 = http2.connect(this.origin, {
         createConnection: () => socket,
-        settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
+        settings: this.settings,
         maxSessionMemory: 64,
       });
       s.h2 = h2;
       // A peer that never sends SETTINGS (e.g. an HTTP/1.1-only server) is a connect failure.
       const settingsTimer = setTimeout(() => {
         this.stats.upstream_cx_connect_fail.value++;
+        this.host.stats.cx_connect_fail++;
         this.stats.upstream_cx_connect_timeout.value++;
         h2.destroy();
       }, this.connectCtx.connectTimeoutMs);
       settingsTimer.unref();
-      h2.on("connect", () => h2.setLocalWindowSize(SESSION_WINDOW));
+      h2.on("connect", () => h2.setLocalWindowSize(this.connectionWindow));
       h2.on("remoteSettings", (settings) => {
         s.maxStreams = Math.min(settings.maxConcurrentStreams ?? 2147483647, this.maxStreamsCap);
         s.connectProtocol = settings.enableConnectProtocol === true;

@@ -24,7 +24,7 @@ export function openH1Tunnel(
   return new Promise((resolve, reject) => {
     connectTcp(ctx, (err, socket) => {
       if (err !== null) {
-        reject(new TunnelError("connection failure", err.message));
+        reject(new TunnelError(err.timedOut ? "connection timeout" : "connection failure", err.message));
         return;
       }
       sendUpgrade(socket, req, upgradeType, resolve, reject);
@@ -40,13 +40,21 @@ function sendUpgrade(
   reject: (e: Error) => void,
 ): void {
   let settled = false;
-  const headers: string[] = ["Host", req.authority, "Connection", "Upgrade", "Upgrade", upgradeType];
+  // As Envoy sends it: `host`, the request's headers with an HTTP/1.1 client's own `connection` and
+  // `upgrade` where they were; an RFC 8441 request has none and gets them last.
+  const headers: string[] = ["host", req.authority];
+  let connection = false;
+  let upgrade = false;
   const raw = req.headers;
   for (let i = 0; i < raw.length; i += 2) {
     const lower = (raw[i] as string).toLowerCase();
-    if (lower === "host" || lower === "connection" || lower === "upgrade") continue;
-    headers.push(raw[i] as string, raw[i + 1] as string);
+    if (lower === "host") continue;
+    if (lower === "connection") connection = true;
+    else if (lower === "upgrade") upgrade = true;
+    headers.push(lower, raw[i + 1] as string);
   }
+  if (!upgrade) headers.push("upgrade", upgradeType);
+  if (!connection) headers.push("connection", "upgrade");
   const creq = http.request({
     createConnection: () => socket,
     method: req.method,
@@ -57,7 +65,8 @@ function sendUpgrade(
   creq.on("upgrade", (res, upgraded: Socket, head: Buffer) => {
     settled = true;
     upgraded.on("error", ignoreErrorUntilHandedOver);
-    resolve({ upgraded: true, status: 101, headers: stripHopByHop(res.rawHeaders), stream: upgraded, head });
+    // The 101's headers as they came (Envoy keeps `upgrade` and `connection` in place).
+    resolve({ upgraded: true, status: 101, headers: res.rawHeaders, stream: upgraded, head });
   });
   creq.on("response", (res) => {
     settled = true;

@@ -23,17 +23,31 @@ export interface UpstreamRequest {
    */
   body: Readable | Buffer | null;
   /**
+   * HTTP/2 upstreams: the order of `:method`, `:path`, `:authority`, `:scheme` (an h2 client's, kept
+   * as Envoy keeps it); absent: `:authority, :path, :method, :scheme` (Envoy's order for an HTTP/1.1
+   * client).
+   */
+  pseudoOrder?: readonly string[] | null;
+  /**
    * Downstream request trailers, forwarded after the body on HTTP/2 upstreams. Read when the body
    * stream has ended, so the router may assign it from the downstream `trailers` event / `end`.
-   * HTTP/1.1 upstreams drop request trailers (undici cannot send them; Envoy's default
-   * `enable_trailers: false` drops them too). Response trailers are delivered by both pools.
+   * HTTP/1.1 upstreams drop request trailers (Envoy's default `enable_trailers: false` drops them).
+   * Response trailers are delivered by both pools (the router drops an HTTP/1.1 upstream's, as
+   * Envoy's codec does by default).
    */
   trailers?: RawHeaders;
 }
 
-/** Envoy's reset reasons, used verbatim in the 503 local reply `... reset reason: <reason>`. */
+/**
+ * Envoy's reset reasons. "connection failure" is a refused (or otherwise failed) connect, which
+ * Envoy 1.40 words "remote connection failure"; "connection timeout" is `connect_timeout` expiring
+ * (both were "connection failure" to Envoy 1.7). The local reply words them per dialect
+ * (proxy/http/local_reply.ts). For a connection failure the `detail` the pools report is Envoy's
+ * transport failure reason (`delayed connect error: Connection refused`).
+ */
 export type ResetReason =
   | "connection failure"
+  | "connection timeout"
   | "connection termination"
   | "local reset"
   | "remote reset"
@@ -95,10 +109,12 @@ export interface ConnPool {
   /**
    * Open a tunnel for an upgrade request (`req.headers` carries `upgrade: websocket` and the
    * Sec-WebSocket-* headers). HTTP/1.1 pools use a dedicated connection; HTTP/2 pools use RFC 8441
-   * extended CONNECT when the peer enabled it, else a dedicated HTTP/1.1 upgrade connection.
+   * extended CONNECT when the peer enabled it; when it did not, a dedicated HTTP/1.1 upgrade
+   * connection with `http1Fallback` (Envoy of 2018, v2 files), else the tunnel fails with
+   * "connection termination" (Envoy 1.40 sends the CONNECT anyway and its peer drops the connection).
    * Rejects with a TunnelError before any response.
    */
-  tunnel(req: UpstreamRequest, upgradeType: string): Promise<TunnelResult>;
+  tunnel(req: UpstreamRequest, upgradeType: string, http1Fallback?: boolean): Promise<TunnelResult>;
   /** Stop handing out connections; close each one when idle. Resolves when all are closed. */
   drain(): Promise<void>;
   /** Destroy everything now. */

@@ -14,19 +14,28 @@ import http2, {
 import type { Socket } from "node:net";
 import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { AccessLogEntry } from "../access_log/entry.js";
-import type { HttpConnectionManagerConfig } from "../config/model.js";
+import type { ConfigVersion, HttpConnectionManagerConfig } from "../config/model.js";
 import { rawFromH2Object } from "../conn_pool/h2_headers.js";
 import type { Router } from "../router/router.js";
 import { downstreamHeaders, joinCookies } from "./downstream_headers.js";
 import { H1RawStream } from "./h1_raw_stream.js";
-import { H1Stream } from "./h1_stream.js";
+import { closingSockets, H1Stream } from "./h1_stream.js";
 import { guardedBody, H2Stream } from "./h2_stream.js";
-import { mutateRequestHeaders, unmapAddress } from "./request_headers.js";
+import {
+  internalAddressPolicy,
+  localAddress,
+  mutateRequestHeaders,
+  type RequestHeaderConfig,
+  unmapAddress,
+} from "./request_headers.js";
 import type { HcmStats } from "./stats.js";
 import type { DownstreamProtocol, DownstreamStream, StreamContext } from "./stream.js";
 import { StreamTimeouts } from "./stream_timeouts.js";
 
 const EMPTY = Buffer.alloc(0);
+
+/** Envoy's `max_headers_count` default: a request with more headers gets 431. */
+const MAX_HEADERS_COUNT = 100;
 
 export class ConnectionManager {
   readonly h1: http.Server;
@@ -34,13 +43,23 @@ export class ConnectionManager {
   private readonly ctx: StreamContext;
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly timeouts: StreamTimeouts | null;
+  private readonly headerConfig: RequestHeaderConfig;
 
+  /** `dialect`: the config file's; which clients are internal depends on it (./request_headers.ts). */
   constructor(
     private readonly hcm: HttpConnectionManagerConfig,
     private readonly router: Router,
     readonly stats: HcmStats,
     onRequestComplete: ((e: AccessLogEntry) => void) | null,
+    dialect: ConfigVersion = "v3",
   ) {
+    this.headerConfig = {
+      useRemoteAddress: hcm.useRemoteAddress,
+      xffNumTrustedHops: hcm.xffNumTrustedHops,
+      generateRequestId: hcm.generateRequestId,
+      isInternal: internalAddressPolicy(dialect, hcm.internalAddresses),
+      localAddress: hcm.useRemoteAddress ? localAddress() : "",
+    };
     const shortest = shortestStreamTimeout(hcm);
     this.timeouts = shortest > 0 ? new StreamTimeouts(shortest) : null;
     this.ctx = {
@@ -86,8 +105,12 @@ export class ConnectionManager {
       settings: {
         enableConnectProtocol: hcm.allowConnect,
         maxHeaderListSize: hcm.maxRequestHeadersKb * 1024,
+        maxConcurrentStreams: hcm.http2MaxConcurrentStreams,
+        initialWindowSize: hcm.http2InitialStreamWindowSize,
       },
       maxSessionInvalidFrames: 1000,
+      // Windows of megabytes per stream: room for what the peer may send before we read it.
+      maxSessionMemory: 64,
     });
     this.h2.on("session", (s: ServerHttp2Session) => this.onSession(s));
     this.h2.on(
@@ -114,6 +137,8 @@ export class ConnectionManager {
 
   private onSession(s: ServerHttp2Session): void {
     this.sessions.add(s);
+    // The connection window (Envoy sends a WINDOW_UPDATE on stream 0 right after its SETTINGS).
+    s.setLocalWindowSize(this.hcm.http2InitialConnectionWindowSize);
     s.on("error", ignoreErrorHandledOnClose);
     s.on("close", () => this.sessions.delete(s));
     // Connection idle_timeout: GOAWAY, then the session closes once its streams are done.
@@ -129,11 +154,19 @@ export class ConnectionManager {
     const protocol: DownstreamProtocol = req.httpVersionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1";
     const stream = new H1Stream(req, res, protocol, this.ctx);
     if (!this.fillH1(stream, req)) return;
+    if (stream.authority === "") {
+      this.missingHost(stream);
+      return;
+    }
     const h = req.headers;
-    if (
-      h["transfer-encoding"] !== undefined ||
-      (h["content-length"] !== undefined && h["content-length"] !== "0")
-    ) {
+    const te = h["transfer-encoding"];
+    if (te !== undefined && !/(^|,)\s*chunked\s*$/i.test(te)) {
+      // Envoy's codec only knows chunked: 501 before routing, and the connection closes.
+      stream.closeConnection = true;
+      stream.sendLocalReply(501, "Not Implemented", "http1.invalid_transfer_encoding");
+      return;
+    }
+    if (te !== undefined || (h["content-length"] !== undefined && h["content-length"] !== "0")) {
       stream.body = req;
       // Registered before the router's listener: trailers are known when the body's 'end' arrives.
       req.once("end", () => {
@@ -153,7 +186,11 @@ export class ConnectionManager {
     }
     const protocol: DownstreamProtocol = req.httpVersionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1";
     const stream = new H1RawStream(socket, protocol, this.ctx);
-    if (!this.fillH1(stream, req)) return;
+    if (!this.fillH1(stream, req, true)) return;
+    if (stream.authority === "") {
+      this.missingHost(stream);
+      return;
+    }
     stream.upgrade = type;
     this.router.routeUpgrade(stream, head);
   }
@@ -170,29 +207,52 @@ export class ConnectionManager {
     stream.sendLocalReply(404, "", "route_not_found");
   }
 
-  /** Request line and headers into `stream`; false if the request was answered (426). */
-  private fillH1(stream: DownstreamStream, req: IncomingMessage): boolean {
+  /** Request line and headers into `stream`; false if the request was answered (431, 426, 400). */
+  private fillH1(stream: DownstreamStream, req: IncomingMessage, upgrade = false): boolean {
     const socket = req.socket;
     stream.method = req.method ?? "GET";
     stream.path = req.url ?? "/";
+    // Absolute form (`GET http://host/path`): routed on the path, the target's host is the authority.
+    const absolute = absoluteTarget(stream.path);
+    if (req.rawHeaders.length > 2 * MAX_HEADERS_COUNT) {
+      // Envoy's codec stops at max_headers_count (100): a protocol error, the connection closes.
+      this.ctx.stats.downstream_cx_protocol_error.value++;
+      stream.headers = [];
+      stream.closeConnection = true;
+      stream.sendLocalReply(431, "Request Header Fields Too Large", "http1.too_many_headers");
+      return false;
+    }
     // Addresses only feed the access log: no strings built per request without one.
     if (this.ctx.onRequestComplete !== null) {
       stream.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
       stream.localAddress = `${socket.localAddress}:${socket.localPort}`;
     }
     let authority = req.headers.host;
+    if (absolute !== null) {
+      stream.path = absolute.path;
+      authority = absolute.authority;
+    }
     if (stream.protocol === "HTTP/1.0") {
       if (!this.hcm.acceptHttp10) {
         stream.headers = req.rawHeaders;
-        stream.sendLocalReply(426, "", "low_version");
+        stream.closeConnection = true;
+        stream.sendLocalReply(426, "Upgrade Required", "low_version");
         return false;
       }
       if (authority === undefined && this.hcm.defaultHostForHttp10 !== null)
         authority = this.hcm.defaultHostForHttp10;
     }
     stream.authority = authority ?? "";
-    stream.headers = mutateRequestHeaders(downstreamHeaders(req.rawHeaders), this.peer(socket), this.hcm);
+    stream.headers = downstreamHeaders(req.rawHeaders, upgrade);
+    stream.internal = mutateRequestHeaders(stream.headers, this.peer(socket), this.headerConfig);
+    if (stream.internal) stream.responseRequestId = forcedTraceId(stream.headers);
     return true;
+  }
+
+  /** No Host (HTTP/1.1) or `:authority`: Envoy answers 400 and closes an HTTP/1 connection. */
+  private missingHost(stream: DownstreamStream): void {
+    stream.closeConnection = true;
+    stream.sendLocalReply(400, "", "missing_host_header");
   }
 
   /** The peer IP for x-forwarded-for; only `use_remote_address` reads it. */
@@ -213,7 +273,14 @@ export class ConnectionManager {
       stream.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
       stream.localAddress = `${socket.localAddress}:${socket.localPort}`;
     }
-    stream.headers = mutateRequestHeaders(joinCookies(downstreamHeaders(raw)), this.peer(socket), this.hcm);
+    stream.pseudoOrder = pseudoOrder(raw);
+    stream.headers = joinCookies(downstreamHeaders(raw));
+    stream.internal = mutateRequestHeaders(stream.headers, this.peer(socket), this.headerConfig);
+    if (stream.internal) stream.responseRequestId = forcedTraceId(stream.headers);
+    if (stream.authority === "") {
+      this.missingHost(stream);
+      return;
+    }
     if (method === "CONNECT") {
       const protocol = headers[":protocol"];
       if (typeof protocol === "string") {
@@ -244,6 +311,11 @@ export class ConnectionManager {
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     if (err.code === "ECONNRESET" || err.code === "EPIPE" || !socket.writable || socket.destroyed) {
       socket.destroy();
+      return;
+    }
+    if (closingSockets.has(socket)) {
+      // Already answered (e.g. a 501 before the body we could not parse): close once it is sent.
+      socket.destroySoon();
       return;
     }
     const stats = this.ctx.stats;
@@ -279,6 +351,38 @@ export class ConnectionManager {
     socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), head]));
     this.h1.emit("connection", socket);
   }
+}
+
+/** An internal request with `x-envoy-force-trace`: its x-request-id goes back in the response. */
+function forcedTraceId(headers: string[]): string | null {
+  let forced = false;
+  let id: string | null = null;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name === "x-envoy-force-trace") forced = true;
+    else if (name === "x-request-id") id = headers[i + 1] as string;
+  }
+  return forced ? id : null;
+}
+
+/** The pseudo-headers of an h2 request's raw list, in order (they come first). */
+function pseudoOrder(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length && (raw[i] as string).charCodeAt(0) === 58; i += 2)
+    out.push(raw[i] as string);
+  return out;
+}
+
+/** `http://host:port/path?q` -> its authority and path (`/` when it has none); null for origin form. */
+function absoluteTarget(target: string): { authority: string; path: string } | null {
+  if (target.charCodeAt(0) === 47 /* / */) return null;
+  const m = /^https?:\/\/([^/?#]*)(.*)$/i.exec(target);
+  if (m === null) return null;
+  const rest = m[2] ?? "";
+  return {
+    authority: m[1] ?? "",
+    path: rest === "" || rest.charCodeAt(0) === 63 /* ? */ ? `/${rest}` : rest,
+  };
 }
 
 /** The shortest stream timeout any stream of this HCM can get (HCM and route values), 0 = none. */

@@ -1,25 +1,30 @@
 import type { RawHeaders } from "../conn_pool/types.js";
-import { HOP_BY_HOP, stripHopByHop } from "./headers.js";
+import { HOP_BY_HOP, stripHopByHop, teTrailers } from "./headers.js";
 
 /**
  * Downstream request headers as they travel on: no pseudo-headers, no `host` (the authority carries
  * it), no hop-by-hop or connection-nominated headers (`te: trailers` kept); HTTP/2 `cookie` fields
- * joined with "; " into one (RFC 9113 §8.2.3). Case and order of the rest are kept.
+ * joined with "; " into one (RFC 9113 §8.2.3). Names lower-cased (Envoy's codecs do), order kept.
+ * With `upgrade` (an HTTP/1.1 Upgrade request) `connection` and `upgrade` stay.
  */
-export function downstreamHeaders(raw: RawHeaders): RawHeaders {
+export function downstreamHeaders(raw: RawHeaders, upgrade = false): RawHeaders {
   const out: RawHeaders = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     if (name.charCodeAt(0) === 58 /* : */) continue;
     const lower = name.toLowerCase();
     if (lower === "host") continue;
-    if (HOP_BY_HOP.has(lower)) {
-      if (lower === "connection" && nominates(raw[i + 1] as string)) return nominated(raw);
-      if (lower === "te" && (raw[i + 1] as string).trim().toLowerCase() === "trailers")
-        out.push(name, "trailers");
+    if (upgrade && (lower === "connection" || lower === "upgrade")) {
+      // An upgrade request keeps them, in place, as Envoy sends them on to an HTTP/1.1 upstream.
+      out.push(lower, raw[i + 1] as string);
       continue;
     }
-    out.push(name, raw[i + 1] as string);
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === "connection" && nominates(raw[i + 1] as string)) return nominated(raw);
+      if (lower === "te" && teTrailers(raw[i + 1] as string)) out.push(lower, "trailers");
+      continue;
+    }
+    out.push(lower, raw[i + 1] as string);
   }
   return out;
 }
@@ -61,8 +66,9 @@ function nominated(raw: RawHeaders): RawHeaders {
   const stripped = stripHopByHop(raw);
   const out: RawHeaders = [];
   for (let i = 0; i < stripped.length; i += 2) {
-    if ((stripped[i] as string).toLowerCase() === "host") continue;
-    out.push(stripped[i] as string, stripped[i + 1] as string);
+    const lower = (stripped[i] as string).toLowerCase();
+    if (lower === "host") continue;
+    out.push(lower, stripped[i + 1] as string);
   }
   return out;
 }

@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { RawHeaders } from "../conn_pool/types.js";
-import { getRawHeader } from "./headers.js";
+import { getRawHeader, hasRawHeader, httpDate } from "./headers.js";
 import { type DownstreamProtocol, DownstreamStream, type StreamContext } from "./stream.js";
 
 /**
@@ -30,21 +30,21 @@ export class H1RawStream extends DownstreamStream {
     this.socket.once("drain", cb);
   }
 
-  /** `HTTP/1.1 101 Switching Protocols` with the upstream's headers plus Connection/Upgrade. */
+  /**
+   * `HTTP/1.1 101 Switching Protocols` with the upstream's headers (its `upgrade` and `connection`
+   * in place), `date`, `server`, as Envoy 1.40 writes it; an upstream that spoke RFC 8441 sent none,
+   * and `upgrade: <type>`, `connection: upgrade` come last.
+   */
   acceptUpgrade(headers: RawHeaders): Duplex {
     if (this.headersSent || this.aborted) return this.socket;
     this.headersSent = true;
     this.responseCode = 101;
     this.responseHeaders = headers;
     this.ctx.stats.countResponse(101);
-    headers.push(
-      "server",
-      this.ctx.serverName,
-      "connection",
-      "Upgrade",
-      "upgrade",
-      this.upgrade ?? "websocket",
-    );
+    if (getRawHeader(headers, "date") === undefined) headers.push("date", httpDate());
+    headers.push("server", this.ctx.serverName);
+    if (!hasRawHeader(headers, "upgrade")) headers.push("upgrade", this.upgrade ?? "websocket");
+    if (!hasRawHeader(headers, "connection")) headers.push("connection", "upgrade");
     this.socket.write(head(101, headers));
     // The exchange is over as far as HTTP goes; the tunnel owns the socket from here.
     this.ended = true;
@@ -54,8 +54,9 @@ export class H1RawStream extends DownstreamStream {
 
   protected writeHead(status: number, headers: RawHeaders, endStream: boolean): void {
     if (this.socket.destroyed) return;
-    if (getRawHeader(headers, "date") === undefined) headers.push("date", new Date().toUTCString());
     headers.push("connection", "close");
+    if (endStream && !hasRawHeader(headers, "content-length") && status !== 204 && status !== 304)
+      headers.push("content-length", "0");
     const text = head(status, headers);
     if (endStream) this.socket.end(text);
     else this.socket.write(text);

@@ -1,9 +1,12 @@
 import type { RawHeaders } from "../conn_pool/types.js";
 
 /**
- * Hop-by-hop and connection-specific headers (RFC 9110 §7.6.1, RFC 9113 §8.2.2): never forwarded
- * across a hop, and illegal on HTTP/2. `te` is the exception: `te: trailers` may pass.
- * Upgrade requests keep `upgrade`/`connection` on HTTP/1.1 hops; that is the tunnel code's business.
+ * Hop-by-hop and connection-specific headers as Envoy 1.40 removes them (measured): `connection`,
+ * `keep-alive`, `proxy-connection`, `transfer-encoding`, `upgrade`, and `te` except `te: trailers`
+ * (RFC 9113 §8.2.2 forbids exactly these on HTTP/2). Envoy forwards `trailer`,
+ * `proxy-authorization`, `proxy-authenticate` and `http2-settings`. A request also loses the
+ * headers its `Connection` names (a response keeps them). Upgrade requests keep `upgrade`/`connection`
+ * on HTTP/1.1 hops; that is the tunnel code's business.
  */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
@@ -12,10 +15,6 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "transfer-encoding",
   "upgrade",
   "te",
-  "trailer",
-  "http2-settings",
-  "proxy-authenticate",
-  "proxy-authorization",
 ]);
 
 /**
@@ -42,7 +41,7 @@ export function stripHopByHop(raw: RawHeaders): RawHeaders {
     if (name.charCodeAt(0) === 58 /* ':' */) continue;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || listed?.has(lower)) {
-      if (lower === "te" && value.trim().toLowerCase() === "trailers") out.push(name, value);
+      if (lower === "te" && teTrailers(value)) out.push(name, "trailers");
       continue;
     }
     out.push(name, value);
@@ -56,4 +55,37 @@ export function getRawHeader(raw: RawHeaders, lowerName: string): string | undef
     if ((raw[i] as string).toLowerCase() === lowerName) return raw[i + 1];
   }
   return undefined;
+}
+
+let dateSecond = -1;
+let dateText = "";
+
+/** The `date` header value (RFC 9110 IMF-fixdate), built at most once a second. */
+export function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+/** Whether a raw header list has a header (`lowerName` lower-case); names compared case-insensitively. */
+export function hasRawHeader(raw: RawHeaders, lowerName: string): boolean {
+  const len = lowerName.length;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === len && (name === lowerName || name.toLowerCase() === lowerName)) return true;
+  }
+  return false;
+}
+
+/** `te` names `trailers` among its codings: Envoy forwards it as `te: trailers` (the rest dropped). */
+export function teTrailers(value: string): boolean {
+  for (const token of value.split(",")) {
+    const semi = token.indexOf(";");
+    if ((semi < 0 ? token : token.slice(0, semi)).trim().toLowerCase() === "trailers") return true;
+  }
+  return false;
 }

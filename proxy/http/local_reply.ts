@@ -2,18 +2,25 @@
  * Envoy's local reply texts (router.cc, conn_manager_impl.cc) and response flags
  * (access log `%RESPONSE_FLAGS%`). Bodies are sent as `text/plain`; an empty body sends no content-type.
  */
+import type { ConfigVersion } from "../config/model.js";
 import type { ResetReason } from "../conn_pool/types.js";
 
 export const NO_HEALTHY_UPSTREAM = "no healthy upstream";
 export const UPSTREAM_TIMEOUT = "upstream request timeout";
 
 /**
- * `upstream connect error or disconnect/reset before headers. [retried and the latest ]reset reason: <reason>`
- * (Envoy 1.10-1.21 wording; newer versions append `, transport failure reason: ...` with Envoy's own
- * socket error strings, which a Node proxy cannot reproduce).
+ * `upstream connect error or disconnect/reset before headers. [retried and the latest ]reset reason:
+ * <reason>`, the reason as the dialect's Envoy words it (Envoy 1.40 adds no transport failure reason
+ * to the body: measured).
  */
-export function upstreamResetBody(reason: ResetReason, retried: boolean): string {
-  return `upstream connect error or disconnect/reset before headers. ${retried ? "retried and the latest " : ""}reset reason: ${reason}`;
+export function upstreamResetBody(reason: ResetReason, retried: boolean, dialect: ConfigVersion): string {
+  return `upstream connect error or disconnect/reset before headers. ${retried ? "retried and the latest " : ""}reset reason: ${resetReasonText(reason, dialect)}`;
+}
+
+/** Envoy's `resetReasonToString`: 1.40 splits a failed connect into refused and timed out; 1.7 did not. */
+export function resetReasonText(reason: ResetReason, dialect: ConfigVersion): string {
+  if (dialect === "v2") return reason === "connection timeout" ? "connection failure" : reason;
+  return reason === "connection failure" ? "remote connection failure" : reason;
 }
 
 /** Status of the local reply for an upstream failure before response headers. */
@@ -25,6 +32,7 @@ export function upstreamResetStatus(reason: ResetReason): number {
 export function resetFlag(reason: ResetReason): ResponseFlag {
   switch (reason) {
     case "connection failure":
+    case "connection timeout":
       return "UF";
     case "connection termination":
       return "UC";
@@ -39,9 +47,20 @@ export function resetFlag(reason: ResetReason): ResponseFlag {
   }
 }
 
-/** `%RESPONSE_CODE_DETAILS%` for a reset reason: `upstream_reset_before_response_started{connection_failure}`. */
-export function resetDetails(reason: ResetReason, started: boolean): string {
-  const r = reason.replace(/ /g, "_");
+/**
+ * `%RESPONSE_CODE_DETAILS%` for a reset: `upstream_reset_before_response_started{<reason>[|<transport
+ * failure reason>]}`, spaces as underscores, e.g. `{remote_connection_failure|delayed_connect_error:_Connection_refused}`.
+ * `detail` is the pool's; for a connection failure it is the transport failure reason.
+ */
+export function resetDetails(
+  reason: ResetReason,
+  started: boolean,
+  dialect: ConfigVersion,
+  detail = "",
+): string {
+  let r = resetReasonText(reason, dialect);
+  if (reason === "connection failure" && detail !== "" && dialect === "v3") r += `|${detail}`;
+  r = r.replace(/ /g, "_");
   return started
     ? `upstream_reset_after_response_started{${r}}`
     : `upstream_reset_before_response_started{${r}}`;

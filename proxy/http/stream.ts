@@ -9,6 +9,7 @@
 import type { Duplex, Readable } from "node:stream";
 import type { AccessLogEntry } from "../access_log/entry.js";
 import type { RawHeaders } from "../conn_pool/types.js";
+import { httpDate } from "./headers.js";
 import type { ResponseFlag } from "./local_reply.js";
 import type { HcmStats } from "./stats.js";
 import type { StreamTimeouts, TimedStream } from "./stream_timeouts.js";
@@ -47,6 +48,15 @@ export abstract class DownstreamStream implements TimedStream {
   requestTrailers: RawHeaders | null = null;
   /** The Upgrade type of an upgrade request (lower-case), or null. */
   upgrade: string | null = null;
+  /** The client is internal (the request carries `x-envoy-internal: true`; its x-envoy-* headers drive the router). */
+  internal = false;
+  /**
+   * The request id the response carries (an internal request with `x-envoy-force-trace`, as Envoy's
+   * `mutateResponseHeaders` does); null: none.
+   */
+  responseRequestId: string | null = null;
+  /** An h2 client's pseudo-header order, kept for an h2 upstream (null: HTTP/1.1, Envoy's own order). */
+  pseudoOrder: string[] | null = null;
   remoteAddress: string | null = null;
   localAddress: string | null = null;
 
@@ -190,10 +200,11 @@ export abstract class DownstreamStream implements TimedStream {
   }
 
   /**
-   * Send the response head. `headers` must not contain `server` (it is added here) and is kept for
-   * the access log. With `endStream` the response is complete. `trailersPossible: false` promises
-   * that `end()` will bring no trailers (HTTP/2 then ends the stream on the last DATA frame instead
-   * of holding it open for trailers).
+   * Send the response head (`headers` is kept for the access log). As Envoy's `encodeHeaders`: a
+   * `server` header gets `server_name` in its place, else one is appended after `date`, which is
+   * appended when absent. With `endStream` the response is complete. `trailersPossible: false`
+   * promises that `end()` will bring no trailers (HTTP/2 then ends the stream on the last DATA frame
+   * instead of holding it open for trailers).
    */
   sendHeaders(status: number, headers: RawHeaders, endStream: boolean, trailersPossible = true): void {
     if (this.headersSent || this.aborted) return;
@@ -201,7 +212,17 @@ export abstract class DownstreamStream implements TimedStream {
     this.responseCode = status;
     this.responseHeaders = headers;
     this.ctx.stats.countResponse(status);
-    headers.push("server", this.ctx.serverName);
+    let date = false;
+    let server = -1;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as string;
+      if (name.length === 4 && name.toLowerCase() === "date") date = true;
+      else if (name.length === 6 && name.toLowerCase() === "server") server = i;
+    }
+    if (!date) headers.push("date", httpDate());
+    if (server < 0) headers.push("server", this.ctx.serverName);
+    else headers[server + 1] = this.ctx.serverName;
+    if (this.responseRequestId !== null) headers.push("x-request-id", this.responseRequestId);
     // Envoy disarms request_timeout once the response starts.
     this.timerRequestDeadline = 0;
     this.timerActive = true;
@@ -230,8 +251,9 @@ export abstract class DownstreamStream implements TimedStream {
   }
 
   /**
-   * A local reply as Envoy sends it: `content-length`, `content-type: text/plain` when there is a
-   * body, `server`, `date`. If the response has already started, the stream is reset instead.
+   * A local reply as Envoy sends it: `content-length` and `content-type: text/plain` when there is a
+   * body, then `date`, `server` (an empty body gets `content-length: 0` from the codec, last). If
+   * the response has already started, the stream is reset instead.
    */
   sendLocalReply(status: number, body: string, details: string | null, extra?: RawHeaders): void {
     if (this.aborted || this.ended) return;
@@ -242,8 +264,7 @@ export abstract class DownstreamStream implements TimedStream {
     this.responseCodeDetails = details;
     const headers: RawHeaders = extra === undefined ? [] : extra;
     const length = Buffer.byteLength(body);
-    if (length > 0) headers.push("content-type", "text/plain");
-    headers.push("content-length", String(length));
+    if (length > 0) headers.push("content-length", String(length), "content-type", "text/plain");
     const headOnly = length === 0 || this.method === "HEAD";
     this.sendHeaders(status, headers, headOnly, false);
     if (!headOnly) {
@@ -285,6 +306,7 @@ export abstract class DownstreamStream implements TimedStream {
     if (!this.ended && !this.aborted) {
       this.aborted = true;
       this.addFlag("DC");
+      this.responseCodeDetails = "downstream_remote_disconnect";
       this.ctx.stats.downstream_rq_rx_reset.value++;
       this.abortProducer();
     }

@@ -9,12 +9,13 @@ import { type SniffedProtocol, sniff } from "../../lib/h2c_sniff.js";
 import type { AccessLogEntry } from "../access_log/entry.js";
 import { createAccessLoggers } from "../access_log/index.js";
 import type { AccessLogManager } from "../access_log/writer.js";
-import type { ListenerConfig } from "../config/model.js";
+import type { ConfigVersion, ListenerConfig } from "../config/model.js";
 import { ConnectionManager } from "../http/conn_manager.js";
 import { createHcmStats, type HcmStats } from "../http/stats.js";
 import { Router } from "../router/router.js";
 import type { StatsStore } from "../stats/store.js";
 import type { ClusterManager } from "../upstream/cluster.js";
+import { createListenerHttpStats, createListenerStats } from "./stats.js";
 
 export interface HttpListenerDeps {
   clusterManager: ClusterManager;
@@ -25,6 +26,8 @@ export interface HttpListenerDeps {
   onRequestComplete?: (e: AccessLogEntry) => void;
   /** Uniform in [0, 1): weighted clusters, retry back-off. Default Math.random. */
   random?: () => number;
+  /** The config file's dialect: v2 means what it meant to Envoy 1.7, v3 what it means to 1.40. Default v3. */
+  dialect?: ConfigVersion;
   /** Request bytes buffered for retries (default 1 MiB). */
   retryBufferLimit?: number;
 }
@@ -49,12 +52,18 @@ const SNIFF_TIMEOUT_MS = 60_000;
 
 export function createHttpListener(config: ListenerConfig, deps: HttpListenerDeps): HttpListener {
   const hcm = config.hcm;
-  const stats = createHcmStats(deps.stats, hcm.statPrefix);
+  const stats = createHcmStats(
+    deps.stats,
+    hcm.statPrefix,
+    createListenerHttpStats(deps.stats, config.address, hcm.statPrefix),
+  );
+  const listenerStats = createListenerStats(deps.stats, config.address);
   const router = new Router(hcm, {
     clusters: deps.clusterManager,
     hcmStats: stats,
     ...(deps.random ? { random: deps.random } : {}),
     ...(deps.retryBufferLimit !== undefined ? { retryBufferLimit: deps.retryBufferLimit } : {}),
+    dialect: deps.dialect ?? "v3",
   });
   const logger = deps.accessLogs !== undefined ? createAccessLoggers(hcm.accessLogs, deps.accessLogs) : null;
   const extra = deps.onRequestComplete ?? null;
@@ -67,7 +76,7 @@ export function createHttpListener(config: ListenerConfig, deps: HttpListenerDep
       : logger !== null
         ? (e: AccessLogEntry) => logger.log(e)
         : extra;
-  const cm = new ConnectionManager(hcm, router, stats, onRequestComplete);
+  const cm = new ConnectionManager(hcm, router, stats, onRequestComplete, deps.dialect ?? "v3");
 
   const sockets = new Set<Socket>();
   let draining = false;
@@ -101,10 +110,14 @@ export function createHttpListener(config: ListenerConfig, deps: HttpListenerDep
     sockets.add(socket);
     stats.downstream_cx_total.value++;
     stats.downstream_cx_active.value++;
+    listenerStats.downstream_cx_total.value++;
+    listenerStats.downstream_cx_active.value++;
     socket.once("close", () => {
       sockets.delete(socket);
       stats.downstream_cx_active.value--;
       stats.downstream_cx_destroy.value++;
+      listenerStats.downstream_cx_active.value--;
+      listenerStats.downstream_cx_destroy.value++;
       if (drained !== null && sockets.size === 0) drained();
     });
     switch (hcm.codecType) {

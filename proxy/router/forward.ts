@@ -5,7 +5,8 @@
  * local replies and resets of every failure.
  */
 import type { Readable } from "node:stream";
-import type { ForwardAction, RetryPolicy, RouteMatch } from "../config/model.js";
+import type { ConfigVersion, ForwardAction, RetryPolicy, RouteMatch } from "../config/model.js";
+import { countRetriedHead } from "../conn_pool/host_stats.js";
 import type {
   RawHeaders,
   ResetReason,
@@ -24,6 +25,8 @@ import {
 import type { HcmStats } from "../http/stats.js";
 import type { DownstreamStream } from "../http/stream.js";
 import type { Cluster } from "../upstream/cluster.js";
+import type { Host } from "../upstream/host.js";
+import { consumeRouterHeaders, mergeRetryPolicy } from "./header_policy.js";
 import { RetryState } from "./retry.js";
 import { autoHostAuthority, buildUpstreamRequest, expectedTimeout } from "./upstream_request.js";
 
@@ -33,6 +36,8 @@ export interface ForwardContext {
   readonly random: () => number;
   /** Largest request body buffered for retries (Envoy's per-connection buffer limit, 1 MiB). */
   readonly retryBufferLimit: number;
+  /** The config file's dialect: how local replies word a reset. */
+  readonly dialect: ConfigVersion;
 }
 
 /** One try: forwards the pool's callbacks while it is the current try. */
@@ -58,11 +63,20 @@ export class Forwarder {
   private readonly req: UpstreamRequest;
   private retry: RetryState | null;
   private current: Attempt | null = null;
+  /** The host of the current (or last) try. */
+  private currentHost: Host | null = null;
   private tryStart = 0;
   private globalTimer: NodeJS.Timeout | null = null;
   private perTryTimer: NodeJS.Timeout | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
   private requestComplete = false;
+  private requestCompleteAt = 0;
+  /** The route's `timeout`, or an internal client's `x-envoy-upstream-rq-timeout-ms`. */
+  private readonly timeoutMs: number;
+  /** The route's `per_try_timeout` (applies even with `num_retries: 0`, as in Envoy). */
+  private readonly perTryTimeoutMs: number;
+  /** The request carries `x-envoy-internal: true`: its response codes count as `internal.` (else `external.`). */
+  private readonly internal: boolean;
   /** The current try's pool speaks HTTP/1.1 (whose responses carry trailers only when chunked). */
   private upstreamHttp1 = false;
   private waitingDrain = false;
@@ -76,10 +90,29 @@ export class Forwarder {
     match: RouteMatch,
     retryPolicy: RetryPolicy | null,
   ) {
-    this.retry =
-      retryPolicy !== null && retryPolicy.numRetries > 0 ? new RetryState(retryPolicy, ctx.random) : null;
-    const perTry = retryPolicy?.perTryTimeoutMs ?? 0;
-    this.req = buildUpstreamRequest(stream, action, match, expectedTimeout(action.timeoutMs, perTry));
+    let policy = retryPolicy;
+    let timeoutMs = action.timeoutMs;
+    let headerPerTry: number | null = null;
+    let hedge = false;
+    if (stream.internal) {
+      // An internal client's x-envoy-* headers override the route (and are consumed).
+      const o = consumeRouterHeaders(stream.headers);
+      if (o !== null) {
+        policy = mergeRetryPolicy(retryPolicy, o);
+        if (o.timeoutMs !== null) timeoutMs = o.timeoutMs;
+        headerPerTry = o.perTryTimeoutMs;
+        hedge = o.hedgeOnPerTryTimeout;
+      }
+    }
+    this.timeoutMs = timeoutMs;
+    // Envoy keeps a retry state whenever `retry_on` names a condition, `num_retries: 0` included (a
+    // retriable outcome is then `upstream_rq_retry_limit_exceeded`, flag URX).
+    this.retry = policy !== null && policy.retryOn.size > 0 ? new RetryState(policy, ctx.random) : null;
+    const perTry = headerPerTry ?? policy?.perTryTimeoutMs ?? 0;
+    // A per-try timeout not below the route timeout is none (Envoy's finalTimeout).
+    this.perTryTimeoutMs = timeoutMs > 0 && perTry >= timeoutMs ? 0 : perTry;
+    this.req = buildUpstreamRequest(stream, action, match, expectedTimeout(timeoutMs, hedge ? 0 : perTry));
+    this.internal = isEnvoyInternal(this.req.headers);
   }
 
   start(): void {
@@ -122,13 +155,14 @@ export class Forwarder {
   private onRequestComplete(): void {
     if (this.done || this.requestComplete) return;
     this.requestComplete = true;
-    const ms = this.action.timeoutMs;
+    this.requestCompleteAt = Date.now();
+    const ms = this.timeoutMs;
     if (ms > 0) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), ms);
     if (this.current !== null && this.perTryTimer === null) this.armPerTry();
   }
 
   private armPerTry(): void {
-    const ms = this.retry?.perTryTimeoutMs ?? 0;
+    const ms = this.perTryTimeoutMs;
     if (ms > 0) this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), ms);
   }
 
@@ -138,6 +172,9 @@ export class Forwarder {
     const cluster = this.cluster;
     const host = cluster.chooseHost();
     if (host === null) {
+      // Envoy's sendNoHealthyUpstreamResponse: charged as a 503 of the cluster (chargeUpstreamCode).
+      cluster.stats.upstream_cx_none_healthy.value++;
+      cluster.stats.countResponse(503, this.internal);
       this.stream.addFlag("UH");
       this.finish();
       this.stream.sendLocalReply(503, NO_HEALTHY_UPSTREAM, "no_healthy_upstream");
@@ -146,15 +183,26 @@ export class Forwarder {
     this.stream.upstreamHost = host.key;
     if (this.action.autoHostRewrite)
       this.req.authority = autoHostAuthority(cluster, host, this.stream.authority);
+    if (this.retry !== null && this.retry.attempts > 0) this.refreshExpectedTimeout();
     const attempt = new Attempt(this);
     this.current = attempt;
-    cluster.stats.upstream_rq_total.value++;
-    cluster.stats.upstream_rq_active.value++;
+    this.currentHost = host;
+    // upstream_rq_total/_active are the pool's: counted once the try is on a connection.
     this.tryStart = Date.now();
     if (this.requestComplete) this.armPerTry();
     const pool = cluster.pool(host);
     this.upstreamHttp1 = pool.protocol === "http1";
     attempt.handle = pool.request(this.req, attempt);
+  }
+
+  /** A retry's `x-envoy-expected-rq-timeout-ms`: what is left of the route timeout, or the per-try timeout. */
+  private refreshExpectedTimeout(): void {
+    const left = this.timeoutMs > 0 ? Math.max(1, this.timeoutMs - (Date.now() - this.requestCompleteAt)) : 0;
+    const ms = expectedTimeout(left, this.perTryTimeoutMs);
+    const headers = this.req.headers;
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i] === "x-envoy-expected-rq-timeout-ms") headers[i + 1] = String(ms);
+    }
   }
 
   /** The current try is over (its pool callbacks are ignored from now on); abort it if asked. */
@@ -163,7 +211,6 @@ export class Forwarder {
     if (a === null) return;
     this.current = null;
     a.active = false;
-    this.cluster.stats.upstream_rq_active.value--;
     if (this.perTryTimer !== null) {
       clearTimeout(this.perTryTimer);
       this.perTryTimer = null;
@@ -172,30 +219,41 @@ export class Forwarder {
   }
 
   onHeaders(_a: Attempt, status: number, headers: RawHeaders): void {
-    this.cluster.stats.countResponse(status);
+    const stats = this.cluster.stats;
     const retry = this.retry;
     if (retry?.wouldRetryStatus(status)) {
       if (retry.take()) {
-        // The retried response is discarded, and its connection with it.
+        // The retried response is discarded, and its connection with it; it counts only as `retry.`.
+        stats.countRetriedResponse(status);
+        if (this.currentHost !== null) countRetriedHead(this.currentHost.stats, status);
         this.endTry(true);
         this.scheduleRetry();
         return;
       }
+      stats.upstream_rq_retry_limit_exceeded.value++;
       this.stream.addFlag("URX");
+    } else if (retry !== null && retry.attempts > 0) {
+      stats.upstream_rq_retry_success.value++;
     }
+    stats.countResponse(status, this.internal);
     if (this.perTryTimer !== null) {
       clearTimeout(this.perTryTimer);
       this.perTryTimer = null;
     }
+    // Names lower-cased as Envoy's codecs leave them; `x-envoy-upstream-service-time` is set (an
+    // upstream's own, e.g. a sidecar's, gets this hop's value in its place), `server` is the stream's.
     const out: RawHeaders = [];
     let contentLength = false;
+    let serviceTime = -1;
     for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i] as string;
-      if (name.length === 6 && name.toLowerCase() === "server") continue;
-      if (name.length === 14 && name.toLowerCase() === "content-length") contentLength = true;
+      const name = (headers[i] as string).toLowerCase();
+      if (name.length === 14 && name === "content-length") contentLength = true;
+      else if (name.length === 29 && name === "x-envoy-upstream-service-time") serviceTime = out.length;
       out.push(name, headers[i + 1] as string);
     }
-    out.push("x-envoy-upstream-service-time", String(Date.now() - this.tryStart));
+    const ms = String(Date.now() - this.tryStart);
+    if (serviceTime < 0) out.push("x-envoy-upstream-service-time", ms);
+    else out[serviceTime + 1] = ms;
     this.stream.responseCodeDetails = "via_upstream";
     // An HTTP/1.1 body framed by content-length has no trailers (they need chunked encoding).
     this.stream.sendHeaders(status, out, false, !(this.upstreamHttp1 && contentLength));
@@ -212,18 +270,19 @@ export class Forwarder {
   }
 
   onComplete(_a: Attempt, trailers: RawHeaders | null): void {
-    this.cluster.stats.upstream_rq_completed.value++;
     this.endTry(false);
     this.finish();
-    this.stream.end(trailers);
+    // Envoy's HTTP/1 codec drops an upstream's trailers (`enable_trailers` is off by default).
+    this.stream.end(this.upstreamHttp1 ? null : trailers);
   }
 
-  onError(_a: Attempt, reason: ResetReason, _detail: string): void {
+  onError(_a: Attempt, reason: ResetReason, detail: string): void {
     this.endTry(false);
     const stream = this.stream;
+    const dialect = this.ctx.dialect;
     if (stream.headersSent) {
       stream.addFlag(resetFlag(reason));
-      stream.responseCodeDetails = resetDetails(reason, true);
+      stream.responseCodeDetails = resetDetails(reason, true, dialect, detail);
       this.ctx.hcmStats.rq_reset_after_downstream_response_started.value++;
       this.finish();
       stream.resetStream();
@@ -235,20 +294,25 @@ export class Forwarder {
         this.scheduleRetry();
         return;
       }
+      this.cluster.stats.upstream_rq_retry_limit_exceeded.value++;
       stream.addFlag("URX");
     }
     stream.addFlag(resetFlag(reason));
     this.finish();
     const retried = retry !== null && retry.attempts > 0;
+    const status = upstreamResetStatus(reason);
+    // Envoy's chargeUpstreamAbort: the local reply counts as the cluster's response.
+    this.cluster.stats.countResponse(status, this.internal);
     stream.sendLocalReply(
-      upstreamResetStatus(reason),
-      upstreamResetBody(reason, retried),
-      resetDetails(reason, false),
+      status,
+      upstreamResetBody(reason, retried, dialect),
+      resetDetails(reason, false, dialect, detail),
     );
   }
 
   private scheduleRetry(): void {
     this.cluster.stats.upstream_rq_retry.value++;
+    this.cluster.stats.upstream_rq_retry_backoff_exponential.value++;
     const ms = (this.retry as RetryState).backoffMs();
     this.backoffTimer = setTimeout(() => this.startTry(), ms);
   }
@@ -256,10 +320,15 @@ export class Forwarder {
   private onGlobalTimeout(): void {
     this.globalTimer = null;
     if (this.done) return;
-    this.cluster.stats.upstream_rq_timeout.value++;
+    const stream = this.stream;
+    // Envoy's onResponseTimeout charges the tries in flight (none while a retry waits its back-off):
+    // upstream_rq_timeout, the host's rq_timeout, and a 504 of the cluster for a try awaiting headers.
+    if (this.current !== null) {
+      this.cluster.stats.upstream_rq_timeout.value++;
+      this.chargeTimedOutTry(!stream.headersSent);
+    }
     this.endTry(true);
     this.finish();
-    const stream = this.stream;
     stream.addFlag("UT");
     if (stream.headersSent) {
       stream.responseCodeDetails = "response_timeout";
@@ -273,15 +342,21 @@ export class Forwarder {
     this.perTryTimer = null;
     if (this.done) return;
     this.cluster.stats.upstream_rq_per_try_timeout.value++;
+    const host = this.currentHost;
+    if (host !== null) host.stats.rq_timeout++;
     this.endTry(true);
     const retry = this.retry;
     if (retry?.wouldRetryTimeout()) {
       if (retry.take()) {
+        if (host !== null) host.stats.rq_error++;
         this.scheduleRetry();
         return;
       }
+      this.cluster.stats.upstream_rq_retry_limit_exceeded.value++;
       this.stream.addFlag("URX");
     }
+    this.cluster.stats.countResponse(504, this.internal);
+    if (host !== null) host.stats.rq_error++;
     this.finish();
     this.stream.addFlag("UT");
     this.stream.sendLocalReply(504, UPSTREAM_TIMEOUT, "upstream_per_try_timeout");
@@ -292,6 +367,18 @@ export class Forwarder {
     if (this.done) return;
     this.endTry(true);
     this.finish();
+  }
+
+  /**
+   * The route timeout hit the current try: the host's `rq_timeout`, and when it still awaited its
+   * response head, a 504 of the cluster and the host's `rq_error` (Envoy's chargeUpstreamAbort).
+   */
+  private chargeTimedOutTry(awaitingHeaders: boolean): void {
+    const host = this.currentHost;
+    if (host !== null) host.stats.rq_timeout++;
+    if (!awaitingHeaders) return;
+    this.cluster.stats.countResponse(504, this.internal);
+    if (host !== null) host.stats.rq_error++;
   }
 
   /** No more tries: stop every timer. */
@@ -331,4 +418,13 @@ function bufferBody(body: Readable, limit: number, done: (buffered: Buffer | nul
   };
   body.on("data", onData);
   body.on("end", onEnd);
+}
+
+/** Envoy's `isEnvoyInternalRequest`: the (mutated) request headers say `x-envoy-internal: true`. */
+export function isEnvoyInternal(headers: RawHeaders): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length === 16 && name.toLowerCase() === "x-envoy-internal") return headers[i + 1] === "true";
+  }
+  return false;
 }

@@ -49,7 +49,7 @@ export class RetryState {
     if (reason === "overflow") return false;
     if (this.onReset || this.on5xx || this.onGatewayError) return true;
     if (this.onRefusedStream && reason === "remote reset") return false;
-    return this.onConnectFailure && reason === "connection failure";
+    return this.onConnectFailure && (reason === "connection failure" || reason === "connection timeout");
   }
 
   /** A per-try timeout counts as a 504. */

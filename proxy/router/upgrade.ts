@@ -5,25 +5,42 @@
  * (HTTP/2 extended CONNECT) and both sides are spliced as a byte tunnel: no route timeout, only the
  * idle timeout, both sides destroyed on any error.
  *
- * Failures before the tunnel exists follow Envoy's 2018 WebSocket handler (`ws_handler_impl.cc`):
- * headers-only replies, 503 with no healthy upstream and 504 on a connect failure; a reset after
- * connecting closes the downstream. An upstream that answers without upgrading (e.g. 404) has its
- * response forwarded as is.
+ * Failures before the tunnel exists, v3 (Envoy 1.40, where upgrades go through the router): the
+ * router's local replies (503 `no healthy upstream`, 503 `upstream connect error ... reset reason:
+ * ...` for a connect failure or a reset); an upstream answer of 400 or more is forwarded as is, any
+ * other non-upgrade answer becomes a local reply with its status and headers and no body
+ * (`connection: close`, as measured). An HTTP/2 cluster whose peer did not enable RFC 8441
+ * (`allow_connect` on a sidecar) fails as Envoy fails there: 503, reset reason `connection
+ * termination`.
+ *
+ * v2 files follow Envoy's 2018 WebSocket handler (`ws_handler_impl.cc`): headers-only replies, 503
+ * with no healthy upstream and 504 on a connect failure, a reset after connecting closes the
+ * downstream, every non-upgrade answer is forwarded as is, and an HTTP/2 cluster without RFC 8441 is
+ * reached by a raw HTTP/1.1 upgrade on a connection of its own.
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import type { ForwardAction, RouteMatch } from "../config/model.js";
+import type { ConfigVersion, ForwardAction, RouteMatch } from "../config/model.js";
+import { countFailureBeforeHead, countResponseHead } from "../conn_pool/host_stats.js";
 import { splice } from "../conn_pool/splice.js";
 import { type RawHeaders, TunnelError, type TunnelResult } from "../conn_pool/types.js";
 import { getRawHeader } from "../http/headers.js";
-import { resetDetails, resetFlag } from "../http/local_reply.js";
+import {
+  NO_HEALTHY_UPSTREAM,
+  resetDetails,
+  resetFlag,
+  upstreamResetBody,
+  upstreamResetStatus,
+} from "../http/local_reply.js";
 import type { HcmStats } from "../http/stats.js";
 import type { DownstreamStream } from "../http/stream.js";
 import type { Cluster } from "../upstream/cluster.js";
-import { autoHostAuthority, buildUpstreamRequest } from "./upstream_request.js";
+import { isEnvoyInternal } from "./forward.js";
+import { autoHostAuthority, buildUpstreamRequest, expectedTimeout } from "./upstream_request.js";
 
 export interface UpgradeContext {
   readonly hcmStats: HcmStats;
+  readonly dialect: ConfigVersion;
 }
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -38,51 +55,96 @@ export function forwardUpgrade(
   downstreamHead: Buffer,
 ): void {
   const type = stream.upgrade ?? "websocket";
-  const req = buildUpstreamRequest(stream, action, match, 0);
+  // Envoy sets x-envoy-expected-rq-timeout-ms on upgrade requests too.
+  const perTry = (action.retryPolicy ?? null)?.perTryTimeoutMs ?? 0;
+  const req = buildUpstreamRequest(stream, action, match, expectedTimeout(action.timeoutMs, perTry));
   // An RFC 8441 CONNECT becomes the HTTP/1.1 GET it stands for (the pool re-encodes it per hop).
   req.method = "GET";
+  const internal = isEnvoyInternal(req.headers);
+  // Envoy counts an upgrade when its filter chain is made, before the upstream answers (a refused
+  // upgrade included); `downstream_cx_upgrades_active` only counts tunnels here.
+  ctx.hcmStats.downstream_cx_upgrades_total.value++;
   const host = cluster.chooseHost();
   if (host === null) {
+    cluster.stats.upstream_cx_none_healthy.value++;
+    cluster.stats.countResponse(503, internal);
     stream.addFlag("UH");
-    stream.sendLocalReply(503, "", "no_healthy_upstream");
+    stream.sendLocalReply(503, ctx.dialect === "v3" ? NO_HEALTHY_UPSTREAM : "", "no_healthy_upstream");
     return;
   }
   stream.upstreamHost = host.key;
   if (action.autoHostRewrite) req.authority = autoHostAuthority(cluster, host, stream.authority);
-  cluster.stats.upstream_rq_total.value++;
   cluster.stats.upstream_rq_active.value++;
   let settled = false;
-  const settle = (): boolean => {
+  /**
+   * The handshake is over. The upgrade request counts as sent (`upstream_rq_total`, the host's
+   * `rq_total`) unless its connection could not be made, as for every request (the pools' rule).
+   */
+  const settle = (connected: boolean): boolean => {
     if (settled) return false;
     settled = true;
     cluster.stats.upstream_rq_active.value--;
+    if (connected) {
+      cluster.stats.upstream_rq_total.value++;
+      host.stats.rq_total++;
+    }
     return true;
   };
-  stream.onAbort = settle;
+  stream.onAbort = () => settle(false);
   cluster
     .pool(host)
-    .tunnel(req, type)
+    .tunnel(req, type, ctx.dialect === "v2")
     .then(
       (result) => {
-        if (!settle()) {
+        if (!settle(true)) {
           discard(result);
           return;
         }
         stream.onAbort = null;
-        cluster.stats.countResponse(result.status);
-        cluster.stats.upstream_rq_completed.value++;
+        // Envoy 1.40 charges a 101 or a passed-through answer (400 or more); a failed handshake
+        // (another status, answered as a local reply) is not charged to the cluster or the host.
+        if (result.upgraded || ctx.dialect === "v2" || result.status >= 400) {
+          cluster.stats.countResponse(result.status, internal);
+          countResponseHead(host.stats, result.status);
+        }
         if (result.upgraded) accept(ctx, stream, result, idleTimeoutMs, downstreamHead);
-        else forwardResponse(stream, result.status, withoutServer(result.headers), result.body);
+        else if (ctx.dialect === "v2" || result.status >= 400)
+          forwardResponse(stream, result.status, lowerNames(result.headers), result.body);
+        else {
+          // Envoy 1.40: the handshake failed; the answer's status and headers, no body.
+          result.body.destroy();
+          const headers: RawHeaders = [];
+          const all = lowerNames(result.headers);
+          for (let i = 0; i < all.length; i += 2) {
+            const name = all[i] as string;
+            // Envoy's local reply has no body: it drops the body's headers (content-type too, measured).
+            if (name !== "content-length" && name !== "transfer-encoding" && name !== "content-type")
+              headers.push(name, all[i + 1] as string);
+          }
+          stream.sendLocalReply(result.status, "", "upgrade_failed", headers);
+        }
       },
       (err: unknown) => {
-        if (!settle()) return;
-        stream.onAbort = null;
         const reason = err instanceof TunnelError ? err.reason : "connection failure";
+        const detail = err instanceof Error ? err.message : "";
+        const connectFailed = reason === "connection failure" || reason === "connection timeout";
+        if (!settle(!connectFailed)) return;
+        stream.onAbort = null;
+        countFailureBeforeHead(host.stats);
         stream.addFlag(resetFlag(reason));
-        if (reason === "connection failure") {
-          stream.sendLocalReply(504, "", resetDetails(reason, false));
+        if (ctx.dialect === "v3") {
+          const status = upstreamResetStatus(reason);
+          cluster.stats.countResponse(status, internal);
+          stream.sendLocalReply(
+            status,
+            upstreamResetBody(reason, false, "v3"),
+            resetDetails(reason, false, "v3", detail),
+          );
+        } else if (connectFailed) {
+          cluster.stats.countResponse(504, internal);
+          stream.sendLocalReply(504, "", resetDetails(reason, false, "v2"));
         } else {
-          stream.responseCodeDetails = resetDetails(reason, false);
+          stream.responseCodeDetails = resetDetails(reason, false, "v2");
           stream.resetStream();
         }
       },
@@ -101,7 +163,7 @@ function accept(
     upstream.destroy();
     return;
   }
-  const headers = withoutServer(result.headers);
+  const headers = lowerNames(result.headers, "server");
   if (stream.protocol !== "HTTP/2" && getRawHeader(headers, "sec-websocket-accept") === undefined) {
     // The upstream spoke RFC 8441 (no key/accept on HTTP/2); an HTTP/1.1 client needs the accept.
     const key = getRawHeader(stream.headers, "sec-websocket-key");
@@ -111,7 +173,6 @@ function accept(
   if (result.head.length > 0) down.write(result.head);
   if (downstreamHead.length > 0) upstream.write(downstreamHead);
   const stats = ctx.hcmStats;
-  stats.downstream_cx_upgrades_total.value++;
   stats.downstream_cx_upgrades_active.value++;
   splice(down, upstream, {
     idleTimeoutMs,
@@ -152,11 +213,13 @@ function discard(result: TunnelResult): void {
   else result.body.destroy();
 }
 
-function withoutServer(headers: RawHeaders): RawHeaders {
+/** The upstream's headers with lower-case names (as Envoy's codecs give them), without `drop`. */
+function lowerNames(headers: RawHeaders, drop = ""): RawHeaders {
   const out: RawHeaders = [];
   for (let i = 0; i < headers.length; i += 2) {
-    if ((headers[i] as string).toLowerCase() === "server") continue;
-    out.push(headers[i] as string, headers[i + 1] as string);
+    const name = (headers[i] as string).toLowerCase();
+    if (name === drop) continue;
+    out.push(name, headers[i + 1] as string);
   }
   return out;
 }

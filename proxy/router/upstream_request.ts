@@ -21,6 +21,8 @@ export function buildUpstreamRequest(
   expectedTimeoutMs: number,
 ): UpstreamRequest {
   const headers: RawHeaders = stream.headers;
+  // Envoy's order: the timeout header first, then the route's rewrites (measured).
+  if (expectedTimeoutMs > 0) setHeader(headers, "x-envoy-expected-rq-timeout-ms", String(expectedTimeoutMs));
   const original = stream.path;
   const path = rewritePath(action, match, original);
   if (path !== original) {
@@ -32,8 +34,7 @@ export function buildUpstreamRequest(
     headers.push("x-envoy-original-host", authority);
     authority = action.hostRewriteLiteral;
   }
-  if (expectedTimeoutMs > 0) headers.push("x-envoy-expected-rq-timeout-ms", String(expectedTimeoutMs));
-  return { method: stream.method, path, authority, headers, body: null };
+  return { method: stream.method, path, authority, headers, body: null, pseudoOrder: stream.pseudoOrder };
 }
 
 /**
@@ -50,4 +51,19 @@ export function expectedTimeout(routeTimeoutMs: number, perTryTimeoutMs: number)
   if (perTryTimeoutMs > 0 && (routeTimeoutMs === 0 || perTryTimeoutMs < routeTimeoutMs))
     return perTryTimeoutMs;
   return routeTimeoutMs;
+}
+
+/**
+ * Set a header Envoy's router sets (an internal client may have sent its own: the value is replaced
+ * in its place), else append it. Only an internal request can still carry x-envoy-* headers.
+ */
+function setHeader(headers: RawHeaders, lowerName: string, value: string): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) {
+      headers[i + 1] = value;
+      return;
+    }
+  }
+  headers.push(lowerName, value);
 }

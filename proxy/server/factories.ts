@@ -16,6 +16,7 @@ export function defaultFactories(tap: Pick<HttpListenerDeps, "onRequestComplete"
         stats: deps.stats,
         accessLogs: deps.accessLogs,
         ...(deps.random ? { random: deps.random } : {}),
+        dialect: deps.dialect,
         ...(tap.onRequestComplete ? { onRequestComplete: tap.onRequestComplete } : {}),
       }),
   };

@@ -13,10 +13,15 @@ import type { ServerState } from "../admin/render.js";
 import { AdminServer, type AdminSource, type ServerInfoOptions } from "../admin/server.js";
 import { type ClusterStatus, clusterStatuses, type ListenerStatus } from "../admin/status.js";
 import { ProxyConfigError } from "../config/errors.js";
-import type { Bootstrap, ListenerConfig } from "../config/model.js";
+import type { Bootstrap, ConfigVersion, ListenerConfig } from "../config/model.js";
 import { StatsStore } from "../stats/store.js";
 import type { ClusterManager } from "../upstream/cluster.js";
-import { createClusterManager, type PoolFactory, type Resolver } from "../upstream/cluster_manager.js";
+import {
+  createClusterManager,
+  type DnsFeed,
+  type PoolFactory,
+  type Resolver,
+} from "../upstream/cluster_manager.js";
 import type { Logger } from "./log.js";
 import { createServerStats, type ServerStats } from "./stats.js";
 
@@ -37,6 +42,8 @@ export interface ListenerDeps {
   logger: Logger;
   /** The server's `random` (weighted clusters, retry back-off), when one was given. */
   random?: () => number;
+  /** The config file's dialect (`bootstrap.version`). */
+  dialect: ConfigVersion;
 }
 
 export type ListenerFactory = (config: ListenerConfig, deps: ListenerDeps) => ProxyListener;
@@ -46,6 +53,8 @@ export interface ServerDeps {
   createListener: ListenerFactory;
   createPool: PoolFactory;
   resolver?: Resolver;
+  /** A worker of `--concurrency N`: DNS clusters follow the primary's lookups (no resolver used). */
+  dnsFeed?: DnsFeed;
   /** Uniform in [0, 1) for the clusters and the listeners (default Math.random). */
   random?: () => number;
   /** Access log flush interval, ms (default 1000). */
@@ -84,6 +93,7 @@ export class ProxyServer {
       stats: this.stats,
       createPool: deps.createPool,
       ...(deps.resolver ? { resolver: deps.resolver } : {}),
+      ...(deps.dnsFeed ? { dnsFeed: deps.dnsFeed } : {}),
       ...(deps.random ? { random: deps.random } : {}),
     });
     checkAccessLogFormats(bootstrap);
@@ -93,6 +103,7 @@ export class ProxyServer {
       accessLogs: this.accessLogs,
       logger: this.logger,
       ...(deps.random ? { random: deps.random } : {}),
+      dialect: bootstrap.version,
     };
     this.listeners = bootstrap.listeners.map((l) => deps.createListener(l, listenerDeps));
     this.admin =

@@ -26,14 +26,15 @@ export interface Factories {
 /**
  * The proxy of one process, built (not started) from a loaded config: the factories, the logger, the
  * `--dns-map` resolver and the flush interval from the flags; `admin` says whether this process runs
- * the admin listener (`serverInfo: null` = no) and what POST /quitquitquit does.
+ * the admin listener (`serverInfo: null` = no) and what POST /quitquitquit does, and for a worker
+ * the feed of the primary's DNS lookups.
  */
 export function buildServer(
   bootstrap: Bootstrap,
   options: ProxyOptions,
   factories: Factories,
   logger: Logger,
-  admin: Pick<ServerDeps, "serverInfo" | "onQuit">,
+  admin: Pick<ServerDeps, "serverInfo" | "onQuit" | "dnsFeed">,
 ): ProxyServer {
   const server = new ProxyServer(bootstrap, {
     logger,

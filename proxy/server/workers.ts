@@ -1,8 +1,11 @@
 /**
  * `--concurrency N` (N > 1): N worker processes (node:cluster) each run the whole proxy (clusters,
- * pools, listeners) and share the listen sockets; the primary runs only the admin listener and adds
- * up what the workers report over IPC (stats, per-host counters). As in Envoy, round robin rotates
- * exactly within a worker, not across them, which is why the default is 1.
+ * pools, listeners) and share the listen sockets; the primary runs the admin listener and adds up
+ * what the workers report over IPC (stats, per-host counters). As in Envoy, round robin rotates
+ * exactly within a worker, not across them, which is why the default is 1. As Envoy's main thread,
+ * the primary resolves the strict_dns/logical_dns names (once per `dns_refresh_rate`, its
+ * `update_*` stats counted once) and pushes every outcome to the workers, whose DNS clusters
+ * follow it (proxy/upstream/dns_feed.ts).
  *
  * Signals: SIGTERM/SIGINT to the primary -> every worker drains for --drain-time-s and exits; then
  * the primary exits 0. Workers ignore SIGINT (Ctrl-C reaches the whole process group; the primary
@@ -19,7 +22,11 @@ import {
   mergeClusterStatuses,
   mergeSnapshots,
 } from "../admin/status.js";
+import { createConnPool } from "../conn_pool/index.js";
 import { type StatsSnapshot, StatsStore } from "../stats/store.js";
+import { createClusterManager, DnsFeed, type DnsOutcome } from "../upstream/cluster_manager.js";
+import { systemResolver } from "../upstream/resolver.js";
+import { mappedResolver } from "./dns_map.js";
 import type { Logger } from "./log.js";
 import type { ProxyOptions } from "./options.js";
 import type { ProxyServer } from "./server.js";
@@ -27,8 +34,13 @@ import { waitForSignal } from "./signals.js";
 import { buildServer, describeError, type Factories, loadOrReport, serverInfoFor } from "./startup.js";
 import { createServerStats } from "./stats.js";
 
-type ToWorker = { type: "snapshot"; id: number } | { type: "drain"; ms: number };
+type ToWorker =
+  | { type: "snapshot"; id: number }
+  | { type: "drain"; ms: number }
+  | { type: "dns"; outcome: DnsOutcome };
 type FromWorker =
+  /** The worker listens for DNS outcomes: the primary sends it the latest of each name. */
+  | { type: "dns-hello" }
   | { type: "ready"; listeners: ListenerStatus[] }
   | { type: "failed"; message: string }
   | { type: "snapshot"; id: number; stats: StatsSnapshot; clusters: ClusterStatus[] };
@@ -50,9 +62,15 @@ export async function runWorker(
     await send({ type: "failed", message: "invalid config" });
     return 1;
   }
+  // The primary resolves DNS names; this worker's DNS clusters follow its outcomes.
+  const dnsFeed = new DnsFeed();
+  process.on("message", (m: ToWorker) => {
+    if (m.type === "dns") dnsFeed.push(m.outcome);
+  });
+  void send({ type: "dns-hello" });
   let server: ProxyServer;
   try {
-    server = buildServer(bootstrap, options, factories, logger, { serverInfo: null });
+    server = buildServer(bootstrap, options, factories, logger, { serverInfo: null, dnsFeed });
     await server.start();
   } catch (err) {
     await send({ type: "failed", message: describeError(err) });
@@ -89,6 +107,24 @@ export async function runPrimary(options: ProxyOptions, logger: Logger): Promise
   if (bootstrap === null) return 1;
   logger.info("main", `starting ${options.concurrency} workers`);
 
+  // DNS discovery, once for all workers (clusters of this process serve no request).
+  const dnsStats = new StatsStore();
+  const dnsOutcomes = new Map<string, DnsOutcome>();
+  const dnsClusters = createClusterManager(
+    bootstrap.clusters.filter((c) => c.type !== "static"),
+    {
+      stats: dnsStats,
+      createPool: (host, cluster, stats) => createConnPool(host, cluster, stats),
+      resolver: mappedResolver(options.dnsMap, systemResolver),
+      onDnsOutcome: (outcome) => {
+        const key = `${outcome.index}:${outcome.cluster}`;
+        // A failure after an answer changes nothing in a follower: keep the answer to replay.
+        if (outcome.addresses !== null || !dnsOutcomes.has(key)) dnsOutcomes.set(key, outcome);
+        for (const w of workers) if (w.isConnected()) w.send({ type: "dns", outcome } satisfies ToWorker);
+      },
+    },
+  );
+
   const workers = new Set<Worker>();
   let listeners: ListenerStatus[] = [];
   let ready = 0;
@@ -114,7 +150,9 @@ export async function runPrimary(options: ProxyOptions, logger: Logger): Promise
     const w = cluster.fork();
     workers.add(w);
     w.on("message", (m: FromWorker) => {
-      if (m.type === "ready") {
+      if (m.type === "dns-hello") {
+        for (const outcome of dnsOutcomes.values()) w.send({ type: "dns", outcome } satisfies ToWorker);
+      } else if (m.type === "ready") {
         if (listeners.length === 0) listeners = m.listeners;
         ready++;
         if (ready === options.concurrency) allReady();
@@ -195,7 +233,11 @@ export async function runPrimary(options: ProxyOptions, logger: Logger): Promise
               serverStats.concurrency.set(options.concurrency);
               serverStats.live.set(state() === "LIVE" ? 1 : 0);
               serverStats.uptime.set(Math.floor((Date.now() - startTimeMs) / 1000));
-              return mergeSnapshots([own.snapshot(), ...(await gather()).map((s) => s.stats)]);
+              return mergeSnapshots([
+                own.snapshot(),
+                dnsStats.snapshot(),
+                ...(await gather()).map((s) => s.stats),
+              ]);
             },
             clusters: async () => mergeClusterStatuses((await gather()).map((s) => s.clusters)),
             listeners: () => listeners,
@@ -221,10 +263,13 @@ export async function runPrimary(options: ProxyOptions, logger: Logger): Promise
   };
   const shutdown = async (ms: number) => {
     await stopWorkers(ms);
+    await dnsClusters.close();
     await admin?.close();
     await accessLogs.closeAll();
   };
 
+  // Lookups start now; each worker's clusters wait for the first outcome of each name.
+  void dnsClusters.initialize();
   for (let i = 0; i < options.concurrency; i++) fork();
   const first = await Promise.race([started.then(() => null), failed]);
   if (first !== null) {

@@ -4,12 +4,14 @@ import type { StatsStore } from "../stats/store.js";
 import type { ClusterDeps, PoolFactory } from "./base_cluster.js";
 import type { Cluster, ClusterManager } from "./cluster.js";
 import { createClusterManagerStats, createClusterStats } from "./cluster_stats.js";
+import type { DnsFeed, DnsOutcome, DnsSource } from "./dns_feed.js";
 import { LogicalDnsCluster } from "./logical_dns_cluster.js";
 import { type Resolver, systemResolver } from "./resolver.js";
 import { StaticCluster } from "./static_cluster.js";
 import { StrictDnsCluster } from "./strict_dns_cluster.js";
 
 export type { PoolFactory } from "./base_cluster.js";
+export { DnsFeed, type DnsOutcome } from "./dns_feed.js";
 export type { Resolver } from "./resolver.js";
 
 export interface ClusterManagerOptions {
@@ -20,6 +22,10 @@ export interface ClusterManagerOptions {
   resolver?: Resolver;
   /** Random source of the load balancers (round robin start, P2C, random); default Math.random. */
   random?: RandomSource;
+  /** A worker process: DNS clusters follow the primary's lookups from this feed instead of resolving. */
+  dnsFeed?: DnsFeed;
+  /** Hears every DNS outcome of this manager's clusters (the primary passes them to the workers). */
+  onDnsOutcome?: (o: DnsOutcome) => void;
 }
 
 /**
@@ -31,7 +37,14 @@ export class ClusterManagerImpl implements ClusterManager {
   private readonly clusters: Cluster[] = [];
 
   constructor(configs: readonly ClusterConfig[], opts: ClusterManagerOptions) {
-    const resolver = opts.resolver ?? systemResolver;
+    const source: DnsSource =
+      opts.dnsFeed !== undefined
+        ? { kind: "follow", feed: opts.dnsFeed }
+        : {
+            kind: "resolve",
+            resolver: opts.resolver ?? systemResolver,
+            onOutcome: opts.onDnsOutcome ?? null,
+          };
     const random = opts.random ?? Math.random;
     for (const config of configs) {
       const deps: ClusterDeps = {
@@ -39,7 +52,7 @@ export class ClusterManagerImpl implements ClusterManager {
         createPool: opts.createPool,
         random,
       };
-      const cluster = build(config, deps, resolver);
+      const cluster = build(config, deps, source);
       this.byName.set(config.name, cluster);
       this.clusters.push(cluster);
     }
@@ -70,13 +83,13 @@ export function createClusterManager(
   return new ClusterManagerImpl(configs, opts);
 }
 
-function build(config: ClusterConfig, deps: ClusterDeps, resolver: Resolver): Cluster {
+function build(config: ClusterConfig, deps: ClusterDeps, source: DnsSource): Cluster {
   switch (config.type) {
     case "static":
       return new StaticCluster(config, deps);
     case "strict_dns":
-      return new StrictDnsCluster(config, deps, resolver);
+      return new StrictDnsCluster(config, deps, source);
     case "logical_dns":
-      return new LogicalDnsCluster(config, deps, resolver);
+      return new LogicalDnsCluster(config, deps, source);
   }
 }

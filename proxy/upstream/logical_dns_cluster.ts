@@ -1,8 +1,8 @@
 import type { ClusterConfig } from "../config/model.js";
 import type { ClusterDeps } from "./base_cluster.js";
 import { DnsCluster } from "./dns_cluster.js";
+import type { DnsSource } from "./dns_feed.js";
 import { Host } from "./host.js";
-import type { Resolver } from "./resolver.js";
 
 /**
  * LOGICAL_DNS: one host, at the FIRST address of the (first) configured name, re-resolved every
@@ -13,8 +13,8 @@ import type { Resolver } from "./resolver.js";
 export class LogicalDnsCluster extends DnsCluster {
   private current: Host | null = null;
 
-  constructor(config: ClusterConfig, deps: ClusterDeps, resolver: Resolver) {
-    super(config, deps, resolver, config.endpoints.slice(0, 1));
+  constructor(config: ClusterConfig, deps: ClusterDeps, source: DnsSource) {
+    super(config, deps, source, config.endpoints.slice(0, 1));
   }
 
   protected answered(_index: number, addresses: string[]): void {

@@ -1,8 +1,8 @@
 import type { ClusterConfig, EndpointConfig } from "../config/model.js";
 import type { ClusterDeps } from "./base_cluster.js";
 import { DnsCluster } from "./dns_cluster.js";
+import type { DnsSource } from "./dns_feed.js";
 import { Host } from "./host.js";
-import type { Resolver } from "./resolver.js";
 
 /**
  * STRICT_DNS: every configured name is resolved every `dns_refresh_rate` (after the previous answer,
@@ -20,8 +20,8 @@ export class StrictDnsCluster extends DnsCluster {
   /** The hosts of each name's last successful answer (same order as `names`). */
   private readonly hostsByName: Host[][];
 
-  constructor(config: ClusterConfig, deps: ClusterDeps, resolver: Resolver) {
-    super(config, deps, resolver, config.endpoints);
+  constructor(config: ClusterConfig, deps: ClusterDeps, source: DnsSource) {
+    super(config, deps, source, config.endpoints);
     this.hostsByName = config.endpoints.map(() => []);
   }
 

@@ -1,5 +1,5 @@
 /** Connection pools in front of loopback test servers; both are closed after each test. */
-import type { Server } from "node:net";
+import { createServer, type Server } from "node:net";
 import { useCleanup } from "../../../test-support/cleanup.js";
 import { closeServer, listen } from "../../../test-support/servers.js";
 import type { ClusterConfig } from "../../config/model.js";
@@ -143,4 +143,45 @@ export function header(raw: RawHeaders, name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === name) out.push(raw[i + 1] as string);
   return out;
+}
+
+/**
+ * A raw upstream on `serve`: records every byte per connection (`received`, one string per
+ * connection) and answers each request with `answer(path)` once its head (and a content-length or
+ * chunked body) has arrived.
+ */
+export async function rawUpstream(
+  serve: (server: Server) => Promise<number>,
+  /** The bytes to answer with; null = no answer (the request hangs). */
+  answer: (path: string) => string | null,
+): Promise<{ port: number; received: string[] }> {
+  const received: string[] = [];
+  const server = createServer((socket) => {
+    const id = received.push("") - 1;
+    let buf = "";
+    socket.on("data", (d: Buffer) => {
+      received[id] += d.toString("latin1");
+      buf += d.toString("latin1");
+      for (;;) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = buf.slice(0, end);
+        let rest = buf.slice(end + 4);
+        const length = /\r\ncontent-length: (\d+)/.exec(head);
+        if (length !== null) {
+          if (rest.length < Number(length[1])) return;
+          rest = rest.slice(Number(length[1]));
+        } else if (head.includes("\r\ntransfer-encoding: chunked")) {
+          const last = rest.indexOf("0\r\n\r\n");
+          if (last < 0) return;
+          rest = rest.slice(last + 5);
+        }
+        buf = rest;
+        const out = answer(head.split(" ")[1] ?? "/");
+        if (out !== null) socket.write(out);
+      }
+    });
+    socket.on("error", () => {});
+  });
+  return { port: await serve(server), received };
 }

@@ -258,6 +258,39 @@ describe("http2 pool", () => {
     expect(got.digest("hex")).toBe(expected.digest("hex"));
   }, 120_000);
 
+  it("announces Envoy 1.40's SETTINGS and connection window, or the configured ones", async () => {
+    const seen = async (overrides: Parameters<typeof makePool>[1]) => {
+      const { server, port } = await h2Server();
+      let settings: http2.Settings = {};
+      let window = 0;
+      server.on("stream", (stream) => {
+        settings = stream.session?.remoteSettings ?? {};
+        // The client's WINDOW_UPDATE on stream 0 came right after its SETTINGS.
+        window = stream.session?.state.remoteWindowSize ?? 0;
+        stream.respond({ ":status": 200 });
+        stream.end();
+      });
+      const t = makePool(port, { protocol: "http2", ...overrides });
+      expect((await send(t.pool)).status).toBe(200);
+      return { stream: settings.initialWindowSize, streams: settings.maxConcurrentStreams, window };
+    };
+    // Envoy 1.40, measured: SETTINGS_INITIAL_WINDOW_SIZE 16 MiB, MAX_CONCURRENT_STREAMS 1024, 24 MiB.
+    expect(
+      await seen({
+        http2MaxConcurrentStreams: 1024,
+        http2InitialStreamWindowSize: 16 * 1024 * 1024,
+        http2InitialConnectionWindowSize: 24 * 1024 * 1024,
+      }),
+    ).toEqual({ stream: 16 * 1024 * 1024, streams: 1024, window: 24 * 1024 * 1024 });
+    expect(
+      await seen({
+        http2MaxConcurrentStreams: 7,
+        http2InitialStreamWindowSize: 1024 * 1024,
+        http2InitialConnectionWindowSize: 2 * 1024 * 1024,
+      }),
+    ).toEqual({ stream: 1024 * 1024, streams: 7, window: 2 * 1024 * 1024 });
+  });
+
   it("closes an idle session after upstreamIdleTimeoutMs", async () => {
     const { server, port, sessions } = await h2Server();
     server.on("stream", (stream) => {

@@ -80,18 +80,20 @@ async function roundTrip(result: TunnelResult): Promise<void> {
 }
 
 describe("tunnels", () => {
-  it("upgrades over a dedicated HTTP/1.1 connection and re-adds Connection/Upgrade", async () => {
+  it("upgrades over a dedicated HTTP/1.1 connection, adding upgrade/connection last when absent (RFC 8441 client)", async () => {
     const { server, port, seen } = await h1UpgradeServer();
     const t = makePool(port);
     const result = await t.pool.tunnel(wsRequest, "websocket");
     await roundTrip(result);
     const req = seen[0] as http.IncomingMessage;
     expect(req.headers.upgrade).toBe("websocket");
-    expect(req.headers.connection).toBe("Upgrade");
+    expect(req.headers.connection).toBe("upgrade");
     expect(req.headers.host).toBe("svc:80");
     expect(req.headers["sec-websocket-key"]).toBe("dGhlIHNhbXBsZSBub25jZQ==");
+    expect(req.rawHeaders.slice(-4)).toEqual(["upgrade", "websocket", "connection", "upgrade"]);
     if (result.upgraded) {
-      expect(header(result.headers, "upgrade")).toEqual([]);
+      // The 101's own upgrade/connection stay (Envoy keeps them; an h2 client's stream drops them).
+      expect(header(result.headers, "upgrade")).toEqual(["websocket"]);
       result.stream.destroy();
     }
     await waitUntil("the server has no connection", async () => (await connections(server)) === 0);
@@ -168,7 +170,7 @@ describe("tunnels", () => {
     });
   });
 
-  it("falls back to a dedicated HTTP/1.1 upgrade when the h2 peer did not enable extended CONNECT", async () => {
+  it("h2 peer without extended CONNECT: v3 fails (connection termination), v2 falls back to an HTTP/1.1 upgrade", async () => {
     // One port that speaks h2c prior knowledge and HTTP/1.1, like the sidecar's auto codec.
     const h1 = http.createServer();
     const h2 = http2.createServer();
@@ -197,7 +199,16 @@ describe("tunnels", () => {
     });
     const port = await serve(front);
     const t = makePool(port, { protocol: "http2" });
-    const result = await t.pool.tunnel(wsRequest, "websocket");
+    // v3 (Envoy 1.40): no fallback; the tunnel fails as Envoy's does against a peer without allow_connect.
+    const refused = await t.pool.tunnel(wsRequest, "websocket").then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(TunnelError);
+    expect((refused as TunnelError).reason).toBe("connection termination");
+    expect(upgrades).toBe(0);
+    // v2 (Envoy of 2018): a raw HTTP/1.1 upgrade on a connection of its own.
+    const result = await t.pool.tunnel(wsRequest, "websocket", true);
     await roundTrip(result);
     expect(upgrades).toBe(1);
     expect(t.stat("upstream_cx_http2_total")).toBe(1);

@@ -1,10 +1,17 @@
 import http from "node:http";
+import http2 from "node:http2";
 import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { sleep, waitUntil } from "../../../lib/wait.js";
 import { h2 } from "../../../test-support/h2.js";
 import { raw, request } from "../../../test-support/http.js";
+import { localAddress } from "../../http/request_headers.js";
 import { type TestProxy, useProxyFixture } from "./helpers.js";
+
+/** A response head without its `date` line (the only value that moves). */
+function withoutDate(text: string): string {
+  return text.replace(/date: [^\r]*\r\n/, "");
+}
 
 const fx = useProxyFixture();
 const setup = (hcmExtra = "", handler?: http.RequestListener): Promise<TestProxy> =>
@@ -52,14 +59,99 @@ describe("codec selection", () => {
   });
 });
 
+describe("HTTP/2 settings", () => {
+  /** SETTINGS and the connection window an h2c client of the proxy sees. */
+  async function announced(port: number) {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve) =>
+        session.once("remoteSettings", resolve),
+      );
+      const stream = session.request({ ":path": "/" });
+      stream.resume();
+      await new Promise((resolve) => stream.once("end", resolve));
+      return {
+        stream: settings.initialWindowSize,
+        streams: settings.maxConcurrentStreams,
+        window: session.state.remoteWindowSize,
+      };
+    } finally {
+      session.close();
+    }
+  }
+
+  it("announces Envoy 1.40's defaults: 16 MiB stream window, 24 MiB connection window, 1024 streams", async () => {
+    const p = await setup();
+    expect(await announced(p.port)).toEqual({
+      stream: 16 * 1024 * 1024,
+      streams: 1024,
+      window: 24 * 1024 * 1024,
+    });
+  });
+
+  it("announces the configured http2_protocol_options", async () => {
+    const p = await setup(
+      "http2_protocol_options: { max_concurrent_streams: 9, initial_stream_window_size: 131072, initial_connection_window_size: 262144 }",
+    );
+    expect(await announced(p.port)).toEqual({ stream: 131072, streams: 9, window: 262144 });
+  });
+});
+
 describe("codec errors and versions", () => {
-  it("HTTP/1.0 gets 426 with an empty body", async () => {
+  it("HTTP/1.0 gets 426 Upgrade Required and the connection closes (Envoy 1.40's bytes)", async () => {
     const p = await setup();
     const { text } = await raw(p.port, "GET / HTTP/1.0\r\nHost: a\r\n\r\n");
-    expect(text).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
-    expect(text).toMatch(/content-length: 0\r\n/i);
-    expect(text).toMatch(/\r\n\r\n$/);
+    expect(withoutDate(text)).toBe(
+      "HTTP/1.1 426 Upgrade Required\r\ncontent-length: 16\r\ncontent-type: text/plain\r\n" +
+        "server: envoy\r\nconnection: close\r\n\r\nUpgrade Required",
+    );
     expect(fx.upstream?.requests.length).toBe(0);
+  });
+
+  it("HTTP/1.1 without Host gets 400 and the connection closes (Envoy 1.40's bytes)", async () => {
+    const p = await setup();
+    const { text, closedByPeer } = await raw(p.port, "GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\n");
+    expect(withoutDate(text)).toBe(
+      "HTTP/1.1 400 Bad Request\r\nserver: envoy\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+    );
+    expect(closedByPeer).toBe(true);
+    expect(fx.upstream?.requests.length).toBe(0);
+    await p.logged();
+    expect(p.entries[0]?.responseCodeDetails).toBe("missing_host_header");
+  });
+
+  it("more than 100 headers get 431 (Envoy's max_headers_count); 100 pass", async () => {
+    const p = await setup();
+    const many = (n: number) =>
+      `GET / HTTP/1.1\r\nHost: a\r\n${Array.from({ length: n - 1 }, (_, i) => `x-h${i}: v\r\n`).join("")}\r\n`;
+    const { text } = await raw(p.port, many(101));
+    expect(withoutDate(text)).toBe(
+      "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 31\r\ncontent-type: text/plain\r\n" +
+        "server: envoy\r\nconnection: close\r\n\r\nRequest Header Fields Too Large",
+    );
+    expect(fx.upstream?.requests.length).toBe(0);
+    const ok = await raw(p.port, many(100), { until: (t) => t.includes("\r\n\r\n") });
+    expect(ok.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  });
+
+  it("Transfer-Encoding other than chunked gets 501 before routing (Envoy 1.40's bytes)", async () => {
+    const p = await setup();
+    const { text } = await raw(p.port, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc");
+    expect(withoutDate(text)).toBe(
+      "HTTP/1.1 501 Not Implemented\r\ncontent-length: 15\r\ncontent-type: text/plain\r\n" +
+        "server: envoy\r\nconnection: close\r\n\r\nNot Implemented",
+    );
+    expect(fx.upstream?.requests.length).toBe(0);
+  });
+
+  it("an absolute-form target is routed on its path, its host the authority", async () => {
+    const p = await setup();
+    const r = await raw(p.port, "GET http://example.com/abs?q=1 HTTP/1.1\r\nHost: other\r\n\r\n", {
+      until: (t) => t.endsWith("}"),
+    });
+    expect(r.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(fx.upstream?.requests[0]?.url).toBe("/abs?q=1");
+    expect(fx.upstream?.requests[0]?.headers.host).toBe("example.com");
   });
 
   it("HTTP/1.0 is served with accept_http_10, default host applied", async () => {
@@ -138,7 +230,8 @@ describe("Envoy request and response headers", () => {
       },
     });
     const seen = JSON.parse(r.text).headers;
-    expect(seen["x-forwarded-for"]).toBe("1.2.3.4, 127.0.0.1");
+    // A client at 127.0.0.1 is appended as Envoy's local address, comma without space.
+    expect(seen["x-forwarded-for"]).toBe(`1.2.3.4,${localAddress()}`);
     expect(seen["x-forwarded-proto"]).toBe("http");
     expect(seen["x-envoy-retry-on"]).toBeUndefined();
     expect(seen["x-envoy-upstream-rq-timeout-ms"]).toBeUndefined();
@@ -146,17 +239,21 @@ describe("Envoy request and response headers", () => {
     expect(seen["x-request-id"]).not.toBe("spoofed");
   });
 
-  it("use_remote_address from a loopback peer without XFF is internal", async () => {
+  it("v3: a loopback client is external (Envoy 1.40 trusts no address by default)", async () => {
     const p = await setup("use_remote_address: true");
     const seen = JSON.parse((await request(p.port, "/")).text).headers;
-    expect(seen["x-forwarded-for"]).toBe("127.0.0.1");
-    expect(seen["x-envoy-internal"]).toBe("true");
+    expect(seen["x-forwarded-for"]).toBe(localAddress());
+    expect(seen["x-envoy-internal"]).toBeUndefined();
+    expect(seen["x-envoy-external-address"]).toBe("127.0.0.1");
   });
 
-  it("strips hop-by-hop headers, keeps case, order, repeats and te: trailers", async () => {
+  it("strips hop-by-hop headers as Envoy 1.40, lower-cases names, keeps order, repeats and te: trailers", async () => {
     const p = await setup();
     const r = await request(p.port, "/", {
       headers: [
+        // Node's client adds no Host with a header list; Envoy would answer 400 without one.
+        "Host",
+        "a",
         "X-First",
         "1",
         "Connection",
@@ -166,23 +263,27 @@ describe("Envoy request and response headers", () => {
         "Keep-Alive",
         "5",
         "TE",
-        "trailers",
+        "gzip, trailers",
         "X-Multi",
         "a",
         "X-Multi",
         "b",
+        "Proxy-Authorization",
+        "p",
       ],
     });
     const seen = JSON.parse(r.text);
     expect(seen.headers["x-drop"]).toBeUndefined();
     expect(seen.headers["keep-alive"]).toBeUndefined();
     expect(seen.headers.te).toBe("trailers");
+    // Envoy forwards these (measured).
+    expect(seen.headers["proxy-authorization"]).toBe("p");
     const names: string[] = seen.rawHeaders.filter((_: string, i: number) => i % 2 === 0);
-    expect(names.indexOf("X-First")).toBeLessThan(names.indexOf("X-Multi"));
-    expect(seen.rawHeaders.filter((h: string) => h === "X-Multi").length).toBe(2);
+    expect(names.indexOf("x-first")).toBeLessThan(names.indexOf("x-multi"));
+    expect(seen.rawHeaders.filter((h: string) => h === "x-multi").length).toBe(2);
   });
 
-  it("passes multi-value response headers and trailers to h1 and h2 clients", async () => {
+  it("passes multi-value response headers; an HTTP/1.1 upstream's trailers are dropped (Envoy's codec)", async () => {
     const p = await setup("", (_req, res) => {
       res.writeHead(200, [
         "Set-Cookie",
@@ -201,11 +302,12 @@ describe("Envoy request and response headers", () => {
     const a = await request(p.port, "/");
     expect(a.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
     expect(a.headers.server).toBe("envoy");
-    expect(a.trailers["x-checksum"]).toBe("abc");
+    expect(a.headers.trailer).toBe("x-checksum");
+    expect(a.trailers["x-checksum"]).toBeUndefined();
     expect(a.text).toBe("part");
     const b = await h2(p.port, "/");
     expect(b.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
-    expect(b.trailers["x-checksum"]).toBe("abc");
+    expect(b.trailers["x-checksum"]).toBeUndefined();
   });
 
   it("h2 cookies are joined for an HTTP/1.1 upstream; :authority becomes Host", async () => {

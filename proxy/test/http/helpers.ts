@@ -144,6 +144,8 @@ export interface ProxyExtra {
 export interface Proxies {
   /** A proxy serving `routes` (see `bootstrapYaml`), its clusters' ports from `ports`. */
   proxy(routes: string, ports: Record<string, number>, extra?: ProxyExtra): Promise<TestProxy>;
+  /** A proxy for a whole bootstrap (`startProxy`), e.g. a v2 one. */
+  bootstrap(yaml: string, ports: Record<string, number>): Promise<TestProxy>;
   /** An HTTP/1.1 upstream (see `startUpstream`). */
   upstream(handler?: http.RequestListener): Promise<Upstream>;
   /** Any server (raw TCP, WebSocket, h2c) listening as an upstream. */
@@ -164,6 +166,7 @@ export function useProxies(): Proxies {
       opened(
         startProxy(bootstrapYaml({ routes, ...extra }), ports, extra.random ? { random: extra.random } : {}),
       ),
+    bootstrap: (yaml, ports) => opened(startProxy(yaml, ports)),
     upstream: (handler) => opened(startUpstream(handler)),
     serve: (server) => opened(listenUpstream(server)),
     defer,

@@ -272,16 +272,6 @@ describe("route matching", () => {
     expect(sel("/x?fmt=json#debug")).toBe("fmt");
     expect(sel("/x")).toBeNull();
   });
-
-  it("v2 query parameter value/regex matchers", () => {
-    const sel = routesTable([
-      to("re", { prefix: "/", query_parameters: [{ name: "id", value: "[0-9]+", regex: true }] }),
-      to("v", { prefix: "/", query_parameters: [{ name: "id", value: "abc" }] }),
-    ]);
-    expect(sel("/?id=42")).toBe("re");
-    expect(sel("/?id=abc")).toBe("v");
-    expect(sel("/?id=abcd")).toBeNull();
-  });
 });
 
 describe("rewritePath", () => {

@@ -1,10 +1,11 @@
 import http from "node:http";
+import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { freePort } from "../../../lib/net.js";
 import { waitUntil } from "../../../lib/wait.js";
 import { h2session } from "../../../test-support/h2.js";
-import { request } from "../../../test-support/http.js";
+import { raw, request } from "../../../test-support/http.js";
 import { closed, nextMessage, wsConnect, wsOverH2 } from "../../../test-support/ws.js";
 import { H2C_CLUSTER, type TestProxy, type Upstream, useProxies } from "../http/helpers.js";
 
@@ -31,6 +32,38 @@ async function wsUpstream(): Promise<Upstream & { connections: () => number }> {
 function proxy(routes: string, port: number, hcmExtra = "", clusterExtra = ""): Promise<TestProxy> {
   return proxies.proxy(routes, { backend: port }, { hcmExtra, clusterExtra: { backend: clusterExtra } });
 }
+
+/** A v2 bootstrap (the seed's dialect): `use_websocket` on /ws, cluster `backend` on 127.0.0.1. */
+const V2_WS = `
+static_resources:
+  listeners:
+  - address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.http_connection_manager
+        config:
+          codec_type: auto
+          stat_prefix: ingress_http
+          route_config:
+            virtual_hosts:
+            - name: backend
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/ws" }
+                route: { cluster: backend, use_websocket: true }
+              - match: { prefix: "/" }
+                route: { cluster: backend }
+          http_filters:
+          - name: envoy.router
+            config: {}
+  clusters:
+  - name: backend
+    connect_timeout: 0.25s
+    type: static
+    lb_policy: round_robin
+    hosts:
+    - socket_address: { address: 127.0.0.1, port_value: {{backend}} }
+`;
 
 const WS_ROUTE = `- match: { prefix: "/ws" }
   route:
@@ -103,8 +136,67 @@ describe("WebSocket over HTTP/1.1", () => {
     await expect(roundTrip(p.port, "/ws", "x")).rejects.toThrow("Unexpected server response: 404");
   });
 
-  it("a connect failure gets a headers-only 504 (Envoy's WebSocket handler)", async () => {
+  it("v3: a connect failure gets the router's 503 and the connection closes (Envoy 1.40)", async () => {
     const p = await proxy(WS_ROUTE, await freePort());
+    const { text } = await raw(
+      p.port,
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    const body =
+      "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure";
+    expect(text.replace(/date: [^\r]*\r\n/, "")).toBe(
+      `HTTP/1.1 503 Service Unavailable\r\ncontent-length: ${body.length}\r\ncontent-type: text/plain\r\n` +
+        `server: envoy\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+
+  it("v3: an upstream answering 200 instead of 101 gives its status and headers, no body", async () => {
+    const u = await proxies.serve(
+      http.createServer((_req, res) => res.writeHead(200, { "x-up": "1" }).end("ok")),
+    );
+    const p = await proxy(WS_ROUTE, u.port);
+    const { text } = await raw(
+      p.port,
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    expect(text).toMatch(
+      /^HTTP\/1\.1 200 OK\r\nx-up: 1\r\ndate: [^\r]+\r\nserver: envoy\r\nconnection: close\r\ncontent-length: 0\r\n\r\n$/,
+    );
+  });
+
+  it("the upgrade request and the 101 as Envoy 1.40 writes them (measured bytes)", async () => {
+    const sent: string[] = [];
+    const up = await proxies.serve(
+      net.createServer((socket) => {
+        socket.on("error", () => {});
+        socket.once("data", (d: Buffer) => {
+          sent.push(d.toString("latin1"));
+          socket.write(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+              "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nX-Up: 1\r\n\r\n",
+          );
+        });
+      }),
+    );
+    const p = await proxy(WS_ROUTE, up.port);
+    const { text } = await raw(
+      p.port,
+      "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Mixed: 1\r\n\r\n",
+      { until: (t) => t.endsWith("\r\n\r\n") },
+    );
+    expect(text.replace(/date: [^\r]*/, "date: D")).toBe(
+      "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
+        "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nx-up: 1\r\ndate: D\r\nserver: envoy\r\n\r\n",
+    );
+    expect(sent.join("").replace(/x-request-id: [0-9a-f-]+/, "x-request-id: UUID")).toBe(
+      "GET /ws HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n" +
+        "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\nx-mixed: 1\r\n" +
+        "x-forwarded-proto: http\r\nx-request-id: UUID\r\nx-envoy-expected-rq-timeout-ms: 15000\r\n\r\n",
+    );
+  });
+
+  it("v2 (Envoy's 2018 WebSocket handler): a connect failure gets a headers-only 504", async () => {
+    const p = await proxies.bootstrap(V2_WS, { backend: await freePort() });
     await expect(roundTrip(p.port, "/ws", "x")).rejects.toThrow("Unexpected server response: 504");
   });
 
@@ -145,12 +237,32 @@ describe("WebSocket over HTTP/2", () => {
     expect(front.stat("http.ingress.downstream_rq_rx_reset")).toBe(0);
   });
 
-  it("without allow_connect on the sidecar the hop falls back to an HTTP/1.1 upgrade", async () => {
+  it("v3: without allow_connect on the sidecar the WebSocket fails as with Envoy 1.40 (503, connection termination)", async () => {
     const u = await wsUpstream();
     const sidecar = await proxy(WS_ROUTE, u.port);
     const front = await proxy(WS_ROUTE, sidecar.port, "", H2C_CLUSTER);
+    const { text } = await raw(
+      front.port,
+      "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(text).toMatch(/\r\nconnection: close\r\n/);
+    expect(text.endsWith("reset reason: connection termination")).toBe(true);
+    expect(sidecar.stat("http.ingress.downstream_cx_upgrades_total")).toBe(0);
+    expect(u.connections()).toBe(0);
+  });
+
+  it("v2: without allow_connect the h2 hop falls back to an HTTP/1.1 upgrade (Envoy of 2018)", async () => {
+    const u = await wsUpstream();
+    const sidecar = await proxies.bootstrap(V2_WS, { backend: u.port });
+    const front = await proxies.bootstrap(
+      V2_WS.replace("lb_policy: round_robin", "lb_policy: round_robin\n    http2_protocol_options: {}"),
+      {
+        backend: sidecar.port,
+      },
+    );
     expect(await roundTrip(front.port, "/ws/fallback", "x")).toBe("echo:x:/ws/fallback");
-    expect(sidecar.stat("http.ingress.downstream_cx_upgrades_total")).toBe(1);
-    expect(sidecar.stat("http.ingress.downstream_cx_http1_total")).toBe(1);
+    expect(sidecar.stat("http.ingress_http.downstream_cx_upgrades_total")).toBe(1);
+    expect(sidecar.stat("http.ingress_http.downstream_cx_http1_total")).toBe(1);
   });
 });

@@ -31,11 +31,11 @@ describe("cluster stats", () => {
   it("counts responses by code and by class", () => {
     const store = new StatsStore();
     const stats = createClusterStats(store, "s");
-    stats.countResponse(200);
-    stats.countResponse(200);
-    stats.countResponse(204);
-    stats.countResponse(503);
-    stats.countResponse(101);
+    stats.countResponse(200, false);
+    stats.countResponse(200, false);
+    stats.countResponse(204, false);
+    stats.countResponse(503, false);
+    stats.countResponse(101, false);
     const c = store.snapshot().counters;
     expect(c["cluster.s.upstream_rq_200"]).toBe(2);
     expect(c["cluster.s.upstream_rq_204"]).toBe(1);
@@ -44,23 +44,48 @@ describe("cluster stats", () => {
     expect(c["cluster.s.upstream_rq_5xx"]).toBe(1);
     expect(c["cluster.s.upstream_rq_1xx"]).toBe(1);
     expect(c["cluster.s.upstream_rq_4xx"]).toBeUndefined();
+    expect(c["cluster.s.upstream_rq_completed"]).toBe(5);
+  });
+
+  it("copies each count under external. or internal., and retried responses only under retry.", () => {
+    const store = new StatsStore();
+    const stats = createClusterStats(store, "s");
+    stats.countResponse(200, false);
+    stats.countResponse(503, true);
+    stats.countRetriedResponse(503);
+    const c = store.snapshot().counters;
+    expect(c).toMatchObject({
+      "cluster.s.upstream_rq_200": 1,
+      "cluster.s.upstream_rq_503": 1,
+      "cluster.s.upstream_rq_completed": 2,
+      "cluster.s.external.upstream_rq_200": 1,
+      "cluster.s.external.upstream_rq_2xx": 1,
+      "cluster.s.external.upstream_rq_completed": 1,
+      "cluster.s.internal.upstream_rq_503": 1,
+      "cluster.s.internal.upstream_rq_5xx": 1,
+      "cluster.s.internal.upstream_rq_completed": 1,
+      "cluster.s.retry.upstream_rq_503": 1,
+      "cluster.s.retry.upstream_rq_5xx": 1,
+      "cluster.s.retry.upstream_rq_completed": 1,
+    });
+    expect(c["cluster.s.external.upstream_rq_503"]).toBeUndefined();
   });
 
   it("keeps counting into the store's Counter (one Counter per code)", () => {
     const store = new StatsStore();
     const stats = createClusterStats(store, "s");
-    stats.countResponse(404);
+    stats.countResponse(404, false);
     const counter = store.counter("cluster.s.upstream_rq_404");
-    stats.countResponse(404);
+    stats.countResponse(404, false);
     expect(counter.value).toBe(2);
   });
 
   it("ignores nonsense status codes", () => {
     const store = new StatsStore();
     const stats = createClusterStats(store, "s");
-    stats.countResponse(-1);
-    stats.countResponse(Number.NaN);
-    stats.countResponse(1000);
+    stats.countResponse(-1, false);
+    stats.countResponse(Number.NaN, false);
+    stats.countResponse(1000, false);
     const names = Object.keys(store.snapshot().counters).filter((k) => /upstream_rq_[^a-z]/.test(k));
     expect(names).toEqual([]);
   });

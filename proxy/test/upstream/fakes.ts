@@ -82,6 +82,8 @@ export function clusterConfig(overrides: Partial<ClusterConfig> = {}): ClusterCo
     connectTimeoutMs: 5000,
     protocol: "http1",
     http2MaxConcurrentStreams: 2147483647,
+    http2InitialStreamWindowSize: 16 * 1024 * 1024,
+    http2InitialConnectionWindowSize: 24 * 1024 * 1024,
     endpoints: [],
     dnsRefreshRateMs: 5000,
     dnsLookupFamily: "auto",

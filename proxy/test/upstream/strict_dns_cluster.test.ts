@@ -1,6 +1,17 @@
 import { describe, expect, it, vi } from "vitest";
+import { StatsStore } from "../../stats/store.js";
 import type { Cluster } from "../../upstream/cluster.js";
-import { type clusterConfig, dnsClusterSetup, endpoint, picks, tally, useFakeTimers } from "./fakes.js";
+import { createClusterManager, DnsFeed } from "../../upstream/cluster_manager.js";
+import {
+  clusterConfig,
+  dnsClusterSetup,
+  endpoint,
+  FakeDns,
+  picks,
+  poolFactory,
+  tally,
+  useFakeTimers,
+} from "./fakes.js";
 
 function setup(overrides: Parameters<typeof clusterConfig>[0] = {}) {
   return dnsClusterSetup({ type: "strict_dns", endpoints: [endpoint("service1")], ...overrides });
@@ -201,5 +212,65 @@ describe("strict_dns cluster", () => {
     expect(late.cluster.chooseHost()).toBeNull();
     expect(late.counter("update_success")).toBe(0);
     expect(cluster.hosts).toEqual([]);
+  });
+});
+
+describe("DNS lookups with --concurrency N: once, in the primary (as Envoy's main thread)", () => {
+  useFakeTimers();
+
+  it("worker clusters follow the primary's outcomes and resolve nothing themselves", async () => {
+    const feeds = [new DnsFeed(), new DnsFeed()];
+    const dns = new FakeDns();
+    dns.answers.set("service1", ["10.0.0.1", "10.0.0.2"]);
+    const config = clusterConfig({
+      type: "strict_dns",
+      endpoints: [endpoint("service1")],
+      dnsRefreshRateMs: 1000,
+    });
+    const primaryStats = new StatsStore();
+    const primary = createClusterManager([config], {
+      stats: primaryStats,
+      createPool: poolFactory().createPool,
+      resolver: dns.resolver,
+      onDnsOutcome: (o) => {
+        for (const f of feeds) f.push(o);
+      },
+    });
+    const workerStats = feeds.map(() => new StatsStore());
+    const workers = feeds.map((feed, i) =>
+      createClusterManager([config], {
+        stats: workerStats[i] as StatsStore,
+        createPool: poolFactory().createPool,
+        dnsFeed: feed,
+        random: () => 0,
+      }),
+    );
+    // A worker may start before the first answer: it waits for it.
+    const started = Promise.all(workers.map((w) => w.initialize()));
+    await primary.initialize();
+    await started;
+    for (const w of workers) expect(keys(w.get("service")!)).toEqual(["10.0.0.1:80", "10.0.0.2:80"]);
+    dns.answers.set("service1", ["10.0.0.3"]);
+    await vi.advanceTimersByTimeAsync(1000);
+    for (const w of workers) expect(picks(w.get("service")!, 2)).toEqual(["10.0.0.3", "10.0.0.3"]);
+    // Two lookups in all (start, one refresh), counted once, by the primary.
+    expect(dns.calls).toHaveLength(2);
+    expect(primaryStats.snapshot().counters["cluster.service.update_attempt"]).toBe(2);
+    for (const st of workerStats)
+      expect(st.snapshot().counters["cluster.service.update_attempt"] ?? 0).toBe(0);
+    // A failed lookup changes nothing in the workers.
+    dns.answers.set("service1", new Error("SERVFAIL"));
+    await vi.advanceTimersByTimeAsync(1000);
+    for (const w of workers) expect(picks(w.get("service")!, 1)).toEqual(["10.0.0.3"]);
+    await Promise.all([primary.close(), ...workers.map((w) => w.close())]);
+  });
+
+  it("a worker that subscribes late gets the last answer, not a later failure", () => {
+    const feed = new DnsFeed();
+    feed.push({ cluster: "service", index: 0, addresses: ["10.0.0.1"] });
+    feed.push({ cluster: "service", index: 0, addresses: null });
+    const heard: Array<string[] | null> = [];
+    feed.subscribe("service", 0, (a) => heard.push(a));
+    expect(heard).toEqual([["10.0.0.1"]]);
   });
 });

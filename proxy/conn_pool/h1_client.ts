@@ -1,0 +1,621 @@
+/**
+ * One upstream HTTP/1.1 connection (the socket of one Http1Pool connection), written for the proxy
+ * so that the bytes on the wire are Envoy's (measured against Envoy 1.40 with a raw TCP upstream):
+ * the request line, `host`, then the request's headers in their order with lower-case names; no
+ * `connection` header; the body framed as the request was (`content-length` kept where it is,
+ * otherwise `transfer-encoding: chunked` last, and `content-length: 0` for a body-less request whose
+ * method anticipates a body); HEAD keeps the connection. Responses are parsed here (status line,
+ * headers, content-length / chunked / until-close bodies, trailers, 1xx skipped).
+ *
+ * One exchange at a time (no pipelining). The socket comes from `connect` (the pool's connector,
+ * which keeps the connection stats); the connection is reusable after an exchange when both sides
+ * completed cleanly, the response did not ask to close, and `maxRequests` is not reached. An idle
+ * connection closes after `idleTimeoutMs`; one the upstream closes leaves the pool at once.
+ *
+ * Errors carry Node-style codes: `ECONNRESET` (the upstream closed or reset before the response
+ * ended), `HPE_INVALID_RESPONSE` (unparsable response: Envoy's protocol error), `ERR_H1_ABORTED`
+ * (the pool aborted the exchange), or the connector's ConnectFailure.
+ */
+import type { Socket } from "node:net";
+import { Readable } from "node:stream";
+import type { RawHeaders } from "./types.js";
+
+/** Envoy's `max_response_headers_kb` default. */
+const MAX_HEAD_BYTES = 60 * 1024;
+
+/** Methods whose requests get no `content-length: 0` when they have no body (as Envoy 1.40). */
+const BODILESS: ReadonlySet<string> = new Set(["GET", "HEAD", "DELETE", "CONNECT", "TRACE"]);
+
+/** Response headers Envoy removes (a response keeps the headers its `Connection` names). */
+const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+const CRLF2 = Buffer.from("\r\n\r\n");
+
+/** What may not appear in a request line or header (CR, LF, NUL). */
+const INVALID = /[\r\n\0]/;
+
+export interface H1Exchange {
+  method: string;
+  path: string;
+  /** Headers as sent, `host` first; names lower-case; no hop-by-hop headers, no `expect`. */
+  headers: RawHeaders;
+  body: Readable | Buffer | null;
+}
+
+/** What the pool's request hears (undici's dispatcher callbacks, with string headers). */
+export interface H1Handler {
+  /** The exchange is about to be written; `abort` ends it (and the connection) from the pool's side. */
+  onConnect(abort: (err?: Error) => void): void;
+  /** The final response head; false asks to pause until `resume` is called. */
+  onHeaders(status: number, headers: RawHeaders, resume: () => void): boolean;
+  /** A body chunk; false asks to pause. */
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: RawHeaders | null): void;
+  /** The exchange failed (connect, socket, parse, abort). Never called after onComplete. */
+  onError(err: Error): void;
+}
+
+export interface H1ClientEvents {
+  /** The socket connected. */
+  onOpen(): void;
+  /** The socket is gone (or will never come): no more exchanges on this connection. */
+  onClose(): void;
+}
+
+type Connector = (cb: (err: Error | null, socket: Socket | null) => void) => void;
+
+enum Body {
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkEnd,
+  Trailers,
+  UntilClose,
+  Done,
+}
+
+export class H1Client {
+  private socket: Socket | null = null;
+  private connecting = false;
+  private closed = false;
+  private handler: H1Handler | null = null;
+  private exchange: H1Exchange | null = null;
+  private served = 0;
+  private lastError: Error | null = null;
+
+  // Response parsing state.
+  private state = Body.Done;
+  private pending: Buffer | null = null;
+  private remaining = 0;
+  private keepAlive = true;
+  private headRequest = false;
+  private trailers: RawHeaders | null = null;
+  private paused = false;
+  /** The final response head of the exchange in progress was parsed. */
+  private headSeen = false;
+  private responseDone = false;
+  private requestDone = false;
+
+  private readonly resume = (): void => {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket?.resume();
+  };
+  private readonly abort = (err?: Error): void => {
+    if (this.handler === null) return;
+    if (err === undefined && this.headSeen && this.state === Body.Done && this.requestDone) {
+      // Already read to its end (a retried 5xx without a body): the connection stays usable.
+      this.responseComplete();
+      return;
+    }
+    this.fail(err ?? codeError("ERR_H1_ABORTED", "exchange aborted"));
+    this.destroy();
+  };
+  /** A reused connection writes on the next tick (no callback runs inside the pool's `request()`). */
+  private readonly writeLater = (handler: H1Handler): void => {
+    if (this.handler === handler && this.socket !== null && !this.closed) this.write();
+  };
+  private readonly onSocketData = (data: Buffer): void => this.onData(data);
+  private readonly onSocketEnd = (): void => this.onEnd();
+  private readonly onSocketClose = (): void => this.onSocketGone();
+  private readonly onSocketError = (err: Error): void => {
+    this.lastError = err;
+  };
+  private readonly onSocketTimeout = (): void => {
+    // Only an idle connection has a timeout armed.
+    if (this.handler === null) this.destroy();
+  };
+
+  constructor(
+    private readonly connect: Connector,
+    private readonly events: H1ClientEvents,
+    private readonly idleTimeoutMs: number,
+    /** 0 = unlimited. */
+    private readonly maxRequests: number,
+  ) {}
+
+  /** Exchanges completed on this connection. */
+  get servedCount(): number {
+    return this.served;
+  }
+
+  /** Start an exchange (the connection is idle). Callbacks never run inside this call. */
+  dispatch(exchange: H1Exchange, handler: H1Handler): void {
+    this.handler = handler;
+    this.exchange = exchange;
+    if (this.closed) {
+      process.nextTick(() => this.fail(codeError("ECONNRESET", "connection closed")));
+      return;
+    }
+    if (this.socket !== null) {
+      process.nextTick(this.writeLater, handler);
+      return;
+    }
+    if (this.connecting) return;
+    this.connecting = true;
+    this.connect((err, socket) => {
+      this.connecting = false;
+      if (err !== null || socket === null) {
+        this.closed = true;
+        this.fail(err ?? codeError("ECONNRESET", "connect failed"));
+        this.events.onClose();
+        return;
+      }
+      if (this.closed) {
+        socket.destroy();
+        return;
+      }
+      this.attach(socket);
+      this.events.onOpen();
+      if (this.handler !== null) this.write();
+    });
+  }
+
+  /** Close the connection now; an exchange in progress fails with ERR_H1_ABORTED. */
+  destroy(): void {
+    if (this.handler !== null) this.fail(codeError("ERR_H1_ABORTED", "connection destroyed"));
+    this.closeSocket();
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    // Recorded for the failure the 'close' below reports.
+    socket.on("error", this.onSocketError);
+    socket.on("data", this.onSocketData);
+    socket.on("end", this.onSocketEnd);
+    socket.on("close", this.onSocketClose);
+    socket.on("timeout", this.onSocketTimeout);
+  }
+
+  private closeSocket(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const socket = this.socket;
+    if (socket !== null) socket.destroy();
+    this.events.onClose();
+  }
+
+  // --- request ---
+
+  private write(): void {
+    const socket = this.socket as Socket;
+    const exchange = this.exchange as H1Exchange;
+    const handler = this.handler as H1Handler;
+    socket.setTimeout(0);
+    this.state = Body.Head;
+    this.pending = null;
+    this.keepAlive = true;
+    this.trailers = null;
+    this.paused = false;
+    this.headSeen = false;
+    this.responseDone = false;
+    this.requestDone = false;
+    this.headRequest = exchange.method === "HEAD";
+
+    const { method, headers, body } = exchange;
+    let head = `${method} ${exchange.path} HTTP/1.1\r\n`;
+    let length = false;
+    let invalid = INVALID.test(exchange.path);
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as string;
+      const value = headers[i + 1] as string;
+      if (name.length === 14 && name === "content-length") length = true;
+      // A line break in a value would smuggle a header (or a request) in: refuse to send it.
+      if (INVALID.test(value) || INVALID.test(name)) invalid = true;
+      head += `${name}: ${value}\r\n`;
+    }
+    if (invalid) {
+      this.protocolError("invalid character in the request line or a header");
+      return;
+    }
+    handler.onConnect(this.abort);
+    if (this.handler !== handler) return;
+    if (body === null || (Buffer.isBuffer(body) && body.length === 0 && !length)) {
+      if (!length && !BODILESS.has(method)) head += "content-length: 0\r\n";
+      socket.write(`${head}\r\n`, "latin1");
+      this.requestDone = true;
+      return;
+    }
+    const chunked = !length;
+    if (chunked) head += "transfer-encoding: chunked\r\n";
+    if (Buffer.isBuffer(body)) {
+      socket.cork();
+      socket.write(`${head}\r\n`, "latin1");
+      if (chunked) socket.write(`${body.length.toString(16)}\r\n`, "latin1");
+      socket.write(body);
+      if (chunked) socket.write("\r\n0\r\n\r\n", "latin1");
+      socket.uncork();
+      this.requestDone = true;
+      return;
+    }
+    socket.write(`${head}\r\n`, "latin1");
+    this.pipeBody(socket, body, chunked, handler);
+  }
+
+  /** A streamed body, with backpressure both ways. */
+  private pipeBody(socket: Socket, body: Readable, chunked: boolean, handler: H1Handler): void {
+    const current = (): boolean => this.handler === handler && this.socket === socket && !this.closed;
+    const onData = (chunk: Buffer): void => {
+      if (!current()) {
+        cleanup();
+        return;
+      }
+      if (chunk.length === 0) return;
+      let ok: boolean;
+      if (chunked) {
+        socket.cork();
+        socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+        socket.write(chunk);
+        ok = socket.write("\r\n", "latin1");
+        socket.uncork();
+      } else {
+        ok = socket.write(chunk);
+      }
+      if (!ok) {
+        body.pause();
+        socket.once("drain", onDrain);
+      }
+    };
+    const onDrain = (): void => {
+      if (current()) body.resume();
+    };
+    const onEnd = (): void => {
+      cleanup();
+      if (!current()) return;
+      if (chunked) socket.write("0\r\n\r\n", "latin1");
+      this.requestDone = true;
+    };
+    const onError = (): void => {
+      cleanup();
+      if (current()) this.abort(codeError("ERR_H1_ABORTED", "request body failed"));
+    };
+    const cleanup = (): void => {
+      body.removeListener("data", onData);
+      body.removeListener("end", onEnd);
+      body.removeListener("error", onError);
+      socket.removeListener("drain", onDrain);
+    };
+    body.on("data", onData);
+    body.once("end", onEnd);
+    body.once("error", onError);
+    if (body.isPaused()) body.resume();
+  }
+
+  // --- response ---
+
+  private onData(data: Buffer): void {
+    if (this.handler === null || this.state === Body.Done) {
+      // Bytes nobody asked for: the connection cannot be trusted any more.
+      this.closeSocket();
+      return;
+    }
+    let buf = data;
+    if (this.pending !== null) {
+      buf = Buffer.concat([this.pending, data]);
+      this.pending = null;
+    }
+    let at = 0;
+    while (at < buf.length && this.handler !== null) {
+      switch (this.state) {
+        case Body.Head: {
+          const end = buf.indexOf(CRLF2, at);
+          if (end < 0) {
+            if (buf.length - at > MAX_HEAD_BYTES) {
+              this.protocolError("response headers too large");
+              return;
+            }
+            this.pending = buf.subarray(at);
+            return;
+          }
+          if (end - at > MAX_HEAD_BYTES) {
+            this.protocolError("response headers too large");
+            return;
+          }
+          const text = buf.toString("latin1", at, end);
+          at = end + 4;
+          if (!this.onHead(text)) return;
+          break;
+        }
+        case Body.Length: {
+          const n = Math.min(this.remaining, buf.length - at);
+          this.remaining -= n;
+          const chunk = buf.subarray(at, at + n);
+          at += n;
+          if (this.remaining === 0) this.state = Body.Done;
+          this.deliver(chunk);
+          break;
+        }
+        case Body.UntilClose: {
+          const chunk = at === 0 ? buf : buf.subarray(at);
+          at = buf.length;
+          this.deliver(chunk);
+          break;
+        }
+        case Body.ChunkSize: {
+          const eol = buf.indexOf("\r\n", at, "latin1");
+          if (eol < 0) {
+            if (buf.length - at > 1024) {
+              this.protocolError("chunk size line too long");
+              return;
+            }
+            this.pending = buf.subarray(at);
+            return;
+          }
+          const line = buf.toString("latin1", at, eol);
+          at = eol + 2;
+          const semi = line.indexOf(";");
+          const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
+          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) {
+            this.protocolError("bad chunk size");
+            return;
+          }
+          const size = Number.parseInt(hex, 16);
+          if (size === 0) this.state = Body.Trailers;
+          else {
+            this.remaining = size;
+            this.state = Body.ChunkData;
+          }
+          break;
+        }
+        case Body.ChunkData: {
+          const n = Math.min(this.remaining, buf.length - at);
+          this.remaining -= n;
+          const chunk = buf.subarray(at, at + n);
+          at += n;
+          if (this.remaining === 0) this.state = Body.ChunkEnd;
+          this.deliver(chunk);
+          break;
+        }
+        case Body.ChunkEnd: {
+          if (buf.length - at < 2) {
+            this.pending = buf.subarray(at);
+            return;
+          }
+          if (buf[at] !== 13 || buf[at + 1] !== 10) {
+            this.protocolError("bad chunk end");
+            return;
+          }
+          at += 2;
+          this.state = Body.ChunkSize;
+          break;
+        }
+        case Body.Trailers: {
+          const eol = buf.indexOf("\r\n", at, "latin1");
+          if (eol < 0) {
+            if (buf.length - at > MAX_HEAD_BYTES) {
+              this.protocolError("trailers too large");
+              return;
+            }
+            this.pending = buf.subarray(at);
+            return;
+          }
+          if (eol === at) {
+            at += 2;
+            this.state = Body.Done;
+            break;
+          }
+          const line = buf.toString("latin1", at, eol);
+          at = eol + 2;
+          const colon = line.indexOf(":");
+          if (colon <= 0) {
+            this.protocolError("bad trailer");
+            return;
+          }
+          this.trailers ??= [];
+          this.trailers.push(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+          break;
+        }
+        case Body.Done:
+          // More bytes after a complete response: not reusable (Envoy closes it too).
+          this.keepAlive = false;
+          at = buf.length;
+          break;
+      }
+      if (this.state === Body.Done && !this.responseDone && this.handler !== null) this.responseComplete();
+    }
+    // Bytes after the end of the response: the connection cannot be trusted (Envoy closes it too).
+    if (at < buf.length && this.handler === null) this.closeSocket();
+  }
+
+  /** Parse a response head; false when the exchange ended (error). */
+  private onHead(text: string): boolean {
+    let eol = text.indexOf("\r\n");
+    if (eol < 0) eol = text.length;
+    const line = text.slice(0, eol);
+    // `HTTP/1.x SSS reason`
+    if (
+      line.length < 12 ||
+      !line.startsWith("HTTP/1.") ||
+      line.charCodeAt(8) !== 32 ||
+      (line.length > 12 && line.charCodeAt(12) !== 32)
+    ) {
+      this.protocolError("bad status line");
+      return false;
+    }
+    const minor = line.charCodeAt(7) - 48;
+    const status = Number(line.slice(9, 12));
+    if (!(status >= 100 && status <= 999) || (minor !== 0 && minor !== 1)) {
+      this.protocolError("bad status line");
+      return false;
+    }
+    const headers: RawHeaders = [];
+    let length = -1;
+    let chunked = false;
+    let close = minor === 0;
+    let at = eol + 2;
+    while (at < text.length) {
+      let end = text.indexOf("\r\n", at);
+      if (end < 0) end = text.length;
+      const colon = text.indexOf(":", at);
+      if (colon <= at || colon > end) {
+        this.protocolError("bad header line");
+        return false;
+      }
+      const c0 = text.charCodeAt(at);
+      if (c0 === 32 || c0 === 9 || text.charCodeAt(colon - 1) === 32) {
+        this.protocolError("bad header line");
+        return false;
+      }
+      const name = text.slice(at, colon).toLowerCase();
+      const value = text.slice(colon + 1, end).trim();
+      at = end + 2;
+      if (name.length === 14 && name === "content-length") {
+        if (!/^\d{1,15}$/.test(value) || (length >= 0 && length !== Number(value))) {
+          this.protocolError("bad content-length");
+          return false;
+        }
+        length = Number(value);
+      } else if (RESPONSE_HOP_BY_HOP.has(name)) {
+        if (name === "transfer-encoding") chunked = /(^|,)\s*chunked\s*$/i.test(value);
+        else if (name === "connection") {
+          const v = value.toLowerCase();
+          if (v.includes("close")) close = true;
+          else if (minor === 0 && v.includes("keep-alive")) close = false;
+        }
+        continue;
+      }
+      headers.push(name, value);
+    }
+    if (status < 200) {
+      // 100 Continue and other interim answers are not forwarded (Envoy's default).
+      if (status === 101) {
+        this.protocolError("unexpected 101");
+        return false;
+      }
+      return true;
+    }
+    if (close) this.keepAlive = false;
+    if (this.headRequest || status === 204 || status === 304) this.state = Body.Done;
+    else if (chunked) {
+      if (length >= 0) this.keepAlive = false;
+      this.state = Body.ChunkSize;
+    } else if (length >= 0) {
+      this.remaining = length;
+      this.state = length === 0 ? Body.Done : Body.Length;
+    } else {
+      this.keepAlive = false;
+      this.state = Body.UntilClose;
+    }
+    if (chunked && length >= 0) {
+      // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3), which is dropped.
+      for (let i = headers.length - 2; i >= 0; i -= 2)
+        if (headers[i] === "content-length") headers.splice(i, 2);
+    }
+    const handler = this.handler as H1Handler;
+    this.headSeen = true;
+    if (!handler.onHeaders(status, headers, this.resume)) this.pause();
+    return this.handler === handler;
+  }
+
+  private deliver(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    const handler = this.handler as H1Handler;
+    if (!handler.onData(chunk)) this.pause();
+  }
+
+  private pause(): void {
+    if (this.paused || this.socket === null) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  /**
+   * The response ended. A request body still being sent stops there and the connection closes
+   * (the response is not held back for it).
+   */
+  private responseComplete(): void {
+    this.responseDone = true;
+    if (!this.requestDone) this.keepAlive = false;
+    this.finish();
+  }
+
+  /** Both directions are done: hand the result over and go idle (or close). */
+  private finish(): void {
+    const handler = this.handler;
+    if (handler === null) return;
+    this.handler = null;
+    this.exchange = null;
+    this.state = Body.Done;
+    this.served++;
+    const trailers = this.trailers;
+    this.trailers = null;
+    if (!this.keepAlive || (this.maxRequests > 0 && this.served >= this.maxRequests)) this.closeSocket();
+    else if (this.idleTimeoutMs > 0) this.socket?.setTimeout(this.idleTimeoutMs);
+    if (this.paused) this.resume();
+    handler.onComplete(trailers);
+  }
+
+  private onEnd(): void {
+    if (this.state === Body.UntilClose && this.handler !== null) {
+      this.keepAlive = false;
+      this.state = Body.Done;
+      this.responseComplete();
+    }
+    this.closeSocket();
+  }
+
+  private onSocketGone(): void {
+    if (this.handler !== null) {
+      const err = this.lastError;
+      const code = (err as NodeJS.ErrnoException | null)?.code;
+      this.fail(
+        codeError(
+          code === "EPIPE" ? "EPIPE" : "ECONNRESET",
+          err?.message ?? "upstream connection closed before the response ended",
+        ),
+      );
+    }
+    this.closeSocket();
+  }
+
+  private protocolError(message: string): void {
+    this.fail(codeError("HPE_INVALID_RESPONSE", message));
+    this.closeSocket();
+  }
+
+  private fail(err: Error): void {
+    const handler = this.handler;
+    if (handler === null) return;
+    this.handler = null;
+    this.exchange = null;
+    this.state = Body.Done;
+    this.closeSocket();
+    handler.onError(err);
+  }
+}
+
+function codeError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Whether `body` can still be sent again (a retry on a fresh connection). */
+export function bodyIntact(body: Readable | Buffer | null): boolean {
+  return !(body instanceof Readable) || (!body.readableDidRead && !body.destroyed);
+}
