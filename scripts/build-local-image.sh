@@ -11,8 +11,8 @@
 #   docker run IMAGE /usr/local/bin/envoy -c /etc/front-envoy.yaml --service-cluster front-proxy
 # work as the seed's compose files write them. See docs/IMAGES.md.
 #
-# Idempotent: the inputs (node binary, libraries, dist files, package files, this script) are hashed
-# into the label org.echomesh.hash; when the tag already carries that hash nothing is rebuilt.
+# Idempotent: the inputs (node binary, libraries, dist files, package files, this script and
+# scripts/lib/image.sh) are hashed into the label org.echomesh.hash; when the tag already carries that hash nothing is rebuilt.
 # Interface: prints the image tag on its last line and exits 0 on success.
 #
 # Environment:
@@ -25,9 +25,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 TAG=${ECHOMESH_IMAGE:-echomesh:local}
 log() { echo "[build-local-image] $*" >&2; }
-
-command -v docker >/dev/null || { log "docker is not installed"; exit 1; }
-docker info >/dev/null 2>&1 || { log "the Docker engine does not answer (docker info)"; exit 1; }
+# shellcheck source=scripts/lib/image.sh
+source scripts/lib/image.sh
+require_docker
 
 # 1. The app: `npm run build` is incremental (tsc -b: about a second when nothing changed).
 if [ "${ECHOMESH_SKIP_BUILD:-0}" != 1 ]; then
@@ -39,8 +39,7 @@ done
 
 # 2. Inputs: node, its libraries, the production dependencies.
 NODE_BIN=$(readlink -f "$(command -v node)")
-# ldd lines: "libx.so => /path (0x..)" or "/lib64/ld-linux-x86-64.so.2 (0x..)"; linux-vdso has no path.
-mapfile -t LIBS < <(ldd "$NODE_BIN" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) { print $i; break } }')
+mapfile -t LIBS < <(binary_libs "$NODE_BIN")
 # the runtime part of dist/: every folder but the test suites (echo, lib, proxy, scripts, ...)
 mapfile -t APP_DIRS < <(find dist -mindepth 1 -maxdepth 1 -type d ! -name conformance ! -name loadtest | sort)
 mapfile -t PROD_DEPS < <(npm ls --omit=dev --parseable --all 2>/dev/null | sed -n "s|^$ROOT/||p" | sort -u)
@@ -49,7 +48,7 @@ hash_inputs() {
   {
     sha256sum "$0"
     echo "node $NODE_BIN"; sha256sum "$NODE_BIN"
-    for lib in "${LIBS[@]}"; do echo "lib $lib"; sha256sum "$(readlink -f "$lib")"; done
+    hash_libs "${LIBS[@]}"
     sha256sum package.json package-lock.json
     printf '%s\n' "${PROD_DEPS[@]}"
     find "${APP_DIRS[@]}" -type f -name '*.js' -print0 | sort -z | xargs -0 sha256sum
@@ -59,35 +58,13 @@ HASH=$(hash_inputs)
 
 if [ "${ECHOMESH_FORCE:-0}" != 1 ] &&
   [ "$(docker image inspect "$TAG" --format '{{index .Config.Labels "org.echomesh.hash"}}' 2>/dev/null)" = "$HASH" ]; then
-  log "$TAG is up to date (hash $HASH)"
-  echo "$TAG"
-  exit 0
+  current "$TAG" "hash $HASH"
 fi
 
-# 3. The build context: rootfs/ is copied to / in the image.
-CTX=$(mktemp -d "${TMPDIR:-/tmp}/echomesh-image.XXXXXX")
-trap 'rm -rf "$CTX"' EXIT
-FS=$CTX/rootfs
-mkdir -p "$FS/usr/local/bin" "$FS/etc" "$FS/tmp" "$FS/app" "$FS/home/echomesh"
-chmod 1777 "$FS/tmp"
-
-cp "$NODE_BIN" "$FS/usr/local/bin/node"
-for lib in "${LIBS[@]}"; do
-  mkdir -p "$FS$(dirname "$lib")"
-  cp -L "$lib" "$FS$lib" # the loader keeps its own path (/lib64/...): it is written into the binary
-done
-
-cat >"$FS/etc/passwd" <<'EOF'
-root:x:0:0:root:/root:/sbin/nologin
-echomesh:x:10001:10001:echomesh:/home/echomesh:/sbin/nologin
-nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
-EOF
-cat >"$FS/etc/group" <<'EOF'
-root:x:0:
-echomesh:x:10001:
-nogroup:x:65534:
-EOF
-echo "hosts: files dns" >"$FS/etc/nsswitch.conf"
+# 3. The build context.
+new_context echomesh-image
+make_rootfs "$FS" "$NODE_BIN" node echomesh "${LIBS[@]}"
+mkdir -p "$FS/app"
 
 cp package.json "$FS/app/"
 mkdir -p "$FS/app/dist"
@@ -123,9 +100,5 @@ LABEL org.echomesh=1 org.echomesh.hash=$HASH org.opencontainers.image.title=echo
 ENTRYPOINT ["/usr/local/bin/node", "/app/dist/scripts/entry.js"]
 CMD ["echo"]
 EOF
-# /home/echomesh must belong to the user; COPY makes everything root-owned, so hand it over by id.
-chown -R 10001:10001 "$FS/home/echomesh" 2>/dev/null || true
 
-log "building $TAG (hash $HASH)"
-DOCKER_BUILDKIT=0 docker build -q -t "$TAG" "$CTX" >&2
-echo "$TAG"
+build_image "$TAG" "hash $HASH"

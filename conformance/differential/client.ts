@@ -7,6 +7,7 @@
 import http2 from "node:http2";
 import net, { type Socket } from "node:net";
 import { sleep } from "../../lib/wait.js";
+import { headerObject, pairs } from "./fields.js";
 import { chunkedEnd, decodeChunked, parseHead, values } from "./http1.js";
 import {
   CLIENT_ADDRESS,
@@ -205,21 +206,6 @@ function sendH1(port: number, ex: H1Exchange): Promise<ClientResult> {
   });
 }
 
-function h2Headers(fields: Field[]): http2.OutgoingHttpHeaders {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of fields) {
-    const prev = out[name];
-    out[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
-  }
-  return out;
-}
-
-function pairs(raw: string[]): Field[] {
-  const out: Field[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i] ?? "", raw[i + 1] ?? ""]);
-  return out;
-}
-
 function sendH2(port: number, ex: H2Exchange): Promise<ClientResult> {
   return new Promise((resolve) => {
     const session = http2.connect(`http://127.0.0.1:${port}`, {
@@ -250,7 +236,7 @@ function sendH2(port: number, ex: H2Exchange): Promise<ClientResult> {
     });
     session.on("error", (err: NodeJS.ErrnoException) => finish(`session error ${err.code ?? err.message}`));
     const sendsMore = ex.body !== undefined || ex.trailers !== undefined;
-    const stream = session.request(h2Headers(ex.headers), {
+    const stream = session.request(headerObject(ex.headers), {
       endStream: !sendsMore,
       waitForTrailers: ex.trailers !== undefined,
     });
@@ -270,7 +256,7 @@ function sendH2(port: number, ex: H2Exchange): Promise<ClientResult> {
     stream.on("trailers", ((_t: unknown, _f: unknown, raw: string[]) => {
       response.trailers = pairs(raw);
     }) as () => void);
-    stream.on("wantTrailers", () => stream.sendTrailers(h2Headers(ex.trailers ?? [])));
+    stream.on("wantTrailers", () => stream.sendTrailers(headerObject(ex.trailers ?? [])));
     stream.on("data", (c: Buffer) => {
       response.body += c.toString("latin1");
     });

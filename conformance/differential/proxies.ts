@@ -40,6 +40,17 @@ export function command(name: SideName, envoyPath: string, file: string): string
       ];
 }
 
+/** What starts one side: its config document, the shared upstreams' ports, where to write the file. */
+export interface SideSpec {
+  name: SideName;
+  doc: Doc;
+  upstreamPorts: Record<string, number>;
+  envoyPath: string;
+  /** The folder for the config file, `group-<group>-<name>.json`. */
+  dir: string;
+  group: number;
+}
+
 /** A start that failed only because a free port was taken meanwhile (other tests run beside us). */
 const PORT_TAKEN = /EADDRINUSE|[Aa]ddress already in use/;
 
@@ -49,29 +60,15 @@ const PORT_TAKEN = /EADDRINUSE|[Aa]ddress already in use/;
  * `running: false` side with its output (the case then compares "did not start"); a port taken
  * between choosing and binding it is retried on new ports (3 tries).
  */
-export async function startSide(
-  name: SideName,
-  doc: Doc,
-  upstreamPorts: Record<string, number>,
-  envoyPath: string,
-  dir: string,
-  group: number,
-): Promise<Side> {
-  let side = await startOnce(name, doc, upstreamPorts, envoyPath, dir, group);
+export async function startSide(spec: SideSpec): Promise<Side> {
+  let side = await startOnce(spec);
   for (let retry = 0; retry < 2 && !side.running && PORT_TAKEN.test(side.reason); retry++) {
-    side = await startOnce(name, doc, upstreamPorts, envoyPath, dir, group);
+    side = await startOnce(spec);
   }
   return side;
 }
 
-async function startOnce(
-  name: SideName,
-  doc: Doc,
-  upstreamPorts: Record<string, number>,
-  envoyPath: string,
-  dir: string,
-  group: number,
-): Promise<Side> {
+async function startOnce({ name, doc, upstreamPorts, envoyPath, dir, group }: SideSpec): Promise<Side> {
   const listenerPort = await freePort();
   const adminPort = await freePort();
   const file = join(dir, `group-${group}-${name}.json`);

@@ -80,7 +80,7 @@ export class Pair {
   ): Promise<Pair> {
     const [envoy, echomesh] = await Promise.all(
       (["envoy", "echomesh"] as const).map((name) =>
-        startSide(name, c.config, upstreams.ports, envoyPath, dir, group),
+        startSide({ name, doc: c.config, upstreamPorts: upstreams.ports, envoyPath, dir, group }),
       ),
     );
     if (envoy === undefined || echomesh === undefined) throw new Error("unreachable");

@@ -16,15 +16,17 @@ import { sniff } from "../../lib/h2c_sniff.js";
 import { freePort } from "../../lib/net.js";
 import { stopChild } from "../../lib/process.js";
 import type { PortToken } from "./config.js";
+import { headerObject, pairs } from "./fields.js";
 import { type Head, RequestSplitter } from "./http1.js";
-import type { Answer, Field, UpstreamRequest } from "./types.js";
+import type { Answer, UpstreamRequest } from "./types.js";
 
 /** The recording upstream's answer when a case gives none. */
 export const DEFAULT_ANSWER: Answer = {
   raw: "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok",
 };
 
-function h1Request(upstream: UpstreamRequest["upstream"], head: Head): UpstreamRequest {
+/** The record of an HTTP/1.1 request to `upstream` as its head arrives (the body, trailers follow). */
+export function h1Request(upstream: UpstreamRequest["upstream"], head: Head): UpstreamRequest {
   return {
     upstream,
     protocol: "HTTP/1.1",
@@ -58,21 +60,6 @@ function listen(server: Server): Promise<number> {
 
 function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
-}
-
-function headerObject(fields: Field[]): http2.OutgoingHttpHeaders {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of fields) {
-    const prev = out[name];
-    out[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
-  }
-  return out;
-}
-
-function pairs(raw: string[]): Field[] {
-  const out: Field[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i] ?? "", raw[i + 1] ?? ""]);
-  return out;
 }
 
 /** The recording upstream (HTTP/1.1 and h2c prior knowledge on one port). */

@@ -15,6 +15,7 @@ import { KNOWN } from "../differential/known.js";
 import { groupByConfig, listedBy } from "../differential/run.js";
 import { canonical, STAT_NAMES } from "../differential/stats.js";
 import type { Observation, UpstreamRequest } from "../differential/types.js";
+import { h1Request } from "../differential/upstreams.js";
 
 function observation(over: Partial<Observation> = {}): Observation {
   return {
@@ -52,15 +53,7 @@ describe("HTTP/1.1 framing", () => {
   it("splits requests off a byte stream as they were sent, and stops at an upgrade", () => {
     const done: UpstreamRequest[] = [];
     const splitter = new RequestSplitter<UpstreamRequest>(
-      (head) => ({
-        upstream: "raw",
-        protocol: "HTTP/1.1",
-        line: head.line,
-        headers: head.headers,
-        body: "",
-        trailers: [],
-        complete: false,
-      }),
+      (head) => h1Request("raw", head),
       (r) => done.push(r),
     );
     splitter.push(Buffer.from("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nab"));

@@ -24,6 +24,7 @@ import { request } from "../../../test-support/http.js";
 import { PROXY_MAIN } from "../../../test-support/paths.js";
 import { startProcess, stopChild } from "../../../test-support/process.js";
 import { closeServer, listen } from "../../../test-support/servers.js";
+import { prefixRoutes, staticCluster, v3Bootstrap } from "../http/helpers.js";
 
 const found = findEnvoy();
 process.stdout.write(
@@ -33,29 +34,19 @@ process.stdout.write(
 );
 
 /** Route prefix -> cluster and route options: each one exercises one way a request ends. */
-const ROUTES = `
-              - match: { prefix: "/ok" }
-                route: { cluster: ok }
-              - match: { prefix: "/refused" }
-                route: { cluster: refused }
-              - match: { prefix: "/empty" }
-                route: { cluster: empty }
-              - match: { prefix: "/timeout" }
-                route: { cluster: slow, timeout: 0.2s }
-              - match: { prefix: "/pertry" }
-                route: { cluster: pertry, timeout: 5s, retry_policy: { retry_on: "5xx", num_retries: 0, per_try_timeout: 0.2s } }
-              - match: { prefix: "/pt2" }
-                route: { cluster: pertry, timeout: 5s, retry_policy: { retry_on: "5xx", num_retries: 1, per_try_timeout: 0.2s } }
-              - match: { prefix: "/reset" }
-                route: { cluster: reset }
-              - match: { prefix: "/retry" }
-                route: { cluster: retry, retry_policy: { retry_on: "5xx,reset,connect-failure", num_retries: 1 } }
-              - match: { prefix: "/rfail" }
-                route: { cluster: refused, retry_policy: { retry_on: "connect-failure", num_retries: 1 } }
-              - match: { prefix: "/h2" }
-                route: { cluster: h2, timeout: 0.2s }
-              - match: { prefix: "/direct" }
-                direct_response: { status: 200, body: { inline_string: "x" } }`;
+const ROUTES = prefixRoutes({
+  "/ok": "route: { cluster: ok }",
+  "/refused": "route: { cluster: refused }",
+  "/empty": "route: { cluster: empty }",
+  "/timeout": "route: { cluster: slow, timeout: 0.2s }",
+  "/pertry": `route: { cluster: pertry, timeout: 5s, retry_policy: { retry_on: "5xx", num_retries: 0, per_try_timeout: 0.2s } }`,
+  "/pt2": `route: { cluster: pertry, timeout: 5s, retry_policy: { retry_on: "5xx", num_retries: 1, per_try_timeout: 0.2s } }`,
+  "/reset": "route: { cluster: reset }",
+  "/retry": `route: { cluster: retry, retry_policy: { retry_on: "5xx,reset,connect-failure", num_retries: 1 } }`,
+  "/rfail": `route: { cluster: refused, retry_policy: { retry_on: "connect-failure", num_retries: 1 } }`,
+  "/h2": "route: { cluster: h2, timeout: 0.2s }",
+  "/direct": `direct_response: { status: 200, body: { inline_string: "x" } }`,
+});
 
 /** The requests, in order (path and the status both must answer). */
 const TRAFFIC: ReadonlyArray<[path: string, status: number]> = [
@@ -86,18 +77,6 @@ const RESPONSE_CODE_STAT =
 /** Stats whose value depends on timing, not on how a request was charged. */
 const TIMING = /^server\.uptime$/;
 
-function cluster(name: string, port: number | null, extra = ""): string {
-  const endpoints =
-    port === null
-      ? "[]"
-      : `[ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${port} } } } } ] } ]`;
-  return `
-  - name: ${name}
-    type: STATIC
-    connect_timeout: 1s${extra}
-    load_assignment: { cluster_name: ${name}, endpoints: ${endpoints} }`;
-}
-
 interface Upstreams {
   h1: number;
   reset: number;
@@ -111,31 +90,14 @@ function config(listener: number, admin: number, up: Upstreams): string {
       envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
         "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
         explicit_http_config: { http2_protocol_options: {} }`;
-  return `
+  return v3Bootstrap({
+    top: `
 admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: ${admin} } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: ${listener} } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          route_config:
-            name: local
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:${ROUTES}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:${cluster("ok", up.h1)}${cluster("slow", up.h1)}${cluster("pertry", up.h1)}${cluster("retry", up.h1)}${cluster("refused", up.refused)}${cluster("empty", null)}${cluster("reset", up.reset)}${cluster("h2", up.h2, h2)}
-`;
+  address: { socket_address: { address: 127.0.0.1, port_value: ${admin} } }`,
+    port: listener,
+    routes: ROUTES,
+    clusters: `${staticCluster("ok", up.h1)}${staticCluster("slow", up.h1)}${staticCluster("pertry", up.h1)}${staticCluster("retry", up.h1)}${staticCluster("refused", up.refused)}${staticCluster("empty", null)}${staticCluster("reset", up.reset)}${staticCluster("h2", up.h2, h2)}`,
+  });
 }
 
 /** `?status=`, `?delay=`; `?flip=1` answers 503 then 200 (a retry that succeeds), per proxy run. */

@@ -87,31 +87,78 @@ ${indent(opts.clusterExtra?.[name] ?? "", 4)}
               socket_address: { address: 127.0.0.1, port_value: {{${name}}} }`,
     )
     .join("");
+  return v3Bootstrap({
+    routes: `\n${indent(opts.routes, 14)}`,
+    hcmExtra: `\n${indent(opts.hcmExtra ?? "", 10)}`,
+    clusters,
+  });
+}
+
+/**
+ * Route lines for `v3Bootstrap`'s `routes`: one route a prefix, in order, with its action
+ * (`route: { ... }` or `direct_response: { ... }`).
+ */
+export function prefixRoutes(actions: Record<string, string>): string {
+  return Object.entries(actions)
+    .map(
+      ([prefix, action]) => `
+              - match: { prefix: "${prefix}" }
+                ${action}`,
+    )
+    .join("");
+}
+
+/**
+ * One STATIC cluster entry (an item of `clusters:`): its one endpoint 127.0.0.1:`port` (a number or
+ * a `{{name}}` placeholder), none when `port` is null; `extra` goes after `connect_timeout`.
+ */
+export function staticCluster(name: string, port: number | string | null, extra = ""): string {
+  const endpoints =
+    port === null
+      ? "[]"
+      : `[ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${port} } } } } ] } ]`;
   return `
+  - name: ${name}
+    type: STATIC
+    connect_timeout: 1s${extra}
+    load_assignment: { cluster_name: ${name}, endpoints: ${endpoints} }`;
+}
+
+/**
+ * A v3 bootstrap: `top` (say, an admin block), then one listener `ingress` on 127.0.0.1:`port`
+ * (default 0) whose HCM (stat prefix `ingress`, `hcmExtra` after it) routes every domain by
+ * `routes` (the route lines, indented for `routes:`) through the router filter, then `clusters`
+ * (the cluster entries).
+ */
+export function v3Bootstrap(o: {
+  routes: string;
+  clusters: string;
+  port?: number;
+  hcmExtra?: string;
+  top?: string;
+}): string {
+  return `${o.top ?? ""}
 static_resources:
   listeners:
   - name: ingress
-    address:
-      socket_address: { address: 127.0.0.1, port_value: 0 }
+    address: { socket_address: { address: 127.0.0.1, port_value: ${o.port ?? 0} } }
     filter_chains:
     - filters:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-${indent(opts.hcmExtra ?? "", 10)}
+          stat_prefix: ingress${o.hcmExtra ?? ""}
           route_config:
             name: local
             virtual_hosts:
             - name: all
               domains: ["*"]
-              routes:
-${indent(opts.routes, 14)}
+              routes:${o.routes}
           http_filters:
           - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:${clusters}
+  clusters:${o.clusters}
 `;
 }
 

@@ -14,60 +14,28 @@ import { freePort } from "../../../lib/net.js";
 import { waitUntil } from "../../../lib/wait.js";
 import { request } from "../../../test-support/http.js";
 import type { HostStats } from "../../conn_pool/host_stats.js";
-import { type TestProxy, useProxies } from "../http/helpers.js";
+import { prefixRoutes, staticCluster, type TestProxy, useProxies, v3Bootstrap } from "../http/helpers.js";
 
 const { bootstrap, serve } = useProxies();
 
-const ROUTES = `
-              - match: { prefix: "/ok" }
-                route: { cluster: ok }
-              - match: { prefix: "/refused" }
-                route: { cluster: refused }
-              - match: { prefix: "/empty" }
-                route: { cluster: empty }
-              - match: { prefix: "/timeout" }
-                route: { cluster: ok, timeout: 0.1s }
-              - match: { prefix: "/pertry" }
-                route: { cluster: ok, timeout: 5s, retry_policy: { retry_on: "5xx", num_retries: 0, per_try_timeout: 0.1s } }
-              - match: { prefix: "/reset" }
-                route: { cluster: reset }
-              - match: { prefix: "/retry" }
-                route: { cluster: ok, retry_policy: { retry_on: "5xx", num_retries: 1 } }`;
+const ROUTES = prefixRoutes({
+  "/ok": "route: { cluster: ok }",
+  "/refused": "route: { cluster: refused }",
+  "/empty": "route: { cluster: empty }",
+  "/timeout": "route: { cluster: ok, timeout: 0.1s }",
+  "/pertry": `route: { cluster: ok, timeout: 5s, retry_policy: { retry_on: "5xx", num_retries: 0, per_try_timeout: 0.1s } }`,
+  "/reset": "route: { cluster: reset }",
+  "/retry": `route: { cluster: ok, retry_policy: { retry_on: "5xx", num_retries: 1 } }`,
+});
 
 function cluster(name: string, endpoints: boolean): string {
-  const eps = endpoints
-    ? `[ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: {{${name}}} } } } } ] } ]`
-    : "[]";
-  return `
-  - name: ${name}
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment: { cluster_name: ${name}, endpoints: ${eps} }`;
+  return staticCluster(name, endpoints ? `{{${name}}}` : null);
 }
 
-const YAML = `
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          route_config:
-            name: local
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:${ROUTES}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:${cluster("ok", true)}${cluster("refused", true)}${cluster("empty", false)}${cluster("reset", true)}
-`;
+const YAML = v3Bootstrap({
+  routes: ROUTES,
+  clusters: `${cluster("ok", true)}${cluster("refused", true)}${cluster("empty", false)}${cluster("reset", true)}`,
+});
 
 /** `?status=`, `?delay=`; `?flip` answers 503 the first time, then 200. */
 function h1Upstream(): http.Server {
