@@ -31,14 +31,32 @@ export interface ConnectContext {
 }
 
 /**
+ * What the close of one connection is counted by. Its owner keeps `activeRq` true from the moment a
+ * request is written until its response completed cleanly (a failed exchange leaves it true: the
+ * connection closes with that request on it).
+ */
+export interface CxState {
+  activeRq: boolean;
+  /**
+   * The owner started closing it (an HTTP/2 GOAWAY sent, or an idle or drained session): the close
+   * is ours even where the peer's FIN comes first (Envoy closes such a connection at once).
+   */
+  closing: boolean;
+}
+
+/**
  * Connects to `ctx.host` within `connect_timeout` and keeps the connection stats of the host and the
  * cluster: `upstream_cx_total`/`_http{1,2}_total`/`cx_total` per attempt, `upstream_cx_active`/`cx_active`
- * while the socket lives, `upstream_cx_destroy` when it closes, `upstream_cx_connect_fail` and
- * `upstream_cx_connect_timeout` on failure. `cb` is called exactly once.
+ * while the socket lives, `upstream_cx_connect_fail` and `upstream_cx_connect_timeout` on failure,
+ * and when it closes, as Envoy's `reportUpstreamCxDestroy` and `reportUpstreamCxDestroyActiveRequest`
+ * do: `upstream_cx_destroy`, `_remote` (the upstream ended or reset it first, or refused the connect)
+ * or `_local` (we ended or closed it first, a connect timeout included), and with `cx.activeRq` then
+ * `upstream_cx_destroy_with_active_rq` and its `_remote_`/`_local_` form. `cb` is called exactly once.
  */
 export function connectTcp(
   ctx: ConnectContext,
   cb: (err: ConnectFailure | null, socket: net.Socket) => void,
+  cx: CxState = { activeRq: false, closing: false },
 ) {
   const { host, stats } = ctx;
   stats.upstream_cx_total.value++;
@@ -48,6 +66,11 @@ export function connectTcp(
   host.stats.cx_active++;
   const socket = ctx.socketFactory(host);
   let settled = false;
+  /** The upstream ended or reset the connection before we ended or destroyed it: a remote close. */
+  let remote = false;
+  const onRemote = (): void => {
+    if (!socket.writableEnded && !cx.closing) remote = true;
+  };
   const timer = setTimeout(() => {
     fail(new ConnectFailure(`connect timeout after ${ctx.connectTimeoutMs} ms to ${host.key}`, true));
   }, ctx.connectTimeoutMs);
@@ -76,10 +99,21 @@ export function connectTcp(
   }
   socket.once("connect", onConnect);
   socket.once("error", onError);
+  socket.once("end", onRemote);
+  socket.once("error", onRemote);
   socket.once("close", () => {
     stats.upstream_cx_active.value--;
     host.stats.cx_active--;
     stats.upstream_cx_destroy.value++;
+    // Read at the close: a response the upstream delimited by closing is complete by then.
+    const active = cx.activeRq;
+    if (remote) stats.upstream_cx_destroy_remote.value++;
+    else stats.upstream_cx_destroy_local.value++;
+    if (active) {
+      stats.upstream_cx_destroy_with_active_rq.value++;
+      if (remote) stats.upstream_cx_destroy_remote_with_active_rq.value++;
+      else stats.upstream_cx_destroy_local_with_active_rq.value++;
+    }
     if (!settled) onError(Object.assign(new Error("closed"), { code: "ECONNRESET" }));
   });
   return socket;

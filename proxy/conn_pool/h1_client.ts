@@ -18,6 +18,7 @@
  */
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
+import type { CxState } from "./connector.js";
 import type { RawHeaders } from "./types.js";
 
 /** Envoy's `max_response_headers_kb` default. */
@@ -66,9 +67,14 @@ export interface H1ClientEvents {
   onOpen(): void;
   /** The socket is gone (or will never come): no more exchanges on this connection. */
   onClose(): void;
+  /** The response said the upstream closes the connection (`connection: close`, HTTP/1.0). */
+  onCloseNotify(): void;
+  /** The response was malformed, or the upstream closed before its end (Envoy's protocol error). */
+  onProtocolError(): void;
 }
 
-type Connector = (cb: (err: Error | null, socket: Socket | null) => void) => void;
+/** Opens the socket; `cx` tells the connector whether a request is on the connection when it closes. */
+type Connector = (cb: (err: Error | null, socket: Socket | null) => void, cx: CxState) => void;
 
 enum Body {
   Head,
@@ -89,6 +95,7 @@ export class H1Client {
   private exchange: H1Exchange | null = null;
   private served = 0;
   private lastError: Error | null = null;
+  private readonly cx: CxState = { activeRq: false, closing: false };
 
   // Response parsing state.
   private state = Body.Done;
@@ -175,7 +182,7 @@ export class H1Client {
       this.attach(socket);
       this.events.onOpen();
       if (this.handler !== null) this.write();
-    });
+    }, this.cx);
   }
 
   /** Close the connection now; an exchange in progress fails with ERR_H1_ABORTED. */
@@ -232,9 +239,11 @@ export class H1Client {
       head += `${name}: ${value}\r\n`;
     }
     if (invalid) {
-      this.protocolError("invalid character in the request line or a header");
+      // Refused before sending: not the upstream's protocol error.
+      this.fail(codeError("HPE_INVALID_RESPONSE", "invalid character in the request line or a header"));
       return;
     }
+    this.cx.activeRq = true;
     handler.onConnect(this.abort);
     if (this.handler !== handler) return;
     if (body === null || (Buffer.isBuffer(body) && body.length === 0 && !length)) {
@@ -511,7 +520,10 @@ export class H1Client {
       }
       return true;
     }
-    if (close) this.keepAlive = false;
+    if (close) {
+      this.keepAlive = false;
+      this.events.onCloseNotify();
+    }
     if (this.headRequest || status === 204 || status === 304) this.state = Body.Done;
     else if (chunked) {
       if (length >= 0) this.keepAlive = false;
@@ -566,6 +578,7 @@ export class H1Client {
     this.served++;
     const trailers = this.trailers;
     this.trailers = null;
+    this.cx.activeRq = false;
     if (!this.keepAlive || (this.maxRequests > 0 && this.served >= this.maxRequests)) this.closeSocket();
     else if (this.idleTimeoutMs > 0) this.socket?.setTimeout(this.idleTimeoutMs);
     if (this.paused) this.resume();
@@ -583,6 +596,9 @@ export class H1Client {
 
   private onSocketGone(): void {
     if (this.handler !== null) {
+      // Cut inside a response (not one read until close): Envoy's codec calls that a protocol error.
+      const cut = this.state !== Body.UntilClose && (this.headSeen || this.pending !== null);
+      if (cut) this.events.onProtocolError();
       const err = this.lastError;
       const code = (err as NodeJS.ErrnoException | null)?.code;
       this.fail(
@@ -596,6 +612,7 @@ export class H1Client {
   }
 
   private protocolError(message: string): void {
+    this.events.onProtocolError();
     this.fail(codeError("HPE_INVALID_RESPONSE", message));
     this.closeSocket();
   }

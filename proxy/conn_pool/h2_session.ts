@@ -1,5 +1,6 @@
 /** One h2c session of an Http2Pool and what waits for a stream on it. */
 import type { ClientHttp2Session } from "node:http2";
+import type { CxState } from "./connector.js";
 import type { ResetReason } from "./types.js";
 
 /** One h2c connection. `active` counts its open streams (requests and tunnels). */
@@ -11,9 +12,13 @@ export class Session {
   ready = false;
   /** GOAWAY received or pool draining: finishes its streams, takes no new ones. */
   closing = false;
+  /** A GOAWAY came (a graceful peer sends two: counted once, as Envoy closes on the first). */
+  goaway = false;
   dead = false;
   connectProtocol = false;
   idleTimer: NodeJS.Timeout | null = null;
+  /** For the connector's close counters: streams are open on it (`active > 0`). */
+  readonly cx: CxState = { activeRq: false, closing: false };
 
   get usable(): boolean {
     return this.ready && !this.closing && !this.dead && this.active < this.maxStreams;

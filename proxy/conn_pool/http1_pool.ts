@@ -167,7 +167,7 @@ export class Http1Pool implements ConnPool {
     const ctx = this.connectCtx;
     const conn: Conn = {
       client: new H1Client(
-        (cb) => connectTcp(ctx, cb),
+        (cb, cx) => connectTcp(ctx, cb, cx),
         {
           onOpen: () => {
             conn.open = true;
@@ -176,6 +176,12 @@ export class Http1Pool implements ConnPool {
           onClose: () => {
             conn.open = false;
             if (!conn.busy) this.remove(conn);
+          },
+          onCloseNotify: () => {
+            this.stats.upstream_cx_close_notify.value++;
+          },
+          onProtocolError: () => {
+            this.stats.upstream_cx_protocol_error.value++;
           },
         },
         this.cluster.upstreamIdleTimeoutMs,

@@ -99,7 +99,7 @@ export class Http2Pool implements ConnPool {
     this.draining = true;
     for (const s of this.sessions) {
       s.closing = true;
-      if (s.active === 0) s.h2?.close();
+      if (s.active === 0) closeSession(s);
     }
     if (this.sessions.length === 0 && this.waiting.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
@@ -149,9 +149,10 @@ export class Http2Pool implements ConnPool {
   /** @internal A stream on `s` closed. */
   releaseStream(s: Session): void {
     s.active--;
+    s.cx.activeRq = s.active > 0;
     if (s.dead) return;
     if (s.closing) {
-      if (s.active === 0) s.h2?.close();
+      if (s.active === 0) closeSession(s);
       return;
     }
     this.flush(s);
@@ -159,7 +160,7 @@ export class Http2Pool implements ConnPool {
       s.idleTimer = setTimeout(() => {
         s.idleTimer = null;
         s.closing = true;
-        s.h2?.close();
+        closeSession(s);
       }, this.idleMs);
       s.idleTimer.unref();
     }
@@ -167,6 +168,7 @@ export class Http2Pool implements ConnPool {
 
   private take(s: Session): void {
     s.active++;
+    s.cx.activeRq = true;
     if (s.idleTimer !== null) {
       clearTimeout(s.idleTimer);
       s.idleTimer = null;
@@ -185,52 +187,58 @@ export class Http2Pool implements ConnPool {
   private openSession(): void {
     const s = new Session();
     this.sessions.push(s);
-    connectTcp(this.connectCtx, (err, socket) => {
-      if (err !== null) {
-        this.onSessionGone(s, err.timedOut ? "connection timeout" : "connection failure", err.message);
-        return;
-      }
-      const h2 = http2.connect(this.origin, {
-        createConnection: () => socket,
-        settings: this.settings,
-        maxSessionMemory: 64,
-      });
-      s.h2 = h2;
-      // A peer that never sends SETTINGS (e.g. an HTTP/1.1-only server) is a connect failure.
-      const settingsTimer = setTimeout(() => {
-        this.stats.upstream_cx_connect_fail.value++;
-        this.host.stats.cx_connect_fail++;
-        this.stats.upstream_cx_connect_timeout.value++;
-        h2.destroy();
-      }, this.connectCtx.connectTimeoutMs);
-      settingsTimer.unref();
-      h2.on("connect", () => h2.setLocalWindowSize(this.connectionWindow));
-      h2.on("remoteSettings", (settings) => {
-        s.maxStreams = Math.min(settings.maxConcurrentStreams ?? 2147483647, this.maxStreamsCap);
-        s.connectProtocol = settings.enableConnectProtocol === true;
-        if (!s.ready) {
-          s.ready = true;
-          clearTimeout(settingsTimer);
+    connectTcp(
+      this.connectCtx,
+      (err, socket) => {
+        if (err !== null) {
+          this.onSessionGone(s, err.timedOut ? "connection timeout" : "connection failure", err.message);
+          return;
         }
-        this.flush(s);
-        if (this.waiting.length > 0 && !this.sessions.some((o) => !o.ready && !o.dead)) this.openSession();
-      });
-      h2.on("goaway", () => {
-        s.closing = true;
-        if (s.active === 0) h2.close();
-        if (this.waiting.length > 0 && !this.draining) this.openSession();
-      });
-      // 'frameError' needs no listener (only 'error' throws without one); the stream or session closes.
-      h2.on("error", ignoreErrorHandledOnClose);
-      h2.on("close", () => {
-        clearTimeout(settingsTimer);
-        this.onSessionGone(
-          s,
-          "connection failure",
-          s.ready ? "session closed" : "connection closed before SETTINGS",
-        );
-      });
-    });
+        const h2 = http2.connect(this.origin, {
+          createConnection: () => socket,
+          settings: this.settings,
+          maxSessionMemory: 64,
+        });
+        s.h2 = h2;
+        // A peer that never sends SETTINGS (e.g. an HTTP/1.1-only server) is a connect failure.
+        const settingsTimer = setTimeout(() => {
+          this.stats.upstream_cx_connect_fail.value++;
+          this.host.stats.cx_connect_fail++;
+          this.stats.upstream_cx_connect_timeout.value++;
+          h2.destroy();
+        }, this.connectCtx.connectTimeoutMs);
+        settingsTimer.unref();
+        h2.on("connect", () => h2.setLocalWindowSize(this.connectionWindow));
+        h2.on("remoteSettings", (settings) => {
+          s.maxStreams = Math.min(settings.maxConcurrentStreams ?? 2147483647, this.maxStreamsCap);
+          s.connectProtocol = settings.enableConnectProtocol === true;
+          if (!s.ready) {
+            s.ready = true;
+            clearTimeout(settingsTimer);
+          }
+          this.flush(s);
+          if (this.waiting.length > 0 && !this.sessions.some((o) => !o.ready && !o.dead)) this.openSession();
+        });
+        h2.on("goaway", () => {
+          if (!s.goaway) this.stats.upstream_cx_close_notify.value++;
+          s.goaway = true;
+          s.closing = true;
+          if (s.active === 0) closeSession(s);
+          if (this.waiting.length > 0 && !this.draining) this.openSession();
+        });
+        // 'frameError' needs no listener (only 'error' throws without one); the stream or session closes.
+        h2.on("error", ignoreErrorHandledOnClose);
+        h2.on("close", () => {
+          clearTimeout(settingsTimer);
+          this.onSessionGone(
+            s,
+            "connection failure",
+            s.ready ? "session closed" : "connection closed before SETTINGS",
+          );
+        });
+      },
+      s.cx,
+    );
   }
 
   private onSessionGone(s: Session, reason: ResetReason, detail: string): void {
@@ -264,4 +272,10 @@ export class Http2Pool implements ConnPool {
       resolve();
     }
   }
+}
+
+/** Close a session gracefully (GOAWAY, then the socket); counted as closed by us. */
+function closeSession(s: Session): void {
+  s.cx.closing = true;
+  s.h2?.close();
 }

@@ -2,7 +2,7 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import { ignoreErrorUntilHandedOver } from "../../lib/errors.js";
 import { stripHopByHop } from "../http/headers.js";
-import { type ConnectContext, connectTcp } from "./connector.js";
+import { type ConnectContext, type CxState, connectTcp } from "./connector.js";
 import { TunnelError, type TunnelResult, type UpstreamRequest } from "./types.js";
 
 /**
@@ -21,14 +21,21 @@ export function openH1Tunnel(
   req: UpstreamRequest,
   upgradeType: string,
 ): Promise<TunnelResult> {
+  // The upgrade request is on the connection from the moment it is sent until the tunnel closes.
+  const cx: CxState = { activeRq: false, closing: false };
   return new Promise((resolve, reject) => {
-    connectTcp(ctx, (err, socket) => {
-      if (err !== null) {
-        reject(new TunnelError(err.timedOut ? "connection timeout" : "connection failure", err.message));
-        return;
-      }
-      sendUpgrade(socket, req, upgradeType, resolve, reject);
-    });
+    connectTcp(
+      ctx,
+      (err, socket) => {
+        if (err !== null) {
+          reject(new TunnelError(err.timedOut ? "connection timeout" : "connection failure", err.message));
+          return;
+        }
+        cx.activeRq = true;
+        sendUpgrade(socket, req, upgradeType, resolve, reject);
+      },
+      cx,
+    );
   });
 }
 

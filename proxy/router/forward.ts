@@ -283,7 +283,8 @@ export class Forwarder {
     if (stream.headersSent) {
       stream.addFlag(resetFlag(reason));
       stream.responseCodeDetails = resetDetails(reason, true, dialect, detail);
-      this.ctx.hcmStats.rq_reset_after_downstream_response_started.value++;
+      // No rq_reset_after_downstream_response_started: Envoy's router counts it only for a gRPC
+      // response whose success it deferred (chargeUpstreamAbort), which we never do.
       this.finish();
       stream.resetStream();
       return;

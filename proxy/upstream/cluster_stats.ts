@@ -32,6 +32,21 @@ export const CLUSTER_STATS = declareScope({
     upstream_cx_connect_fail: counter("Connections that failed to connect"),
     upstream_cx_connect_timeout: counter("Connections that hit the cluster's `connect_timeout`"),
     upstream_cx_destroy: counter("Connections closed"),
+    upstream_cx_destroy_local: counter("Connections closed by the proxy (a connect timeout included)"),
+    upstream_cx_destroy_remote: counter(
+      "Connections closed or reset by the upstream (a refused connect included)",
+    ),
+    upstream_cx_destroy_with_active_rq: counter("Connections closed with a request on them"),
+    upstream_cx_destroy_local_with_active_rq: counter("Connections the proxy closed with a request on them"),
+    upstream_cx_destroy_remote_with_active_rq: counter(
+      "Connections the upstream closed with a request on them",
+    ),
+    upstream_cx_close_notify: counter(
+      "Connections the upstream announced it would close (`connection: close`, HTTP/1.0 without keep-alive, GOAWAY)",
+    ),
+    upstream_cx_protocol_error: counter(
+      "Connections closed on a protocol error (a malformed response, or one cut before its end)",
+    ),
     upstream_cx_none_healthy: counter("Requests answered 503 because the cluster had no healthy host"),
     membership_total: gauge("Hosts in the cluster", { perProcess: true }),
     membership_healthy: gauge("Healthy hosts in the cluster", { perProcess: true }),

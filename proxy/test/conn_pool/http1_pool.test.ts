@@ -332,3 +332,113 @@ function expectedSha(size: number): string {
   for (let off = 0; off < size; off += chunk.length) h.update(chunk);
   return h.digest("hex");
 }
+
+/**
+ * Who closed each connection, and what the upstream said, as Envoy 1.40 counts it (measured with the
+ * differential cases `upstream-reset-mid-body` and `upstream-malformed-response`): one request to a
+ * raw upstream that answers `reply` and then does `after`; the pool is drained at the end.
+ */
+const CLOSES: ReadonlyArray<{
+  name: string;
+  reply: string;
+  after: "keep" | "end" | "reset";
+  expected: Record<string, number>;
+}> = [
+  {
+    name: "a keep-alive connection the pool closes when drained",
+    reply: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+    after: "keep",
+    expected: { upstream_cx_destroy: 1, upstream_cx_destroy_local: 1 },
+  },
+  {
+    name: "an idle connection the upstream closes",
+    reply: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+    after: "end",
+    expected: { upstream_cx_destroy: 1, upstream_cx_destroy_remote: 1 },
+  },
+  {
+    name: "`connection: close`: announced, then closed by the proxy at the end of the response",
+    reply: "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+    after: "keep",
+    expected: { upstream_cx_close_notify: 1, upstream_cx_destroy: 1, upstream_cx_destroy_local: 1 },
+  },
+  {
+    name: "an HTTP/1.0 response without keep-alive is announced as closing",
+    reply: "HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+    after: "keep",
+    expected: { upstream_cx_close_notify: 1, upstream_cx_destroy: 1, upstream_cx_destroy_local: 1 },
+  },
+  {
+    name: "a malformed response: protocol error, closed by the proxy with the request on it",
+    reply: "NOT HTTP AT ALL\r\n\r\n",
+    after: "keep",
+    expected: {
+      upstream_cx_protocol_error: 1,
+      upstream_cx_destroy: 1,
+      upstream_cx_destroy_local: 1,
+      upstream_cx_destroy_with_active_rq: 1,
+      upstream_cx_destroy_local_with_active_rq: 1,
+    },
+  },
+  {
+    name: "a reset mid-body: protocol error, closed by the upstream with the request on it",
+    reply: "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial",
+    after: "reset",
+    expected: {
+      upstream_cx_protocol_error: 1,
+      upstream_cx_destroy: 1,
+      upstream_cx_destroy_remote: 1,
+      upstream_cx_destroy_with_active_rq: 1,
+      upstream_cx_destroy_remote_with_active_rq: 1,
+    },
+  },
+  {
+    name: "a response read until the upstream closes is complete: no protocol error, no active request",
+    reply: "HTTP/1.1 200 OK\r\n\r\nuntil close",
+    after: "end",
+    expected: { upstream_cx_destroy: 1, upstream_cx_destroy_remote: 1 },
+  },
+];
+
+const CLOSE_STATS = [
+  "upstream_cx_destroy",
+  "upstream_cx_destroy_local",
+  "upstream_cx_destroy_remote",
+  "upstream_cx_destroy_with_active_rq",
+  "upstream_cx_destroy_local_with_active_rq",
+  "upstream_cx_destroy_remote_with_active_rq",
+  "upstream_cx_close_notify",
+  "upstream_cx_protocol_error",
+];
+
+describe("http1 pool: connection close counters", () => {
+  it.each(CLOSES)("$name", async ({ reply, after, expected }) => {
+    const server = net.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => {
+        socket.write(reply, "latin1", () => {
+          if (after === "end") setTimeout(() => socket.end(), 30);
+          else if (after === "reset") setTimeout(() => socket.resetAndDestroy(), 30);
+        });
+      });
+    });
+    const t = makePool(await serve(server));
+    await send(t.pool);
+    await sleep(80);
+    await t.pool.drain();
+    await waitUntil("the connection is closed", () => t.stat("upstream_cx_active") === 0);
+    const counted: Record<string, number> = {};
+    for (const name of CLOSE_STATS) if (t.stat(name) !== 0) counted[name] = t.stat(name);
+    expect(counted).toEqual(expected);
+  });
+
+  it("a connect refused is closed by the remote side, without a request on it", async () => {
+    const t = makePool(await freePort());
+    const r = await send(t.pool);
+    expect(r.error).not.toBeNull();
+    await waitUntil("the connection is closed", () => t.stat("upstream_cx_active") === 0);
+    expect(t.stat("upstream_cx_destroy_remote")).toBe(1);
+    expect(t.stat("upstream_cx_destroy_local")).toBe(0);
+    expect(t.stat("upstream_cx_destroy_with_active_rq")).toBe(0);
+  });
+});

@@ -88,6 +88,11 @@ describe("http2 pool", () => {
     const r = await send(t.pool);
     expect(r.status).toBe(200);
     expect(sessionsTotal()).toBe(2);
+    // As Envoy 1.40 counts it: the GOAWAY announces the close, and the proxy closes the idle session.
+    expect(t.stat("upstream_cx_close_notify")).toBe(1);
+    await waitUntil("the first session is closed", () => t.stat("upstream_cx_destroy") === 1);
+    expect(t.stat("upstream_cx_destroy_local")).toBe(1);
+    expect(t.stat("upstream_cx_destroy_with_active_rq")).toBe(0);
   });
 
   it("fails in-flight streams of a dead session with connection termination", async () => {
@@ -103,6 +108,8 @@ describe("http2 pool", () => {
     const r = await send(t.pool);
     expect(r).toMatchObject({ status: 200, error: { reason: "connection termination", afterHeaders: true } });
     expect(r.body.toString()).toBe("part");
+    await waitUntil("the session is closed", () => t.stat("upstream_cx_destroy") === 1);
+    expect(t.stat("upstream_cx_destroy_remote")).toBe(1);
   });
 
   it("reports a refused stream as remote reset", async () => {
