@@ -19,7 +19,7 @@ import { rawFromH2Object } from "../conn_pool/h2_headers.js";
 import type { Router } from "../router/router.js";
 import { downstreamHeaders, joinCookies } from "./downstream_headers.js";
 import { H1RawStream } from "./h1_raw_stream.js";
-import { closingSockets, H1Stream } from "./h1_stream.js";
+import { closeAfterDelay, closingSockets, H1Stream } from "./h1_stream.js";
 import { guardedBody, H2Stream } from "./h2_stream.js";
 import {
   internalAddressPolicy,
@@ -29,7 +29,14 @@ import {
   unmapAddress,
 } from "./request_headers.js";
 import type { HcmStats } from "./stats.js";
-import type { DownstreamProtocol, DownstreamStream, StreamContext } from "./stream.js";
+import {
+  CONNECTION,
+  type DownstreamConnection,
+  type DownstreamProtocol,
+  type DownstreamStream,
+  type StreamContext,
+  type WatchedSocket,
+} from "./stream.js";
 import { StreamTimeouts } from "./stream_timeouts.js";
 
 const EMPTY = Buffer.alloc(0);
@@ -88,6 +95,12 @@ export class ConnectionManager {
     // close() stops the interval.
     if (hcm.requestTimeoutMs > 0) this.h1.emit("listening");
     this.h1.on("request", (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res));
+    // `Expect: 100-continue`: Envoy answers the 100 itself and counts it as a response (1xx, completed).
+    this.h1.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+      res.writeContinue();
+      stats.countResponse(100);
+      this.onH1Request(req, res);
+    });
     this.h1.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.onH1Upgrade(req, socket, head),
     );
@@ -122,6 +135,35 @@ export class ConnectionManager {
     // sources of a net.Server 'error'. Session errors are handled per session (onSession).
   }
 
+  /**
+   * Count which side closed a downstream connection (`downstream_cx_destroy_local`/`_remote`), as
+   * Envoy: the client's FIN before ours, or a reset by the client, is remote; anything else local.
+   * Called by the listener once per accepted socket.
+   */
+  watchClose(socket: Socket): void {
+    const connection: DownstreamConnection = { remote: false, activeStreams: 0 };
+    (socket as WatchedSocket)[CONNECTION] = connection;
+    socket.prependOnceListener("end", () => {
+      if (!socket.writableEnded) connection.remote = true;
+    });
+    socket.once("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "ECONNRESET" || err.code === "EPIPE") connection.remote = true;
+    });
+    // Registered before any codec's: the streams cut by the close are still active here.
+    socket.once("close", () => {
+      const stats = this.ctx.stats;
+      const active = connection.activeStreams > 0;
+      if (connection.remote) {
+        stats.downstream_cx_destroy_remote.value++;
+        if (active) stats.downstream_cx_destroy_remote_active_rq.value++;
+      } else {
+        stats.downstream_cx_destroy_local.value++;
+        if (active) stats.downstream_cx_destroy_local_active_rq.value++;
+      }
+      if (active) stats.downstream_cx_destroy_active_rq.value++;
+    });
+  }
+
   /** HTTP/1.1 responses get `connection: close`, HTTP/2 sessions a GOAWAY; idle keep-alive sockets close. */
   drain(): void {
     this.ctx.draining = true;
@@ -141,6 +183,13 @@ export class ConnectionManager {
     s.setLocalWindowSize(this.hcm.http2InitialConnectionWindowSize);
     s.on("error", ignoreErrorHandledOnClose);
     s.on("close", () => this.sessions.delete(s));
+    // A client's GOAWAY makes node:http2 close the session (and the socket) before the client's FIN
+    // arrives: the client closed it, as Envoy counts (it reads the FIN).
+    const connection = (s.socket as WatchedSocket | undefined)?.[CONNECTION];
+    if (connection !== undefined)
+      s.once("goaway", () => {
+        connection.remote = true;
+      });
     // Connection idle_timeout: GOAWAY, then the session closes once its streams are done.
     if (this.hcm.idleTimeoutMs > 0)
       s.setTimeout(this.hcm.idleTimeoutMs, () => {
@@ -153,6 +202,13 @@ export class ConnectionManager {
   private onH1Request(req: IncomingMessage, res: ServerResponse): void {
     const protocol: DownstreamProtocol = req.httpVersionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1";
     const stream = new H1Stream(req, res, protocol, this.ctx);
+    stream.dispatching = true;
+    this.dispatchH1(stream, req);
+    stream.dispatching = false;
+  }
+
+  /** The request's head is in: answer it or route it (a reply sent from here is sent while dispatching). */
+  private dispatchH1(stream: H1Stream, req: IncomingMessage): void {
     if (!this.fillH1(stream, req)) return;
     if (stream.authority === "") {
       this.missingHost(stream);
@@ -161,7 +217,9 @@ export class ConnectionManager {
     const h = req.headers;
     const te = h["transfer-encoding"];
     if (te !== undefined && !/(^|,)\s*chunked\s*$/i.test(te)) {
-      // Envoy's codec only knows chunked: 501 before routing, and the connection closes.
+      // Envoy's codec only knows chunked: 501 before routing, a protocol error closing the connection.
+      this.ctx.stats.downstream_cx_protocol_error.value++;
+      stream.requestComplete = false;
       stream.closeConnection = true;
       stream.sendLocalReply(501, "Not Implemented", "http1.invalid_transfer_encoding");
       return;
@@ -192,6 +250,8 @@ export class ConnectionManager {
       return;
     }
     stream.upgrade = type;
+    // The request of an upgrade goes on as the tunnel: any response comes before it is complete.
+    stream.requestComplete = false;
     this.router.routeUpgrade(stream, head);
   }
 
@@ -218,6 +278,7 @@ export class ConnectionManager {
       // Envoy's codec stops at max_headers_count (100): a protocol error, the connection closes.
       this.ctx.stats.downstream_cx_protocol_error.value++;
       stream.headers = [];
+      stream.requestComplete = false;
       stream.closeConnection = true;
       stream.sendLocalReply(431, "Request Header Fields Too Large", "http1.too_many_headers");
       return false;
@@ -234,7 +295,10 @@ export class ConnectionManager {
     }
     if (stream.protocol === "HTTP/1.0") {
       if (!this.hcm.acceptHttp10) {
+        // A protocol error in Envoy's codec, raised before the request is complete.
+        this.ctx.stats.downstream_cx_protocol_error.value++;
         stream.headers = req.rawHeaders;
+        stream.requestComplete = false;
         stream.closeConnection = true;
         stream.sendLocalReply(426, "Upgrade Required", "low_version");
         return false;
@@ -315,10 +379,16 @@ export class ConnectionManager {
     }
     if (closingSockets.has(socket)) {
       // Already answered (e.g. a 501 before the body we could not parse): close once it is sent.
-      socket.destroySoon();
+      closeAfterDelay(socket);
       return;
     }
     const stats = this.ctx.stats;
+    // Envoy's codec had begun a request: it counts, and it is answered before it is complete, then
+    // cut by the close.
+    stats.downstream_rq_total.value++;
+    stats.downstream_rq_http1_total.value++;
+    stats.downstream_rq_response_before_rq_complete.value++;
+    socket.once("close", () => stats.downstream_rq_rx_reset.value++);
     let status: number;
     let body: string;
     if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
@@ -332,11 +402,11 @@ export class ConnectionManager {
       body = STATUS_CODES[status] ?? "";
     }
     stats.countResponse(status);
-    socket.end(
+    socket.write(
       `HTTP/1.1 ${status} ${body}\r\ncontent-length: ${body.length}\r\ncontent-type: text/plain\r\n` +
         `date: ${new Date().toUTCString()}\r\nserver: ${this.hcm.serverName}\r\nconnection: close\r\n\r\n${body}`,
     );
-    socket.destroySoon();
+    closeAfterDelay(socket);
   }
 
   /** Re-parse an `Upgrade: h2c` request without its upgrade headers on the same socket. */

@@ -3,13 +3,20 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { RawHeaders } from "../conn_pool/types.js";
+import { closeAfterDelay } from "./h1_stream.js";
 import { getRawHeader, hasRawHeader, httpDate } from "./headers.js";
-import { type DownstreamProtocol, DownstreamStream, type StreamContext } from "./stream.js";
+import {
+  type DownstreamProtocol,
+  DownstreamStream,
+  type StreamContext,
+  type WatchedSocket,
+} from "./stream.js";
 
 /**
  * An HTTP/1.1 Upgrade (or CONNECT) request whose socket node:http has handed over: the response is
  * written by hand. A `101` leaves the socket to the tunnel; any other response closes the connection
- * after it (`connection: close`, body delimited by content-length or by the close).
+ * after it (`connection: close`, body delimited by content-length or by the close), as Envoy after
+ * `delayed_close_timeout` or when the client closes first (closeAfterDelay).
  */
 export class H1RawStream extends DownstreamStream {
   constructor(
@@ -18,6 +25,7 @@ export class H1RawStream extends DownstreamStream {
     ctx: StreamContext,
   ) {
     super(protocol, ctx);
+    this.attachConnection(socket as WatchedSocket);
     socket.on("error", ignoreErrorHandledOnClose);
     socket.on("close", () => this.closed());
   }
@@ -49,6 +57,7 @@ export class H1RawStream extends DownstreamStream {
     // The exchange is over as far as HTTP goes; the tunnel owns the socket from here.
     this.ended = true;
     this.stopTimers();
+    this.countEarlyResponse();
     return this.socket;
   }
 
@@ -57,9 +66,8 @@ export class H1RawStream extends DownstreamStream {
     headers.push("connection", "close");
     if (endStream && !hasRawHeader(headers, "content-length") && status !== 204 && status !== 304)
       headers.push("content-length", "0");
-    const text = head(status, headers);
-    if (endStream) this.socket.end(text);
-    else this.socket.write(text);
+    this.socket.write(head(status, headers));
+    if (endStream) this.closeAfterReply();
   }
 
   protected writeBody(chunk: Buffer): boolean {
@@ -68,11 +76,19 @@ export class H1RawStream extends DownstreamStream {
   }
 
   protected endBody(): void {
-    if (!this.socket.destroyed) this.socket.end();
+    this.closeAfterReply();
   }
 
   protected endWith(body: string): void {
-    if (!this.socket.destroyed) this.socket.end(body);
+    if (this.socket.destroyed) return;
+    this.socket.write(body);
+    this.closeAfterReply();
+  }
+
+  /** A reply other than 101 ends the exchange (Envoy's stream is gone) and then the connection. */
+  private closeAfterReply(): void {
+    this.releaseConnection();
+    closeAfterDelay(this.socket);
   }
 
   protected destroyStream(): void {

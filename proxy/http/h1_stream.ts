@@ -1,9 +1,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { RawHeaders } from "../conn_pool/types.js";
 import { hasRawHeader } from "./headers.js";
-import { type DownstreamProtocol, DownstreamStream, type StreamContext } from "./stream.js";
+import {
+  type DownstreamProtocol,
+  DownstreamStream,
+  type StreamContext,
+  type WatchedSocket,
+} from "./stream.js";
 
 /**
  * Connections whose current response ends them (`connection: close`): a codec error that follows
@@ -11,8 +17,43 @@ import { type DownstreamProtocol, DownstreamStream, type StreamContext } from ".
  */
 export const closingSockets = new WeakSet<object>();
 
+/** Envoy's `delayed_close_timeout` default (the HCM field is not read: always 1 s). */
+export const DELAYED_CLOSE_MS = 1000;
+
+/**
+ * Close a connection whose last response said `connection: close` as Envoy does: keep reading (and
+ * dropping) what the client sends, and close when the client closes (its FIN ends our side too:
+ * these sockets are not half-open) or after `delayed_close_timeout`, whichever comes first. Only
+ * connections that end take this path (one timer each); keep-alive responses never do.
+ */
+export function closeAfterDelay(socket: Socket): void {
+  if (socket.destroyed || delayedClose.has(socket)) return;
+  delayedClose.add(socket);
+  const timer = setTimeout(destroySocket, DELAYED_CLOSE_MS, socket);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
+  socket.resume();
+}
+
+const delayedClose = new WeakSet<Socket>();
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
+}
+
+/** Replaces node:http's `socket.destroySoon()` after a response that ends the connection. */
+function destroyAfterDelay(this: Socket): void {
+  closeAfterDelay(this);
+}
+
 /** A request served by node:http (HTTP/1.0 and HTTP/1.1). */
 export class H1Stream extends DownstreamStream {
+  /**
+   * The connection manager is still handling the request's head (Envoy: the codec is dispatching
+   * the bytes read): a response sent now is a local reply that closes with the delay.
+   */
+  dispatching = false;
+
   constructor(
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
@@ -20,6 +61,7 @@ export class H1Stream extends DownstreamStream {
     ctx: StreamContext,
   ) {
     super(protocol, ctx);
+    this.attachConnection(req.socket as WatchedSocket);
     req.on("error", ignoreErrorHandledOnClose);
     res.on("error", ignoreErrorHandledOnClose);
     res.on("close", () => this.closed());
@@ -57,7 +99,18 @@ export class H1Stream extends DownstreamStream {
       (http10 && !length && !endStream)
     ) {
       headers.push("connection", "close");
-      closingSockets.add(this.req.socket);
+      const socket = this.req.socket;
+      closingSockets.add(socket);
+      // node:http ends the connection after this response with destroySoon(). Envoy delays that
+      // close unless the response comes after the request was dispatched (not a reply made while
+      // reading it: no route, direct response, no healthy host, missing host), the client asked
+      // for the close (`connection: close`, HTTP/1.0) and the request is complete (or is HTTP/1.0
+      // with a response framed by the close): then nothing can race (measured on Envoy 1.40).
+      const skipDelay =
+        !this.dispatching &&
+        !res.shouldKeepAlive &&
+        (this.requestComplete || (http10 && !hasRawHeader(headers, "content-length")));
+      if (!skipDelay) socket.destroySoon = destroyAfterDelay;
     } else {
       // node:http would add `Connection: keep-alive` and `Keep-Alive: timeout=N`.
       res.removeHeader("connection");

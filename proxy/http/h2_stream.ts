@@ -3,7 +3,7 @@ import { type Duplex, Readable } from "node:stream";
 import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import { addH2Headers, h2Trailers } from "../conn_pool/h2_headers.js";
 import type { RawHeaders } from "../conn_pool/types.js";
-import { DownstreamStream, type StreamContext } from "./stream.js";
+import { DownstreamStream, type StreamContext, type WatchedSocket } from "./stream.js";
 
 const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
@@ -16,8 +16,14 @@ export class H2Stream extends DownstreamStream {
     ctx: StreamContext,
   ) {
     super("HTTP/2", ctx);
+    this.attachConnection(stream.session?.socket as WatchedSocket | undefined);
     stream.on("error", ignoreErrorHandledOnClose);
     stream.on("close", () => this.closed());
+  }
+
+  /** The client's END_STREAM has arrived (the body may still be unread). */
+  protected override requestEndReceived(): boolean {
+    return this.stream.state.remoteClose === 1;
   }
 
   protected get scheme(): string {

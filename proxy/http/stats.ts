@@ -14,6 +14,15 @@ export const HTTP_CONN_MAN_STATS = declareScope({
     downstream_cx_http1_active: gauge("HTTP/1.1 connections open"),
     downstream_cx_http2_active: gauge("HTTP/2 connections open"),
     downstream_cx_destroy: counter("Connections closed"),
+    downstream_cx_destroy_local: counter("Connections closed by the proxy"),
+    downstream_cx_destroy_remote: counter("Connections closed by the client (FIN or reset)"),
+    downstream_cx_destroy_active_rq: counter("Connections closed with a request in progress"),
+    downstream_cx_destroy_local_active_rq: counter(
+      "Connections closed by the proxy with a request in progress",
+    ),
+    downstream_cx_destroy_remote_active_rq: counter(
+      "Connections closed by the client with a request in progress",
+    ),
     downstream_cx_idle_timeout: counter("Connections closed by `common_http_protocol_options.idle_timeout`"),
     downstream_cx_protocol_error: counter("Connections closed on a protocol error"),
     downstream_cx_upgrades_total: counter(
@@ -30,7 +39,12 @@ export const HTTP_CONN_MAN_STATS = declareScope({
     downstream_rq_4xx: counter("Responses with a 4xx status"),
     downstream_rq_5xx: counter("Responses with a 5xx status"),
     downstream_rq_completed: counter("Requests answered, whatever the status"),
-    downstream_rq_rx_reset: counter("Requests reset by the client"),
+    downstream_rq_rx_reset: counter(
+      "Requests reset by the client, or cut by the connection's close before they were complete",
+    ),
+    downstream_rq_response_before_rq_complete: counter(
+      "Responses complete before their request was (codec errors, early local replies, upgrades)",
+    ),
     downstream_rq_tx_reset: counter("Requests reset by the proxy"),
     downstream_rq_idle_timeout: counter(
       "Streams ended by `stream_idle_timeout` (or a route's `idle_timeout`)",
@@ -52,7 +66,9 @@ export const ROUTER_STATS = declareScope({
       "Internal redirects (not implemented: stays 0; a route's `redirect` counts in `rq_direct_response`, as in Envoy 1.40)",
     ),
     rq_direct_response: counter("Requests answered by a route's `direct_response` or `redirect`"),
-    rq_reset_after_downstream_response_started: counter("Requests reset after the response had started"),
+    rq_reset_after_downstream_response_started: counter(
+      "Upstream resets after the response had started whose success Envoy defers (gRPC only): never counted here, as in Envoy for HTTP",
+    ),
   },
 });
 

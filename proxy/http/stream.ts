@@ -16,6 +16,22 @@ import type { StreamTimeouts, TimedStream } from "./stream_timeouts.js";
 
 export type DownstreamProtocol = "HTTP/1.0" | "HTTP/1.1" | "HTTP/2";
 
+/** A downstream connection as its streams see it: one per accepted socket (ConnectionManager.watchClose). */
+export interface DownstreamConnection {
+  /** The client closed first (its FIN before ours, or a reset). */
+  remote: boolean;
+  /** Streams begun on it and not over yet (`downstream_cx_destroy_active_rq` when it closes with some). */
+  activeStreams: number;
+}
+
+/** The socket property that holds its DownstreamConnection (read through node:http2's socket proxy too). */
+export const CONNECTION: unique symbol = Symbol("echomesh.downstreamConnection");
+
+/** A socket the connection manager watches. */
+export interface WatchedSocket {
+  [CONNECTION]?: DownstreamConnection;
+}
+
 /** What every stream of a listener shares. */
 export interface StreamContext {
   readonly serverName: string;
@@ -79,6 +95,10 @@ export abstract class DownstreamStream implements TimedStream {
   /** The downstream went away before the response ended. */
   aborted = false;
   private completed = false;
+  /** `downstream_rq_rx_reset` is counted for this stream already (resetStream). */
+  private rxResetCounted = false;
+  /** The connection this stream came on; null when it is not watched (unit tests). */
+  private connection: DownstreamConnection | null = null;
   /** Set by the producer of the response (the router): called once if the downstream goes away first. */
   onAbort: (() => void) | null = null;
   /** The whole request (body included) has arrived. */
@@ -136,6 +156,14 @@ export abstract class DownstreamStream implements TimedStream {
       }
       return push.call(src, chunk, encoding);
     };
+  }
+
+  /** Count this stream on its connection's until it is over (`socket`: the codec's, or undefined). */
+  protected attachConnection(socket: WatchedSocket | null | undefined): void {
+    const connection = socket?.[CONNECTION];
+    if (connection === undefined) return;
+    this.connection = connection;
+    connection.activeStreams++;
   }
 
   /** The route's `idle_timeout` replaces the HCM's `stream_idle_timeout` (0 disables). */
@@ -229,6 +257,7 @@ export abstract class DownstreamStream implements TimedStream {
     if (endStream) {
       this.ended = true;
       this.stopTimers();
+      this.countEarlyResponse();
     }
     this.writeHead(status, headers, endStream, trailersPossible);
   }
@@ -246,6 +275,7 @@ export abstract class DownstreamStream implements TimedStream {
     if (this.aborted || this.ended) return;
     this.ended = true;
     this.stopTimers();
+    this.countEarlyResponse();
     if (trailers !== null && trailers.length > 0) this.responseTrailers = trailers;
     this.endBody(trailers);
   }
@@ -271,6 +301,7 @@ export abstract class DownstreamStream implements TimedStream {
       this.bytesSent += length;
       this.ended = true;
       this.stopTimers();
+      this.countEarlyResponse();
       this.endWith(body);
     }
   }
@@ -281,6 +312,11 @@ export abstract class DownstreamStream implements TimedStream {
     this.ended = true;
     this.stopTimers();
     this.ctx.stats.downstream_rq_tx_reset.value++;
+    // Envoy's codec reports its own reset back to the stream: rx_reset too.
+    this.ctx.stats.downstream_rq_rx_reset.value++;
+    this.rxResetCounted = true;
+    // Envoy's stream is gone before the connection closes under it.
+    this.releaseConnection();
     this.destroyStream();
   }
 
@@ -301,7 +337,37 @@ export abstract class DownstreamStream implements TimedStream {
   protected abstract endWith(body: string): void;
   protected abstract destroyStream(): void;
 
-  /** The codec reports the downstream closed (normally or not). Idempotent. */
+  /**
+   * The response is complete: Envoy counts `downstream_rq_response_before_rq_complete` when the
+   * request is not (a codec error, an early local reply, an upgrade whose request is the tunnel).
+   */
+  protected countEarlyResponse(): void {
+    if (!this.requestComplete && !this.requestEndReceived())
+      this.ctx.stats.downstream_rq_response_before_rq_complete.value++;
+  }
+
+  /**
+   * The codec has received the end of the request even if the body has not been read to it yet
+   * (`requestComplete` follows the reads). Only HTTP/2 can tell.
+   */
+  protected requestEndReceived(): boolean {
+    return false;
+  }
+
+  /**
+   * The stream no longer counts as active on its connection (it is over as far as HTTP goes: a reset,
+   * or a reply that ends a connection taken over for an upgrade). Idempotent.
+   */
+  protected releaseConnection(): void {
+    if (this.connection === null) return;
+    this.connection.activeStreams--;
+    this.connection = null;
+  }
+
+  /**
+   * The codec reports the downstream closed (normally or not). Idempotent. As Envoy, a request cut
+   * by the close counts in `downstream_rq_rx_reset`, answered or not.
+   */
   protected closed(): void {
     if (!this.ended && !this.aborted) {
       this.aborted = true;
@@ -309,6 +375,8 @@ export abstract class DownstreamStream implements TimedStream {
       this.responseCodeDetails = "downstream_remote_disconnect";
       this.ctx.stats.downstream_rq_rx_reset.value++;
       this.abortProducer();
+    } else if (!this.completed && !this.requestComplete && !this.rxResetCounted) {
+      this.ctx.stats.downstream_rq_rx_reset.value++;
     }
     this.stopTimers();
     this.complete();
@@ -318,6 +386,7 @@ export abstract class DownstreamStream implements TimedStream {
     if (this.completed) return;
     this.completed = true;
     this.ctx.stats.downstream_rq_active.value--;
+    this.releaseConnection();
     const log = this.ctx.onRequestComplete;
     if (log !== null) log(this.entry());
   }

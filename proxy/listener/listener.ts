@@ -120,6 +120,7 @@ export function createHttpListener(config: ListenerConfig, deps: HttpListenerDep
       listenerStats.downstream_cx_destroy.value++;
       if (drained !== null && sockets.size === 0) drained();
     });
+    cm.watchClose(socket);
     switch (hcm.codecType) {
       case "http1":
         dispatch(socket, "http1");

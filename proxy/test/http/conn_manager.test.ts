@@ -355,3 +355,114 @@ describe("access log entries and drain", () => {
     await expect(request(p.port, "/")).rejects.toThrow();
   });
 });
+
+describe("Envoy's delayed close and its counters (as measured on Envoy 1.40)", () => {
+  const stat = (p: TestProxy, name: string) => p.stat(`http.ingress.${name}`);
+
+  it("a local reply that ends the connection waits for the client to close first", async () => {
+    const p = await setup();
+    const started = Date.now();
+    const { text, closedByPeer } = await raw(p.port, "GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\n", {
+      endAfterMs: 300,
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(closedByPeer).toBe(true);
+    // Closed after the client's FIN (300 ms), well before delayed_close_timeout (1 s).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - started).toBeLessThan(900);
+    await waitUntil("the close is counted", () => stat(p, "downstream_cx_destroy") === 1);
+    expect(stat(p, "downstream_cx_destroy_remote")).toBe(1);
+    expect(stat(p, "downstream_cx_destroy_local")).toBe(0);
+  });
+
+  it("closes after delayed_close_timeout (1 s) when the client stays", async () => {
+    const p = await setup();
+    const started = Date.now();
+    const { closedByPeer } = await raw(p.port, "GARBAGE\r\n\r\n", { withinMs: 3000 });
+    expect(closedByPeer).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    await waitUntil("the close is counted", () => stat(p, "downstream_cx_destroy") === 1);
+    expect(stat(p, "downstream_cx_destroy_local")).toBe(1);
+    expect(stat(p, "downstream_cx_destroy_remote")).toBe(0);
+  });
+
+  it("a plain connection: close response closes at once", async () => {
+    const p = await setup();
+    const started = Date.now();
+    const { text, closedByPeer } = await raw(
+      p.port,
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(closedByPeer).toBe(true);
+    expect(Date.now() - started).toBeLessThan(500);
+    await waitUntil("the close is counted", () => stat(p, "downstream_cx_destroy") === 1);
+    expect(stat(p, "downstream_cx_destroy_local")).toBe(1);
+  });
+
+  it("a request the codec rejects counts as a request answered before it was complete", async () => {
+    const p = await setup();
+    await raw(p.port, "GARBAGE\r\n\r\n", { endAfterMs: 100 });
+    await waitUntil("the close is counted", () => stat(p, "downstream_cx_destroy") === 1);
+    expect(stat(p, "downstream_rq_total")).toBe(1);
+    expect(stat(p, "downstream_rq_http1_total")).toBe(1);
+    expect(stat(p, "downstream_rq_response_before_rq_complete")).toBe(1);
+    expect(stat(p, "downstream_rq_rx_reset")).toBe(1);
+    expect(stat(p, "downstream_cx_protocol_error")).toBe(1);
+  });
+
+  it("426 to HTTP/1.0 and 501 to an unknown transfer-encoding are protocol errors, answered early", async () => {
+    const p = await setup();
+    await raw(p.port, "GET / HTTP/1.0\r\nHost: a\r\n\r\n", { endAfterMs: 100 });
+    await raw(p.port, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc", {
+      endAfterMs: 100,
+    });
+    await waitUntil("both closes are counted", () => stat(p, "downstream_cx_destroy") === 2);
+    expect(stat(p, "downstream_cx_protocol_error")).toBe(2);
+    expect(stat(p, "downstream_rq_response_before_rq_complete")).toBe(2);
+    expect(stat(p, "downstream_rq_rx_reset")).toBe(2);
+  });
+
+  it("a complete request answered normally counts none of those", async () => {
+    const p = await setup();
+    await raw(p.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", { endAfterMs: 100 });
+    await waitUntil("the close is counted", () => stat(p, "downstream_cx_destroy") === 1);
+    expect(stat(p, "downstream_rq_response_before_rq_complete")).toBe(0);
+    expect(stat(p, "downstream_rq_rx_reset")).toBe(0);
+    expect(stat(p, "downstream_cx_destroy_remote")).toBe(1);
+    expect(stat(p, "downstream_cx_destroy_active_rq")).toBe(0);
+  });
+
+  it("the 100 Continue counts as a 1xx response and a completion", async () => {
+    const p = await setup();
+    const { text } = await raw(
+      p.port,
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc",
+      { until: (t) => t.endsWith("\r\n0\r\n\r\n") }, // the last chunk of the echo's response
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    expect(stat(p, "downstream_rq_1xx")).toBe(1);
+    expect(stat(p, "downstream_rq_2xx")).toBe(1);
+    expect(stat(p, "downstream_rq_completed")).toBe(2);
+  });
+
+  it("a client that goes away mid-request closes with an active request", async () => {
+    const p = await setup("", () => {
+      // Never answers.
+    });
+    await raw(p.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", { endAfterMs: 200 });
+    await waitUntil("the close is counted", () => stat(p, "downstream_cx_destroy") === 1);
+    expect(stat(p, "downstream_cx_destroy_remote")).toBe(1);
+    expect(stat(p, "downstream_cx_destroy_active_rq")).toBe(1);
+    expect(stat(p, "downstream_cx_destroy_remote_active_rq")).toBe(1);
+    expect(stat(p, "downstream_rq_rx_reset")).toBe(1);
+  });
+
+  it("an h2c client's GOAWAY makes the close remote", async () => {
+    const p = await setup();
+    expect((await h2(p.port, "/")).status).toBe(200);
+    await waitUntil("the close is counted", () => stat(p, "downstream_cx_destroy") === 1);
+    expect(stat(p, "downstream_cx_destroy_remote")).toBe(1);
+    expect(stat(p, "downstream_cx_destroy_local")).toBe(0);
+  });
+});

@@ -224,7 +224,9 @@ describe("WebSocket over HTTP/2", () => {
     expect(sidecar.stat("http.ingress.downstream_cx_upgrades_total")).toBe(1);
     // The tunnel rode the h2c session, not a separate HTTP/1.1 connection.
     expect(sidecar.stat("http.ingress.downstream_cx_http1_total")).toBe(0);
-    // A WebSocket closed cleanly is not a reset on either hop.
+    // A WebSocket closed cleanly is no reset on the h2c hop; on the HTTP/1.1 front, whose request only
+    // ends with the connection, Envoy 1.40 counts the end of the tunnel in downstream_rq_rx_reset
+    // (measured: differential case ws-accepted).
     await waitUntil(
       "the sidecar's upgrade ends",
       () => sidecar.stat("http.ingress.downstream_cx_upgrades_active") === 0,
@@ -234,7 +236,10 @@ describe("WebSocket over HTTP/2", () => {
       () => front.stat("http.ingress.downstream_cx_upgrades_active") === 0,
     );
     expect(sidecar.stat("http.ingress.downstream_rq_rx_reset")).toBe(0);
-    expect(front.stat("http.ingress.downstream_rq_rx_reset")).toBe(0);
+    await waitUntil(
+      "the front counts the tunnel's end",
+      () => front.stat("http.ingress.downstream_rq_rx_reset") === 1,
+    );
   });
 
   it("v3: without allow_connect on the sidecar the WebSocket fails as with Envoy 1.40 (503, connection termination)", async () => {
