@@ -65,11 +65,13 @@ export function raw(port: number, data: string | Buffer, opts: RawOptions = {}):
   });
 }
 
-/** For `raw`'s `until`: one whole HTTP/1.x response with a content-length is in. */
+/** For `raw`'s `until`: one whole HTTP/1.x response (content-length or chunked) is in. */
 export function wholeResponse(received: string): boolean {
   const headEnd = received.indexOf("\r\n\r\n");
   if (headEnd === -1) return false;
-  const length = /\r\ncontent-length: *(\d+)/i.exec(received.slice(0, headEnd));
+  const head = received.slice(0, headEnd);
+  if (/\r\ntransfer-encoding: *chunked/i.test(head)) return received.endsWith("\r\n0\r\n\r\n");
+  const length = /\r\ncontent-length: *(\d+)/i.exec(head);
   return length !== null && received.length - headEnd - 4 >= Number(length[1]);
 }
 

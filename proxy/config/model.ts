@@ -84,6 +84,11 @@ export interface HttpConnectionManagerConfig {
   streamIdleTimeoutMs: number;
   /** `request_timeout`, default 0 (disabled). */
   requestTimeoutMs: number;
+  /**
+   * `delayed_close_timeout` (default 1 s): after a reply that closes the connection, how long to wait
+   * for the client to close first; 0 closes once the reply is flushed.
+   */
+  delayedCloseTimeoutMs: number;
   /** `common_http_protocol_options.idle_timeout` (downstream connection idle), default 3600000. */
   idleTimeoutMs: number;
   /** `drain_timeout`, default 5000. */

@@ -141,7 +141,11 @@ export class ConnectionManager {
    * Called by the listener once per accepted socket.
    */
   watchClose(socket: Socket): void {
-    const connection: DownstreamConnection = { remote: false, activeStreams: 0 };
+    const connection: DownstreamConnection = {
+      remote: false,
+      activeStreams: 0,
+      delayedCloseMs: this.hcm.delayedCloseTimeoutMs,
+    };
     (socket as WatchedSocket)[CONNECTION] = connection;
     socket.prependOnceListener("end", () => {
       if (!socket.writableEnded) connection.remote = true;

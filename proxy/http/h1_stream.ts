@@ -5,6 +5,7 @@ import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { RawHeaders } from "../conn_pool/types.js";
 import { hasRawHeader } from "./headers.js";
 import {
+  CONNECTION,
   type DownstreamProtocol,
   DownstreamStream,
   type StreamContext,
@@ -17,8 +18,8 @@ import {
  */
 export const closingSockets = new WeakSet<object>();
 
-/** Envoy's `delayed_close_timeout` default (the HCM field is not read: always 1 s). */
-export const DELAYED_CLOSE_MS = 1000;
+/** Envoy's `delayed_close_timeout` default, for a socket no connection manager watches. */
+const DEFAULT_DELAYED_CLOSE_MS = 1000;
 
 /**
  * Close a connection whose last response said `connection: close` as Envoy does: keep reading (and
@@ -29,7 +30,13 @@ export const DELAYED_CLOSE_MS = 1000;
 export function closeAfterDelay(socket: Socket): void {
   if (socket.destroyed || delayedClose.has(socket)) return;
   delayedClose.add(socket);
-  const timer = setTimeout(destroySocket, DELAYED_CLOSE_MS, socket);
+  const ms = (socket as WatchedSocket)[CONNECTION]?.delayedCloseMs ?? DEFAULT_DELAYED_CLOSE_MS;
+  if (ms === 0) {
+    // Envoy: 0 disables the delay; the connection closes once the reply is flushed.
+    socket.end(() => socket.destroy());
+    return;
+  }
+  const timer = setTimeout(destroySocket, ms, socket);
   timer.unref();
   socket.once("close", () => clearTimeout(timer));
   socket.resume();
@@ -40,6 +47,7 @@ const delayedClose = new WeakSet<Socket>();
 function destroySocket(socket: Socket): void {
   socket.destroy();
 }
+
 
 /** Replaces node:http's `socket.destroySoon()` after a response that ends the connection. */
 function destroyAfterDelay(this: Socket): void {

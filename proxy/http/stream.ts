@@ -22,6 +22,8 @@ export interface DownstreamConnection {
   remote: boolean;
   /** Streams begun on it and not over yet (`downstream_cx_destroy_active_rq` when it closes with some). */
   activeStreams: number;
+  /** The connection manager's `delayed_close_timeout` (ms; 0: close once the reply is flushed). */
+  delayedCloseMs: number;
 }
 
 /** The socket property that holds its DownstreamConnection (read through node:http2's socket proxy too). */

@@ -77,6 +77,7 @@ describe("v3 configs", () => {
       http2InitialConnectionWindowSize: 1024 * 1024,
       streamIdleTimeoutMs: 0,
       requestTimeoutMs: 30_000,
+      delayedCloseTimeoutMs: 1000,
       idleTimeoutMs: 60_000,
       drainTimeoutMs: 2_500,
       maxRequestHeadersKb: 96,

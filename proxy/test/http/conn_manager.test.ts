@@ -4,7 +4,7 @@ import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { sleep, waitUntil } from "../../../lib/wait.js";
 import { h2 } from "../../../test-support/h2.js";
-import { raw, request } from "../../../test-support/http.js";
+import { raw, request, wholeResponse } from "../../../test-support/http.js";
 import { localAddress } from "../../http/request_headers.js";
 import { type TestProxy, useProxyFixture } from "./helpers.js";
 
@@ -16,6 +16,9 @@ function withoutDate(text: string): string {
 const fx = useProxyFixture();
 const setup = (hcmExtra = "", handler?: http.RequestListener): Promise<TestProxy> =>
   fx.start({ hcmExtra, handler });
+/** Envoy's 1 s delayed close (the other tests' proxies close after 50 ms: see helpers.ts). */
+const setupEnvoyDefaults = (handler?: http.RequestListener): Promise<TestProxy> =>
+  setup("delayed_close_timeout: 1s", handler);
 
 describe("codec selection", () => {
   it("auto serves HTTP/1.1 and h2c prior knowledge on one port", async () => {
@@ -147,7 +150,7 @@ describe("codec errors and versions", () => {
   it("an absolute-form target is routed on its path, its host the authority", async () => {
     const p = await setup();
     const r = await raw(p.port, "GET http://example.com/abs?q=1 HTTP/1.1\r\nHost: other\r\n\r\n", {
-      until: (t) => t.endsWith("}"),
+      until: wholeResponse,
     });
     expect(r.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(fx.upstream?.requests[0]?.url).toBe("/abs?q=1");
@@ -360,7 +363,7 @@ describe("Envoy's delayed close and its counters (as measured on Envoy 1.40)", (
   const stat = (p: TestProxy, name: string) => p.stat(`http.ingress.${name}`);
 
   it("a local reply that ends the connection waits for the client to close first", async () => {
-    const p = await setup();
+    const p = await setupEnvoyDefaults();
     const started = Date.now();
     const { text, closedByPeer } = await raw(p.port, "GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\n", {
       endAfterMs: 300,
@@ -376,7 +379,7 @@ describe("Envoy's delayed close and its counters (as measured on Envoy 1.40)", (
   });
 
   it("closes after delayed_close_timeout (1 s) when the client stays", async () => {
-    const p = await setup();
+    const p = await setupEnvoyDefaults();
     const started = Date.now();
     const { closedByPeer } = await raw(p.port, "GARBAGE\r\n\r\n", { withinMs: 3000 });
     expect(closedByPeer).toBe(true);
@@ -386,8 +389,21 @@ describe("Envoy's delayed close and its counters (as measured on Envoy 1.40)", (
     expect(stat(p, "downstream_cx_destroy_remote")).toBe(0);
   });
 
+  it.each([
+    ["0.3s", 290, 900],
+    ["0s", 0, 250],
+  ])("applies a configured delayed_close_timeout: %s", async (value, atLeastMs, belowMs) => {
+    const p = await setup(`delayed_close_timeout: ${value}`);
+    const started = Date.now();
+    const { text, closedByPeer } = await raw(p.port, "GARBAGE\r\n\r\n", { withinMs: 3000 });
+    expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(closedByPeer).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(atLeastMs);
+    expect(Date.now() - started).toBeLessThan(belowMs);
+  });
+
   it("a plain connection: close response closes at once", async () => {
-    const p = await setup();
+    const p = await setupEnvoyDefaults();
     const started = Date.now();
     const { text, closedByPeer } = await raw(
       p.port,
@@ -401,7 +417,7 @@ describe("Envoy's delayed close and its counters (as measured on Envoy 1.40)", (
   });
 
   it("a request the codec rejects counts as a request answered before it was complete", async () => {
-    const p = await setup();
+    const p = await setupEnvoyDefaults();
     await raw(p.port, "GARBAGE\r\n\r\n", { endAfterMs: 100 });
     await waitUntil("the close is counted", () => stat(p, "downstream_cx_destroy") === 1);
     expect(stat(p, "downstream_rq_total")).toBe(1);
@@ -412,7 +428,7 @@ describe("Envoy's delayed close and its counters (as measured on Envoy 1.40)", (
   });
 
   it("426 to HTTP/1.0 and 501 to an unknown transfer-encoding are protocol errors, answered early", async () => {
-    const p = await setup();
+    const p = await setupEnvoyDefaults();
     await raw(p.port, "GET / HTTP/1.0\r\nHost: a\r\n\r\n", { endAfterMs: 100 });
     await raw(p.port, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc", {
       endAfterMs: 100,
@@ -424,7 +440,7 @@ describe("Envoy's delayed close and its counters (as measured on Envoy 1.40)", (
   });
 
   it("a complete request answered normally counts none of those", async () => {
-    const p = await setup();
+    const p = await setupEnvoyDefaults();
     await raw(p.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", { endAfterMs: 100 });
     await waitUntil("the close is counted", () => stat(p, "downstream_cx_destroy") === 1);
     expect(stat(p, "downstream_rq_response_before_rq_complete")).toBe(0);
@@ -434,7 +450,7 @@ describe("Envoy's delayed close and its counters (as measured on Envoy 1.40)", (
   });
 
   it("the 100 Continue counts as a 1xx response and a completion", async () => {
-    const p = await setup();
+    const p = await setupEnvoyDefaults();
     const { text } = await raw(
       p.port,
       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc",
@@ -447,7 +463,7 @@ describe("Envoy's delayed close and its counters (as measured on Envoy 1.40)", (
   });
 
   it("a client that goes away mid-request closes with an active request", async () => {
-    const p = await setup("", () => {
+    const p = await setupEnvoyDefaults(() => {
       // Never answers.
     });
     await raw(p.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", { endAfterMs: 200 });
@@ -459,7 +475,7 @@ describe("Envoy's delayed close and its counters (as measured on Envoy 1.40)", (
   });
 
   it("an h2c client's GOAWAY makes the close remote", async () => {
-    const p = await setup();
+    const p = await setupEnvoyDefaults();
     expect((await h2(p.port, "/")).status).toBe(200);
     await waitUntil("the close is counted", () => stat(p, "downstream_cx_destroy") === 1);
     expect(stat(p, "downstream_cx_destroy_remote")).toBe(1);

@@ -89,9 +89,18 @@ ${indent(opts.clusterExtra?.[name] ?? "", 4)}
     .join("");
   return v3Bootstrap({
     routes: `\n${indent(opts.routes, 14)}`,
-    hcmExtra: `\n${indent(opts.hcmExtra ?? "", 10)}`,
+    hcmExtra: `\n${indent(withFastDelayedClose(opts.hcmExtra ?? ""), 10)}`,
     clusters,
   });
+}
+
+/**
+ * Test proxies close 50 ms after a reply that ends the connection instead of Envoy's 1 s
+ * (`delayed_close_timeout`), unless a test sets the field itself (the delayed-close tests do).
+ */
+function withFastDelayedClose(hcmExtra: string): string {
+  if (hcmExtra.includes("delayed_close_timeout")) return hcmExtra;
+  return hcmExtra === "" ? "delayed_close_timeout: 0.05s" : `delayed_close_timeout: 0.05s\n${hcmExtra}`;
 }
 
 /**
