@@ -48,7 +48,6 @@ function destroySocket(socket: Socket): void {
   socket.destroy();
 }
 
-
 /** Replaces node:http's `socket.destroySoon()` after a response that ends the connection. */
 function destroyAfterDelay(this: Socket): void {
   closeAfterDelay(this);
