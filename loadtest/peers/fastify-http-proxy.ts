@@ -1,5 +1,5 @@
 /**
- * @fastify/http-proxy as measured in perf-anchors.md: one process, undici pool (64 connections), round
+ * @fastify/http-proxy as people run it in front of Node services: one process, undici pool (64 connections), round
  * robin through replyOptions.getUpstream. `node fastify-http-proxy.js --port N --upstreams h:p,h:p`
  */
 import proxy from "@fastify/http-proxy";

@@ -1,5 +1,5 @@
 /**
- * node-http-proxy as measured in perf-anchors.md: one process, keep-alive agent (64 sockets), round
+ * node-http-proxy as people run it in front of Node services: one process, keep-alive agent (64 sockets), round
  * robin in the request handler. `node node-http-proxy.js --port N --upstreams h:p,h:p`
  */
 import { Agent, createServer } from "node:http";

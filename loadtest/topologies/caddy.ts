@@ -1,4 +1,4 @@
-/** Caddyfiles from perf-anchors.md / ws-mesh-anchors.md (admin off, round robin, h1 + h2c listeners). */
+/** Caddyfiles for the benchmarks (admin off, round robin, h1 + h2c listeners). */
 export function caddyConfig(port: number, upstreams: number[], h2up: boolean): string {
   const ups = upstreams.map((p) => `127.0.0.1:${p}`).join(" ");
   const transport = h2up

@@ -1,5 +1,5 @@
 /**
- * HAProxy 2.x configs from perf-anchors.md / ws-mesh-anchors.md (nbthread 1, maxconn 8000, default
+ * HAProxy 2.x configs for the benchmarks (nbthread 1, maxconn 8000, default
  * `http-reuse safe`, round robin). A plain bind also accepts h2c prior knowledge (HAProxy sniffs the
  * preface), so the single-hop config serves h2load too.
  */

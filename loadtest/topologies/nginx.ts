@@ -1,5 +1,5 @@
 /**
- * nginx configs from perf-anchors.md / ws-mesh-anchors.md: 1 worker, upstream keepalive 64,
+ * nginx configs for the benchmarks: 1 worker, upstream keepalive 64,
  * HTTP/1.1 upstream (nginx has no HTTP/2 upstream for proxy_pass), an h2c (`listen ... http2`) server,
  * and a /ws location that passes the upgrade.
  */
