@@ -19,6 +19,7 @@
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import type { CxState } from "./connector.js";
+import { requestHead } from "./h1_request_head.js";
 import type { RawHeaders } from "./types.js";
 
 /** Envoy's `max_response_headers_kb` default. */
@@ -37,9 +38,6 @@ const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 
 const CRLF2 = Buffer.from("\r\n\r\n");
-
-/** What may not appear in a request line or header (CR, LF, NUL). */
-const INVALID = /[\r\n\0]/;
 
 export interface H1Exchange {
   method: string;
@@ -226,23 +224,15 @@ export class H1Client {
     this.requestDone = false;
     this.headRequest = exchange.method === "HEAD";
 
-    const { method, headers, body } = exchange;
-    let head = `${method} ${exchange.path} HTTP/1.1\r\n`;
-    let length = false;
-    let invalid = INVALID.test(exchange.path);
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i] as string;
-      const value = headers[i + 1] as string;
-      if (name.length === 14 && name === "content-length") length = true;
-      // A line break in a value would smuggle a header (or a request) in: refuse to send it.
-      if (INVALID.test(value) || INVALID.test(name)) invalid = true;
-      head += `${name}: ${value}\r\n`;
-    }
-    if (invalid) {
+    const { method, body } = exchange;
+    const serialized = requestHead(exchange);
+    if (serialized === null) {
       // Refused before sending: not the upstream's protocol error.
       this.fail(codeError("HPE_INVALID_RESPONSE", "invalid character in the request line or a header"));
       return;
     }
+    let head = serialized.text;
+    const length = serialized.hasContentLength;
     this.cx.activeRq = true;
     handler.onConnect(this.abort);
     if (this.handler !== handler) return;
