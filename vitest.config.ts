@@ -5,15 +5,19 @@ import { defineConfig } from "vitest/config";
  * 0. unit: in-process only (loopback sockets allowed, no child processes), files in parallel in
  *    shared workers;
  *    `npm run test:unit` is the inner loop.
- * 1. integration: tests that start a built CLI (`dist/`) as a child process: the proxy's and the
+ * 1. hardening: what an attacker or a broken peer can do (rapid reset, stream hogs, pipelining
+ *    floods, slow heads, regex bombs, huge configs), one test per attack, each bounded in count and
+ *    time and on loopback only; one file at a time, since each loads the machine on purpose.
+ * 2. integration: tests that start a built CLI (`dist/`) as a child process: the proxy's and the
  *    echo's command lines, the mesh runner.
- * 2. e2e: multi-process proxy tests (100 MB bodies, leak checks) and the benchmark smoke test, one
+ * 3. e2e: multi-process proxy tests (100 MB bodies, leak checks) and the benchmark smoke test, one
  *    file at a time.
- * 3. conformance: the suite against echomesh, echomesh-v3 and real Envoy, its self-test against the
+ * 4. conformance: the suite against echomesh, echomesh-v3 and real Envoy, its self-test against the
  *    broken proxies, and the differential run (the same traffic to Envoy and to our proxy).
  * Every tier that runs `dist/` builds it first (test-support/global-build.ts: incremental `tsc -b`),
  * so no test ever runs stale code.
  */
+const hardening = ["{echo,proxy}/test/hardening/**/*.test.ts"];
 const integration = [
   "proxy/test/cli/**/*.test.ts",
   "echo/test/cli/**/*.test.ts",
@@ -37,7 +41,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["{echo,proxy,loadtest,lib,conformance}/test/**/*.test.ts"],
-          exclude: [...integration, ...e2e],
+          exclude: [...hardening, ...integration, ...e2e],
           // Files share a worker (no fresh process per file): about 20 s instead of 35 s here. Unit
           // tests must leave no global state behind (timers, listeners, env); each cleans up after itself.
           isolate: false,
@@ -47,10 +51,20 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "hardening",
+          include: hardening,
+          globalSetup: build,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "integration",
           include: integration,
           globalSetup: build,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -60,7 +74,7 @@ export default defineConfig({
           include: e2e,
           globalSetup: build,
           fileParallelism: false,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
       {
@@ -70,7 +84,7 @@ export default defineConfig({
           include: ["conformance/*.test.ts"],
           globalSetup: build,
           fileParallelism: false,
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
     ],
