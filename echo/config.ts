@@ -52,6 +52,10 @@ export const DEFAULTS: Readonly<Omit<EchoConfig, "instance">> = {
   ingress: "",
 };
 
+/** Node's timers fire at once past this (2^31 - 1 ms, 24.8 days), so no delay may be longer. */
+const MAX_TIMER_MS = 2_147_483_647;
+const TIMER_LIMIT = "at most 24.8 days (2147483647 ms, Node's timer limit)";
+
 const schema = z.object({
   port: z.number().int().min(0).max(65535),
   host: z.string().min(1),
@@ -63,8 +67,8 @@ const schema = z.object({
   maxHeaderBytes: z.number().int().min(1024),
   maxWsMessageBytes: z.number().int().min(1),
   maxResponseBytes: z.number().int().min(0),
-  maxDelayMs: z.number().min(0),
-  drainTimeoutMs: z.number().min(0),
+  maxDelayMs: z.number().min(0).max(MAX_TIMER_MS, TIMER_LIMIT),
+  drainTimeoutMs: z.number().min(0).max(MAX_TIMER_MS, TIMER_LIMIT),
   accessLog: z.boolean(),
   showIp: z.boolean(),
   namespace: z.string(),

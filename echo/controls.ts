@@ -41,6 +41,48 @@ const RESERVED_HEADERS = new Set([
   "x-echo-path",
 ]);
 
+/** What a header value may hold (RFC 9110 field-value): no CR, LF, NUL or other controls; one byte each. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** HTTP/1.1 connection headers HTTP/2 forbids (RFC 9113 8.2.2) that are not in RESERVED_HEADERS. */
+const H2_CONNECTION_HEADERS = new Set(["proxy-connection", "http2-settings"]);
+/** Headers node:http2 sends with one value only (it throws on a repeated one). */
+const H2_SINGLE_VALUE = new Set([
+  "access-control-allow-credentials",
+  "access-control-max-age",
+  "access-control-request-method",
+  "age",
+  "authorization",
+  "content-encoding",
+  "content-language",
+  "content-length",
+  "content-location",
+  "content-md5",
+  "content-range",
+  "content-type",
+  "date",
+  "dnt",
+  "etag",
+  "expires",
+  "from",
+  "host",
+  "if-match",
+  "if-modified-since",
+  "if-none-match",
+  "if-range",
+  "if-unmodified-since",
+  "last-modified",
+  "location",
+  "max-forwards",
+  "proxy-authorization",
+  "range",
+  "referer",
+  "retry-after",
+  "tk",
+  "upgrade-insecure-requests",
+  "user-agent",
+  "x-content-type-options",
+]);
+
 /** Raw control values by name, query values first. */
 type Raw = Partial<Record<Name, string[]>>;
 
@@ -81,17 +123,8 @@ export function parseControls(x: Exchange, config: EchoConfig): Readonly<Control
         break;
       }
       case "header": {
-        const pairs: Array<[string, string]> = [];
-        for (const v of values) {
-          const colon = v.indexOf(":");
-          const headerName = colon > 0 ? v.slice(0, colon).trim() : "";
-          if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(headerName))
-            return `invalid echo_header: ${v} (use Name:Value)`;
-          if (RESERVED_HEADERS.has(headerName.toLowerCase()))
-            return `echo_header cannot set ${headerName} (framing and identity headers are the server's)`;
-          pairs.push([headerName, v.slice(colon + 1).trim()]);
-        }
-        c.headers = pairs;
+        const problem = parseHeaders(values, x.req.httpVersionMajor === 2, c);
+        if (problem !== null) return problem;
         break;
       }
       case "reset": {
@@ -101,6 +134,36 @@ export function parseControls(x: Exchange, config: EchoConfig): Readonly<Control
     }
   }
   return c;
+}
+
+/**
+ * `echo_header` values into `c.headers`, or the 400 message: every header must be one the response
+ * can carry (a token name, a value without control characters, over HTTP/2 no connection header and
+ * no second value where node:http2 allows one), so that writing the response never throws.
+ */
+function parseHeaders(values: string[], h2: boolean, c: Controls): string | null {
+  const pairs: Array<[string, string]> = [];
+  const seen = new Set<string>();
+  for (const v of values) {
+    const colon = v.indexOf(":");
+    const headerName = colon > 0 ? v.slice(0, colon).trim() : "";
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(headerName))
+      return `invalid echo_header: ${v} (use Name:Value)`;
+    const lower = headerName.toLowerCase();
+    if (RESERVED_HEADERS.has(lower))
+      return `echo_header cannot set ${headerName} (framing and identity headers are the server's)`;
+    const value = v.slice(colon + 1).trim();
+    if (!HEADER_VALUE.test(value))
+      return `invalid echo_header value for ${headerName}: ${JSON.stringify(value)} (no CR, LF, NUL or other control characters, nothing above U+00FF)`;
+    if (h2 && H2_CONNECTION_HEADERS.has(lower))
+      return `echo_header cannot set ${headerName} over HTTP/2 (a connection header, RFC 9113 8.2.2)`;
+    if (h2 && seen.has(lower) && H2_SINGLE_VALUE.has(lower))
+      return `echo_header cannot repeat ${headerName} over HTTP/2 (it takes one value)`;
+    seen.add(lower);
+    pairs.push([headerName, value]);
+  }
+  c.headers = pairs;
+  return null;
 }
 
 function add(raw: Raw | undefined, name: Name, value: string): Raw {
