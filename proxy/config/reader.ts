@@ -8,9 +8,17 @@ export function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Field names (the parser's, never the input's) -> their JSON names: every accessor asks, so once each. */
+const JSON_NAMES = new Map<string, string>();
+
 /** protobuf JSON's other name for a field, which Envoy accepts too: `connect_timeout` -> `connectTimeout`. */
 export function jsonName(key: string): string {
-  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()).replace(/_(?=\d)/g, "");
+  let name = JSON_NAMES.get(key);
+  if (name === undefined) {
+    name = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()).replace(/_(?=\d)/g, "");
+    JSON_NAMES.set(key, name);
+  }
+  return name;
 }
 
 /**
@@ -22,9 +30,8 @@ export function jsonName(key: string): string {
  * absent (as in protobuf JSON).
  */
 export class Obj {
-  private readonly known = new Set<string>();
-  /** JSON name -> proto name, for the fields asked for whose JSON name differs. */
-  private readonly aliases = new Map<string, string>();
+  /** The fields asked for (repeats allowed): an array, since most mappings have a handful of keys. */
+  private readonly known: string[] = [];
 
   constructor(
     readonly ctx: Context,
@@ -54,10 +61,14 @@ export class Obj {
 
   /** The raw value, undefined when absent or null. */
   get(key: string): unknown {
-    this.known.add(key);
-    const alias = jsonName(key);
-    if (alias !== key) this.aliases.set(alias, key);
-    const v = Object.hasOwn(this.raw, key) ? this.raw[key] : this.raw[alias];
+    this.known.push(key);
+    let v: unknown;
+    if (Object.hasOwn(this.raw, key)) {
+      v = this.raw[key];
+    } else {
+      const alias = jsonName(key);
+      if (alias !== key && Object.hasOwn(this.raw, alias)) v = this.raw[alias];
+    }
     return v === null ? undefined : v;
   }
 
@@ -203,11 +214,12 @@ export class Obj {
   /** Report every key no accessor asked for. Call after reading all fields. */
   done(): void {
     for (const key of Object.keys(this.raw)) {
-      const proto = this.aliases.get(key);
-      if (proto !== undefined && Object.hasOwn(this.raw, proto)) {
+      if (this.known.includes(key)) continue;
+      const proto = this.known.find((k) => k !== key && jsonName(k) === key);
+      if (proto === undefined) {
+        this.ctx.error([...this.path, key], `unknown field${didYouMean(key, new Set(this.known))}`);
+      } else if (Object.hasOwn(this.raw, proto)) {
         this.ctx.error([...this.path, key], `set twice (also as ${proto})`);
-      } else if (proto === undefined && !this.known.has(key)) {
-        this.ctx.error([...this.path, key], `unknown field${didYouMean(key, this.known)}`);
       }
     }
   }

@@ -12,7 +12,7 @@ import {
   readHttp2Options,
 } from "./protocol_options.js";
 import { Obj } from "./reader.js";
-import { compileRegex, type RegexMode } from "./regex.js";
+import { compileRegex, MAX_PROGRAM_SIZE, type Regex, type RegexMode } from "./regex.js";
 
 export const HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 const HTTP_PROTOCOL_OPTIONS_URL = `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`;
@@ -137,19 +137,24 @@ export function upgradeConfigs(o: Obj): Map<string, boolean> {
   return out;
 }
 
-/** A `RegexMatcher` (`{google_re2: {}, regex}`) at `key`, compiled for `mode`. */
+/**
+ * A `RegexMatcher` (`{google_re2: {}, regex}`) at `key`, compiled for `mode`. `google_re2` selects
+ * the only engine; its deprecated `max_program_size` replaces the default limit, as in Envoy.
+ */
 export function regexMatcher(
   parent: Obj,
   key: string,
   mode: RegexMode,
-): { regex: RegExp; source: string } | null {
+): { regex: Regex; source: string } | null {
   const o = parent.obj(key);
   if (o === null) return null;
-  o.get("google_re2"); // the engine selector: RE2 is the only engine, nothing to configure
+  const re2 = o.obj("google_re2");
+  const maxProgramSize = re2?.int("max_program_size", MAX_PROGRAM_SIZE) ?? MAX_PROGRAM_SIZE;
+  re2?.done();
   const source = o.require("regex") ? o.str("regex") : undefined;
   o.done();
   if (source === undefined) return null;
-  const compiled = compileRegex(source, mode);
+  const compiled = compileRegex(source, mode, maxProgramSize);
   if (!compiled.ok) {
     o.error("regex", compiled.problem);
     return null;

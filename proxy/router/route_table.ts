@@ -199,7 +199,6 @@ export function rewritePath(action: ForwardAction, match: RouteMatch, path: stri
   if (action.regexRewrite !== null) {
     const end = pathLength(path);
     const { regex, substitution } = action.regexRewrite;
-    regex.lastIndex = 0;
     return path.slice(0, end).replace(regex, substitution) + path.slice(end);
   }
   if (action.prefixRewrite === null) return path;

@@ -3,9 +3,14 @@
  * merged over the file as Envoy does (protobuf MergeFrom: mappings merge key by key, lists append,
  * scalars replace), then the merged document is loaded.
  */
-import { readFile } from "node:fs/promises";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { loadConfigFile, loadConfigString, ProxyConfigError } from "../config/load.js";
+import {
+  checkConfigSize,
+  loadConfigFile,
+  loadConfigString,
+  ProxyConfigError,
+  readConfigFile,
+} from "../config/load.js";
 import type { Bootstrap } from "../config/model.js";
 
 export async function loadBootstrap(
@@ -18,19 +23,14 @@ export async function loadBootstrap(
     return loadConfigFile(configPath);
   }
   if (configPath === null) return prefixed("--config-yaml", () => loadConfigString(configYaml, "yaml"));
-  let fileText: string;
-  try {
-    fileText = await readFile(configPath, "utf8");
-  } catch (err) {
-    throw new ProxyConfigError([`${configPath}: cannot read config file: ${(err as Error).message}`]);
-  }
-  const base = parseOrThrow(configPath, fileText);
+  const base = parseOrThrow(configPath, await readConfigFile(configPath));
   const over = parseOrThrow("--config-yaml", configYaml);
   const merged = stringifyYaml(merge(base, over));
   return prefixed(`${configPath} + --config-yaml`, () => loadConfigString(merged, "yaml"));
 }
 
 function parseOrThrow(source: string, text: string): unknown {
+  prefixed(source, () => checkConfigSize(text));
   try {
     return parseYaml(text) as unknown;
   } catch (err) {
@@ -38,7 +38,8 @@ function parseOrThrow(source: string, text: string): unknown {
   }
 }
 
-function prefixed(source: string, load: () => Bootstrap): Bootstrap {
+/** `load()`, its config errors prefixed with `source`. */
+function prefixed<T>(source: string, load: () => T): T {
   try {
     return load();
   } catch (err) {

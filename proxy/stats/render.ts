@@ -4,6 +4,7 @@
  * Prometheus output is in ./prometheus.ts. Both share the `?filter=` / `?usedonly` selection here.
  */
 import { EchomeshError } from "../../lib/errors.js";
+import { compileRegex, type Regex } from "../config/regex.js";
 import type { StatsSnapshot } from "./store.js";
 
 export type StatType = "counter" | "gauge";
@@ -15,8 +16,12 @@ export interface StatEntry {
 }
 
 export interface StatsQuery {
-  /** `?filter=<regex>`: keep stats whose name the regex finds (a partial match, like Envoy's). */
-  filter: RegExp | null;
+  /**
+   * `?filter=<regex>`: keep stats whose name the regex finds (a partial match, like Envoy's). RE2, as
+   * in Envoy (parseStatsQuery compiles it): linear time, so no filter can stall the data plane that
+   * shares this event loop.
+   */
+  filter: Pick<Regex, "test"> | null;
   /**
    * `?usedonly`: Envoy keeps stats that were ever written. The store has no "used" bit, so a stat is
    * used here when its value is not 0 (a gauge that went back to 0 is hidden).
@@ -31,13 +36,11 @@ export class StatsQueryError extends EchomeshError {
 /** Reads `filter` and `usedonly` from a URL's search params; throws StatsQueryError on a bad regex. */
 export function parseStatsQuery(params: URLSearchParams): StatsQuery {
   const source = params.get("filter");
-  let filter: RegExp | null = null;
+  let filter: StatsQuery["filter"] = null;
   if (source !== null && source !== "") {
-    try {
-      filter = new RegExp(source);
-    } catch {
-      throw new StatsQueryError(`Invalid re2 regex: ${source}`);
-    }
+    const compiled = compileRegex(source, "global", null);
+    if (!compiled.ok) throw new StatsQueryError(`Invalid re2 regex: ${source}`);
+    filter = compiled.value;
   }
   return { filter, usedOnly: params.has("usedonly") };
 }
