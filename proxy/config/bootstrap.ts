@@ -1,6 +1,7 @@
 import { parseAccessLogs } from "./access_log.js";
 import { parseAddress } from "./address.js";
 import { parseCluster } from "./cluster.js";
+import { parseConnectionLimits } from "./connection_limits.js";
 import type { Context } from "./context.js";
 import { didYouMean } from "./hint.js";
 import { parseListener } from "./listener.js";
@@ -14,21 +15,24 @@ import type {
 } from "./model.js";
 import { type Path, show } from "./path.js";
 import { Obj } from "./reader.js";
-import { checkShape, OVERLOAD_MANAGER } from "./shape.js";
 import { adminAccessLogPath } from "./v2.js";
 
 /** The whole bootstrap, with cross-references checked. Null when the root is not a mapping. */
 export function parseBootstrap(ctx: Context, raw: unknown): Omit<Bootstrap, "version" | "warnings"> | null {
   const root = Obj.of(ctx, [], raw);
   if (root === null) return null;
+  const limits = parseConnectionLimits(root);
   const sr = root.obj("static_resources");
   const listenerObjs = sr?.objList("listeners") ?? [];
   const clusterObjs = sr?.objList("clusters") ?? [];
   const listeners = firstOfEachName(
     ctx,
-    listenerObjs.map((l, i) => parseListener(l, i)),
+    listenerObjs.map((l, i) => parseListener(l, i, limits)),
     listenerObjs,
   );
+  for (const [name, { path }] of limits.perListener)
+    if (!listeners.some((l) => l?.name === name))
+      ctx.warn(path, `ignored: no listener is named ${show(name)}`);
   const clusters = clusterObjs.map((c) => parseCluster(c));
   sr?.unsupported("secrets");
   sr?.done();
@@ -36,12 +40,7 @@ export function parseBootstrap(ctx: Context, raw: unknown): Omit<Bootstrap, "ver
   const admin = adminObj === null ? null : parseAdmin(adminObj);
   const nodeObj = root.obj("node");
   const node = nodeObj === null ? undefined : parseNode(nodeObj);
-  root.ignore("layered_runtime", "stats_flush_interval", "header_prefix");
-  const overload = root.obj("overload_manager");
-  if (overload !== null) {
-    root.ignoreBecause("overload_manager", "echomesh-proxy sheds no load");
-    checkShape(overload, OVERLOAD_MANAGER);
-  }
+  root.ignore("stats_flush_interval", "header_prefix");
   root.unsupported(
     "dynamic_resources",
     "cluster_manager",

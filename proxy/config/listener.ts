@@ -1,12 +1,17 @@
 import { parseAddress } from "./address.js";
+import type { ConnectionLimits } from "./connection_limits.js";
 import { resolveExtension } from "./extension.js";
 import { NETWORK_FILTERS, parseHcm } from "./hcm.js";
 import type { HttpConnectionManagerConfig, ListenerConfig } from "./model.js";
 import type { Obj } from "./reader.js";
 
-/** A listener: an IP address and one filter chain holding one http_connection_manager. */
-export function parseListener(l: Obj, index: number): ListenerConfig | null {
+/**
+ * A listener: an IP address and one filter chain holding one http_connection_manager; its connection
+ * limits come from the runtime and the overload manager (`limits`).
+ */
+export function parseListener(l: Obj, index: number, limits: ConnectionLimits): ListenerConfig | null {
   const name = l.str("name") ?? `listener_${index}`;
+  const ignoreGlobal = l.bool("ignore_global_conn_limit", false);
   const address = l.require("address")
     ? parseAddress(l.obj("address"), { ipOnly: true, allowPortZero: true })
     : null;
@@ -41,7 +46,13 @@ export function parseListener(l: Obj, index: number): ListenerConfig | null {
   );
   l.done();
   if (address === null || hcm === null) return null;
-  return { name, address, hcm };
+  return {
+    name,
+    address,
+    hcm,
+    connectionLimit: limits.perListener.get(name)?.limit ?? null,
+    globalConnectionLimit: ignoreGlobal ? null : limits.global,
+  };
 }
 
 function parseFilterChain(c: Obj): HttpConnectionManagerConfig | null {

@@ -10,9 +10,9 @@ import { TunnelError, type TunnelResult, type UpstreamRequest } from "./types.js
  * path did (also the fallback of HTTP/2 pools whose peer did not enable RFC 8441).
  *
  * `req.headers` arrives without `Connection`/`Upgrade` (hop-by-hop stripping); they are re-added as
- * `Connection: Upgrade` and `Upgrade: <type>`. On 101 the socket is handed over (with an `error`
- * listener attached, so nothing crashes before the caller splices it); on any other response the body
- * is returned and the connection is destroyed once that body has been read or dropped.
+ * `Connection: Upgrade` and `Upgrade: <type>`. On 101 the socket is handed over half-open (with an
+ * `error` listener attached, so nothing crashes before the caller splices it); on any other response
+ * the body is returned and the connection is destroyed once that body has been read or dropped.
  * The returned headers have hop-by-hop headers removed: an HTTP/1.1 downstream re-adds
  * `Connection: Upgrade` and `Upgrade: <type>` to its 101.
  */
@@ -72,6 +72,9 @@ function sendUpgrade(
   creq.on("upgrade", (res, upgraded: Socket, head: Buffer) => {
     settled = true;
     upgraded.on("error", ignoreErrorUntilHandedOver);
+    // A tunnel half-closes each way (conn_pool/splice.ts): the upstream's FIN must not end our side.
+    // Set before any read: the FIN can only be seen after this event.
+    upgraded.allowHalfOpen = true;
     // The 101's headers as they came (Envoy keeps `upgrade` and `connection` in place).
     resolve({ upgraded: true, status: 101, headers: res.rawHeaders, stream: upgraded, head });
   });

@@ -1,7 +1,8 @@
 /**
  * An HTTP listener: a net.Server bound to the listener's address that hands each accepted socket to
  * the connection manager's HTTP/1.1 or h2c server, per `codec_type` (auto sniffs the HTTP/2 preface,
- * as Envoy's AUTO codec does without ALPN).
+ * as Envoy's AUTO codec does without ALPN). Envoy's connection limits apply at accept: the
+ * listener's own (runtime) and the overload manager's global one.
  */
 import net, { type AddressInfo, type Socket } from "node:net";
 import { ignoreAcceptError, ignoreErrorHandledOnClose } from "../../lib/errors.js";
@@ -15,6 +16,7 @@ import { createHcmStats, type HcmStats } from "../http/stats.js";
 import { Router } from "../router/router.js";
 import type { StatsStore } from "../stats/store.js";
 import type { ClusterManager } from "../upstream/cluster.js";
+import { globalConnections } from "./limits.js";
 import { createListenerHttpStats, createListenerStats } from "./stats.js";
 
 export interface HttpListenerDeps {
@@ -79,6 +81,13 @@ export function createHttpListener(config: ListenerConfig, deps: HttpListenerDep
   const cm = new ConnectionManager(hcm, router, stats, onRequestComplete, deps.dialect ?? "v3");
 
   const sockets = new Set<Socket>();
+  // Envoy's connection limits: past one, a connection is closed as soon as it is accepted (not
+  // counted in downstream_cx_total); the overload manager's is checked first, as in Envoy.
+  const connectionLimit = config.connectionLimit;
+  const global =
+    config.globalConnectionLimit === null
+      ? null
+      : globalConnections(deps.stats, config.globalConnectionLimit);
   let draining = false;
   let drained: (() => void) | null = null;
   const sniffTimeout =
@@ -107,12 +116,24 @@ export function createHttpListener(config: ListenerConfig, deps: HttpListenerDep
       socket.destroy();
       return;
     }
+    if (global !== null && !global.tryAllocate()) {
+      listenerStats.downstream_global_cx_overflow.value++;
+      socket.destroy();
+      return;
+    }
+    if (connectionLimit !== null && sockets.size >= connectionLimit) {
+      global?.release();
+      listenerStats.downstream_cx_overflow.value++;
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     stats.downstream_cx_total.value++;
     stats.downstream_cx_active.value++;
     listenerStats.downstream_cx_total.value++;
     listenerStats.downstream_cx_active.value++;
     socket.once("close", () => {
+      global?.release();
       sockets.delete(socket);
       stats.downstream_cx_active.value--;
       stats.downstream_cx_destroy.value++;

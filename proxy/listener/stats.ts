@@ -10,6 +10,22 @@ export const LISTENER_STATS = declareScope({
     downstream_cx_total: counter("Connections accepted"),
     downstream_cx_active: gauge("Connections open"),
     downstream_cx_destroy: counter("Connections closed"),
+    downstream_cx_overflow: counter(
+      "Connections closed as soon as accepted: the listener's connection limit (runtime `envoy.resource_limits.listener.<name>.connection_limit`) was reached",
+    ),
+    downstream_global_cx_overflow: counter(
+      "Connections closed as soon as accepted: the overload manager's `global_downstream_max_connections` was reached",
+    ),
+  },
+});
+
+/** The overload manager's global connection limit (present when it is configured). */
+export const GLOBAL_CONNECTIONS_STATS = declareScope({
+  prefix: "overload.envoy.resource_monitors.global_downstream_max_connections.",
+  title: "Overload manager, global_downstream_max_connections",
+  stats: {
+    failed_updates: counter("Connections refused by the limit (Envoy counts each refused allocation)"),
+    pressure: gauge("Always 0, as in Envoy (a proactive monitor reports no pressure)"),
   },
 });
 
@@ -32,6 +48,7 @@ export const LISTENER_HTTP_STATS = declareScope({
 
 export type ListenerStats = StatsOf<typeof LISTENER_STATS.stats>;
 export type ListenerHttpStats = StatsOf<typeof LISTENER_HTTP_STATS.stats>;
+export type GlobalConnectionsStats = StatsOf<typeof GLOBAL_CONNECTIONS_STATS.stats>;
 
 /**
  * The `<address>` of a listener's stats, as Envoy names it: the configured address (port 0 stays 0),

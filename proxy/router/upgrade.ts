@@ -3,7 +3,8 @@
  * through `pool.tunnel()` (HTTP/1.1 upgrade on a dedicated connection, or RFC 8441 extended CONNECT
  * on an HTTP/2 upstream that allows it); on success the downstream gets `101` (HTTP/1.1) or `200`
  * (HTTP/2 extended CONNECT) and both sides are spliced as a byte tunnel: no route timeout, only the
- * idle timeout, both sides destroyed on any error.
+ * idle timeout; each direction half-closes on its own (a FIN or END_STREAM is passed on), both sides
+ * are destroyed on an error or a reset.
  *
  * Failures before the tunnel exists, v3 (Envoy 1.40, where upgrades go through the router): the
  * router's local replies (503 `no healthy upstream`, 503 `upstream connect error ... reset reason:
@@ -176,6 +177,11 @@ function accept(
   stats.downstream_cx_upgrades_active.value++;
   splice(down, upstream, {
     idleTimeoutMs,
+    // The upstream reset or dropped the tunnel without its end: Envoy resets the downstream stream
+    // (`downstream_rq_tx_reset`, the stream no longer active when the connection closes).
+    onAbort: (side) => {
+      if (side === upstream) stream.resetStream();
+    },
     onClose: () => {
       stats.downstream_cx_upgrades_active.value--;
     },

@@ -100,6 +100,23 @@ describe("tunnels", () => {
     expect(t.host.stats.cx_active).toBe(0);
   });
 
+  it("hands the upgraded socket over half-open: the upstream's FIN ends only its direction", async () => {
+    const server = http.createServer();
+    const late: string[] = [];
+    server.on("upgrade", (_req: http.IncomingMessage, socket: net.Socket) => {
+      socket.on("error", () => {});
+      socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nbye");
+      socket.on("data", (d: Buffer) => late.push(d.toString()));
+    });
+    const t = makePool(await serve(server));
+    const result = await t.pool.tunnel(wsRequest, "websocket");
+    if (!result.upgraded) throw new Error("not upgraded");
+    result.stream.resume();
+    await new Promise((resolve) => result.stream.once("end", resolve));
+    result.stream.end("after the FIN");
+    await waitUntil("the upstream gets what came after its FIN", () => late.join("") === "after the FIN");
+  });
+
   it("returns a non-101 answer as an ordinary response and closes its connection", async () => {
     const { server, port } = await h1UpgradeServer();
     const t = makePool(port);
@@ -286,6 +303,36 @@ describe("splice", () => {
     await waitUntil("both sides are destroyed", () => downstream.destroyed && upstream.destroyed, {
       withinMs: 2000,
     });
+  });
+
+  it("a side that closed after its end leaves the other neither open nor paused: it closes once flushed", async () => {
+    const [client, downstream] = duplexPair();
+    const [upstream, server] = duplexPair();
+    const events: string[] = [];
+    splice(downstream, upstream, {
+      idleTimeoutMs: 0,
+      onAbort: () => events.push("abort"),
+      onClose: () => events.push("close"),
+    });
+    server.resume();
+    const got = readSome(client, "last");
+    server.end("last");
+    expect(await got).toBe("last");
+    // The upstream is gone (its end came first) while the client still sends.
+    upstream.destroy();
+    const pump = setInterval(() => client.write("more"), 2);
+    await waitUntil("the downstream closes", () => downstream.destroyed).finally(() => clearInterval(pump));
+    expect(events).toEqual(["close"]);
+  });
+
+  it("onAbort names the side that failed (an error, or a close before its end)", async () => {
+    const [, downstream] = duplexPair();
+    const [upstream] = duplexPair();
+    const aborted: Duplex[] = [];
+    splice(downstream, upstream, { idleTimeoutMs: 0, onAbort: (side) => aborted.push(side) });
+    upstream.destroy();
+    await waitUntil("both are destroyed", () => downstream.destroyed);
+    expect(aborted).toEqual([upstream]);
   });
 
   it("joins real sockets and leaves none open", async () => {

@@ -127,6 +127,21 @@ describe("WebSocket over HTTP/1.1", () => {
     expect(u.connections()).toBe(0);
   });
 
+  it("an upgrade request answered here from a client that half-closed: the reply, then the close (within delayed_close_timeout)", async () => {
+    const u = await wsUpstream();
+    const p = await proxy(WS_ROUTE, u.port);
+    const started = performance.now();
+    const { text, closedByPeer } = await raw(
+      p.port,
+      "GET /plain HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      { endAfterMs: 0 },
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    expect(closedByPeer).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1000);
+    await waitUntil("no connection left", () => p.stat("http.ingress.downstream_cx_active") === 0);
+  });
+
   it("an upstream that refuses the upgrade has its response forwarded", async () => {
     const plain = http.createServer((_req, res) =>
       res.writeHead(404, { "content-type": "text/plain" }).end("nope"),
