@@ -1,7 +1,8 @@
 /**
  * Bodies of the admin endpoints in Envoy's formats (docs/root/operations/admin.rst).
  */
-import type { Bootstrap } from "../config/model.js";
+import { CIRCUIT_BREAKER_DEFAULTS } from "../config/cluster.js";
+import type { Bootstrap, CircuitBreakers, CircuitBreakerThresholds } from "../config/model.js";
 import { HOST_STATS, type HostStats } from "../conn_pool/host_stats.js";
 import { type ClusterStatus, type HostStatus, hostKey, type ListenerStatus } from "./status.js";
 
@@ -16,24 +17,32 @@ const HOST_STAT_NAMES_JSON = [
 
 export type ServerState = "LIVE" | "DRAINING" | "PRE_INITIALIZING" | "INITIALIZING";
 
-/**
- * Envoy's circuit-breaker thresholds of a cluster without `circuit_breakers` (its defaults, per
- * priority). The proxy does not enforce them; `/clusters` prints them as Envoy does.
- */
-const CIRCUIT_BREAKER_DEFAULTS = {
-  max_connections: 1024,
-  max_pending_requests: 1024,
-  max_requests: 1024,
-  max_retries: 3,
-} as const;
+/** A priority's thresholds under Envoy's names, in the order `/clusters` prints them. */
+function thresholdFields(t: CircuitBreakerThresholds): Record<string, number> {
+  return {
+    max_connections: t.maxConnections,
+    max_pending_requests: t.maxPendingRequests,
+    max_requests: t.maxRequests,
+    max_retries: t.maxRetries,
+  };
+}
+
+/** The cluster's thresholds (Envoy's defaults when the view carries none). */
+function breakersOf(c: ClusterStatus): CircuitBreakers {
+  return c.circuitBreakers ?? { default: CIRCUIT_BREAKER_DEFAULTS, high: CIRCUIT_BREAKER_DEFAULTS };
+}
 
 /** Envoy's `/clusters` text: `<cluster>::<field>::<value>` and `<cluster>::<host:port>::<field>::<value>` lines. */
 export function renderClustersText(clusters: readonly ClusterStatus[]): string {
   let out = "";
   for (const c of clusters) {
     out += `${c.name}::observability_name::${c.name}\n`;
-    for (const priority of ["default_priority", "high_priority"]) {
-      for (const [name, value] of Object.entries(CIRCUIT_BREAKER_DEFAULTS)) {
+    const breakers = breakersOf(c);
+    for (const [priority, t] of [
+      ["default_priority", breakers.default],
+      ["high_priority", breakers.high],
+    ] as const) {
+      for (const [name, value] of Object.entries(thresholdFields(t))) {
         out += `${c.name}::${priority}::${name}::${value}\n`;
       }
     }
@@ -71,7 +80,10 @@ export function renderClustersJson(clusters: readonly ClusterStatus[]): string {
         name: c.name,
         ...(c.hosts.length === 0 ? {} : { host_statuses: c.hosts.map(hostJson) }),
         circuit_breakers: {
-          thresholds: [CIRCUIT_BREAKER_DEFAULTS, { priority: "HIGH", ...CIRCUIT_BREAKER_DEFAULTS }],
+          thresholds: [
+            thresholdFields(breakersOf(c).default),
+            { priority: "HIGH", ...thresholdFields(breakersOf(c).high) },
+          ],
         },
         observability_name: c.name,
       })),

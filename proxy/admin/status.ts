@@ -3,6 +3,8 @@
  * live objects, and how views from several worker processes add up.
  */
 
+import { circuitBreakersOf } from "../config/cluster.js";
+import type { CircuitBreakers } from "../config/model.js";
 import { isPerProcessGauge } from "../stats/catalog.js";
 import type { StatsSnapshot } from "../stats/store.js";
 import type { ClusterManager } from "../upstream/cluster.js";
@@ -23,6 +25,8 @@ export interface HostStatus {
 export interface ClusterStatus {
   name: string;
   hosts: HostStatus[];
+  /** Its `circuit_breakers` thresholds; absent: Envoy's defaults. */
+  circuitBreakers?: CircuitBreakers;
 }
 
 export interface ListenerStatus {
@@ -34,6 +38,7 @@ export interface ListenerStatus {
 export function clusterStatuses(cm: ClusterManager): ClusterStatus[] {
   return cm.all().map((c) => ({
     name: c.name,
+    circuitBreakers: circuitBreakersOf(c.config),
     hosts: c.hosts.map((h) => ({
       address: h.address,
       port: h.port,
@@ -55,6 +60,8 @@ export function hostKey(h: { address: string; port: number }): string {
 /** Adds up host stats of the same cluster/host seen by several workers. */
 export function mergeClusterStatuses(perWorker: readonly ClusterStatus[][]): ClusterStatus[] {
   const clusters = new Map<string, Map<string, HostStatus>>();
+  /** Every worker has the same config: the first one's thresholds. */
+  const breakers = new Map<string, CircuitBreakers>();
   for (const list of perWorker) {
     for (const c of list) {
       let hosts = clusters.get(c.name);
@@ -62,6 +69,7 @@ export function mergeClusterStatuses(perWorker: readonly ClusterStatus[][]): Clu
         hosts = new Map();
         clusters.set(c.name, hosts);
       }
+      if (c.circuitBreakers !== undefined && !breakers.has(c.name)) breakers.set(c.name, c.circuitBreakers);
       for (const h of c.hosts) {
         const key = hostKey(h);
         const seen = hosts.get(key);
@@ -75,7 +83,14 @@ export function mergeClusterStatuses(perWorker: readonly ClusterStatus[][]): Clu
       }
     }
   }
-  return [...clusters].map(([name, hosts]) => ({ name, hosts: [...hosts.values()] }));
+  return [...clusters].map(([name, hosts]) => {
+    const circuitBreakers = breakers.get(name);
+    return {
+      name,
+      hosts: [...hosts.values()],
+      ...(circuitBreakers === undefined ? {} : { circuitBreakers }),
+    };
+  });
 }
 
 /**

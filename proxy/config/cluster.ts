@@ -1,6 +1,12 @@
 import { isIP } from "node:net";
 import { parseAddress } from "./address.js";
-import type { ClusterConfig, DiscoveryType, EndpointConfig } from "./model.js";
+import type {
+  CircuitBreakers,
+  CircuitBreakerThresholds,
+  ClusterConfig,
+  DiscoveryType,
+  EndpointConfig,
+} from "./model.js";
 import { type ProtocolOptions, readHttp2Settings } from "./protocol_options.js";
 import type { Obj } from "./reader.js";
 import {
@@ -75,6 +81,7 @@ export function parseCluster(c: Obj): ClusterConfig | null {
   }
 
   c.ignore("per_connection_buffer_limit_bytes", "metadata", "alt_stat_name");
+  const circuitBreakers = parseCircuitBreakers(c);
   readUnapplied(c);
   c.unsupported(
     "tls_context",
@@ -117,7 +124,61 @@ export function parseCluster(c: Obj): ClusterConfig | null {
     leastRequestChoiceCount,
     upstreamIdleTimeoutMs: protocol.idleTimeoutMs ?? 3_600_000,
     maxRequestsPerConnection: protocol.maxRequestsPerConnection ?? 0,
+    ...(circuitBreakers === undefined ? {} : { circuitBreakers }),
   };
+}
+
+/** Envoy's thresholds for a priority without an entry in `circuit_breakers.thresholds`. */
+export const CIRCUIT_BREAKER_DEFAULTS: Readonly<CircuitBreakerThresholds> = {
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+};
+
+/** A cluster's thresholds per priority: its `circuit_breakers`, or Envoy's defaults. */
+export function circuitBreakersOf(config: ClusterConfig): CircuitBreakers {
+  return config.circuitBreakers ?? { default: CIRCUIT_BREAKER_DEFAULTS, high: CIRCUIT_BREAKER_DEFAULTS };
+}
+
+/**
+ * `circuit_breakers`: the DEFAULT and HIGH `thresholds` (a priority without an entry keeps Envoy's
+ * defaults). Undefined when the cluster has none. `per_host_thresholds`, `retry_budget`,
+ * `track_remaining` and `max_connection_pools` are accepted and not applied (a warning).
+ */
+function parseCircuitBreakers(c: Obj): CircuitBreakers | undefined {
+  const breakers = c.obj("circuit_breakers");
+  if (breakers === null) return undefined;
+  const out: CircuitBreakers = {
+    default: { ...CIRCUIT_BREAKER_DEFAULTS },
+    high: { ...CIRCUIT_BREAKER_DEFAULTS },
+  };
+  const seen = new Set<string>();
+  for (const t of breakers.objList("thresholds")) {
+    const priority = t.enumOf("priority", { DEFAULT: "default", HIGH: "high" } as const, "default");
+    if (seen.has(priority)) t.error("priority", `a second ${priority.toUpperCase()} entry`);
+    seen.add(priority);
+    const d = CIRCUIT_BREAKER_DEFAULTS;
+    out[priority] = {
+      maxConnections: t.int("max_connections", d.maxConnections),
+      maxPendingRequests: t.int("max_pending_requests", d.maxPendingRequests),
+      maxRequests: t.int("max_requests", d.maxRequests),
+      maxRetries: t.int("max_retries", d.maxRetries),
+    };
+    t.ignoreBecause("retry_budget", "max_retries applies instead");
+    t.ignoreBecause("track_remaining", "no remaining_* gauges");
+    t.ignoreBecause("max_connection_pools", "one pool per host, never limited");
+    checkShape(t, CIRCUIT_BREAKER_THRESHOLDS);
+  }
+  const perHost = breakers.objList("per_host_thresholds");
+  if (perHost.length > 0)
+    breakers.ignoreBecause("per_host_thresholds", "only the cluster-wide thresholds apply");
+  for (const t of perHost) {
+    t.enumOf("priority", { DEFAULT: "default", HIGH: "high" }, "default");
+    checkShape(t, CIRCUIT_BREAKER_THRESHOLDS);
+  }
+  breakers.done();
+  return out;
 }
 
 /**
@@ -126,17 +187,6 @@ export function parseCluster(c: Obj): ClusterConfig | null {
  * without them forwards exactly what Envoy forwards.
  */
 function readUnapplied(c: Obj): void {
-  const breakers = c.obj("circuit_breakers");
-  if (breakers !== null) {
-    c.ignoreBecause("circuit_breakers", "echomesh-proxy enforces no connection or request limits");
-    for (const key of ["thresholds", "per_host_thresholds"]) {
-      for (const t of breakers.objList(key)) {
-        t.enumOf("priority", { DEFAULT: "default", HIGH: "high" }, "default");
-        checkShape(t, CIRCUIT_BREAKER_THRESHOLDS);
-      }
-    }
-    breakers.done();
-  }
   const outlier = c.obj("outlier_detection");
   if (outlier !== null) {
     c.ignoreBecause("outlier_detection", "echomesh-proxy ejects no hosts");

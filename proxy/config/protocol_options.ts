@@ -41,8 +41,6 @@ export function readHttp2Settings(o: Obj | null): Http2Options {
   };
   o?.ignore("hpack_table_size");
   o?.unsupported(
-    "max_outbound_frames",
-    "max_outbound_control_frames",
     "max_consecutive_inbound_frames_with_empty_payload",
     "max_inbound_priority_frames_per_stream",
     "max_inbound_window_update_frames_per_data_frame_sent",
@@ -58,11 +56,27 @@ export function readHttp2Settings(o: Obj | null): Http2Options {
   return out;
 }
 
+/**
+ * The HCM's outbound flood limits (Envoy's defaults 10000 / 1000). `max_outbound_control_frames` is
+ * nghttp2's own limit on queued SETTINGS/PING ACKs and RST_STREAMs in node, fixed at 1000: another
+ * value is not applied.
+ */
+export function readHttp2FloodLimits(o: Obj | null): { http2MaxOutboundFrames: number } {
+  const frames = o?.int("max_outbound_frames", 10_000, 1) ?? 10_000;
+  const control = o?.int("max_outbound_control_frames", 1000, 1) ?? 1000;
+  if (control !== 1000)
+    o?.ignoreBecause("max_outbound_control_frames", "node's nghttp2 fixes this limit at 1000");
+  return { http2MaxOutboundFrames: frames };
+}
+
 /** A cluster's `http2_protocol_options`: the upstream speaks HTTP/2. */
 export function readHttp2Options(o: Obj, into: ProtocolOptions): void {
   into.protocol = "http2";
   into.http2 = readHttp2Settings(o);
   o.ignore("allow_connect");
+  // Envoy's flood limits toward an upstream: not implemented (node stops reading a connection whose
+  // writes are blocked, which bounds what an upstream can make us queue).
+  o.unsupported("max_outbound_frames", "max_outbound_control_frames");
   o.done();
 }
 

@@ -34,6 +34,7 @@ const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.const
 
 /** One request as an HTTP/2 stream. */
 export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
+  readonly limited = true;
   poolState: PoolState = "new";
   private session: Session | null = null;
   private stream: ClientHttp2Stream | null = null;
@@ -68,7 +69,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
   onSession(s: Session): void {
     this.session = s;
     if (this.finished) {
-      this.pool.releaseStream(s);
+      this.pool.releaseStream(s, true);
       return;
     }
     const { req } = this;
@@ -83,7 +84,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
       });
     } catch (e) {
       // Invalid headers: reported asynchronously, never from inside request().
-      this.pool.releaseStream(s);
+      this.pool.releaseStream(s, true);
       process.nextTick(() => this.fail("protocol error", (e as Error).message));
       return;
     }
@@ -163,7 +164,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
   }
 
   private onClose(stream: ClientHttp2Stream, s: Session): void {
-    this.pool.releaseStream(s);
+    this.pool.releaseStream(s, true);
     if (this.finished) return;
     let reason: ResetReason;
     if (this.localCancel) reason = "local reset";
@@ -184,7 +185,8 @@ export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
     if (this.finished) return;
     this.finished = true;
     leavePool(this);
-    if (!this.started) countFailureBeforeHead(this.host.stats);
+    // An overflow is the cluster's, not the host's: no host outcome (Envoy passes no host).
+    if (!this.started && reason !== "overflow") countFailureBeforeHead(this.host.stats);
     this.handler.onError(reason, detail);
   }
 }
@@ -217,7 +219,7 @@ export function extendedConnect(
     try {
       stream = (s.h2 as ClientHttp2Session).request(headers);
     } catch (e) {
-      pool.releaseStream(s);
+      pool.releaseStream(s, false);
       reject(new TunnelError("protocol error", (e as Error).message));
       return;
     }
@@ -225,7 +227,7 @@ export function extendedConnect(
     // Before the response the 'close' below rejects; after it the stream is the caller's.
     stream.on("error", ignoreErrorUntilHandedOver);
     stream.on("close", () => {
-      pool.releaseStream(s);
+      pool.releaseStream(s, false);
       if (settled) return;
       settled = true;
       const reason = s.dead || s.h2?.destroyed ? "connection termination" : "remote reset";

@@ -27,6 +27,8 @@ export class Session {
 
 /** Something waiting for a stream slot on a session. */
 export interface Waiter {
+  /** A request, counted by the cluster's circuit breakers (an upgrade tunnel is not). */
+  readonly limited: boolean;
   /** No session has room: the waiter queues (Envoy's `newPendingStream`, `upstream_rq_pending_*`). */
   onPending(): void;
   onSession(session: Session): void;

@@ -1,6 +1,7 @@
 import { EchomeshError } from "../../lib/errors.js";
 import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
+import type { ResourceManager } from "../upstream/resource_manager.js";
 import { type ConnectContext, ConnectFailure, connectTcp } from "./connector.js";
 import { bodyIntact, H1Client, type H1Exchange, type H1Handler } from "./h1_client.js";
 import {
@@ -25,9 +26,6 @@ import type {
   UpstreamResponseHandler,
 } from "./types.js";
 
-/** Envoy's default circuit breaker `max_connections`; past it requests wait for a free connection. */
-const MAX_CONNECTIONS = 1024;
-
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 /**
@@ -37,24 +35,34 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
  */
 interface Conn {
   readonly client: H1Client;
-  busy: boolean;
-  open: boolean;
-  removed: boolean;
+  state: "connecting" | "idle" | "busy" | "closed";
   servedOnSocket: number;
+  /** Why its connect failed (the waiting requests fail with it). */
+  connectError: Error | null;
 }
 
 /**
- * HTTP/1.1 keep-alive pool for one host: one H1Client per connection, so that the pool knows which
- * connection each request rides on. Idle connections are reused LIFO and closed after
- * `upstreamIdleTimeoutMs` (Envoy's 1 h by default; a `Keep-Alive: timeout` hint is ignored, as
- * Envoy ignores it), or as soon as the upstream closes them.
+ * HTTP/1.1 keep-alive pool for one host, shaped like Envoy's `ConnPoolImplBase`: a request takes an
+ * idle connection (LIFO), else waits in the pending queue, and a new connection is opened only
+ * while more requests wait than connections are being opened. A connection serves whichever request
+ * waits when it is up: a request cancelled while waiting leaves it connecting (Envoy's
+ * `CancelPolicy::Default`), so a client that sends and resets requests in a loop costs no
+ * connection per request. The cluster's circuit breakers (`host.resources`) bound the connections,
+ * the waiting requests and the requests on connections; past the last two a request fails at once
+ * with "overflow" (503, flag UO).
+ *
+ * Idle connections close after `upstreamIdleTimeoutMs` (Envoy's 1 h by default; a `Keep-Alive:
+ * timeout` hint is ignored, as Envoy ignores it), or as soon as the upstream closes them.
  */
 export class Http1Pool implements ConnPool {
   readonly protocol = "http1" as const;
   private readonly idle: Conn[] = [];
   private readonly conns = new Set<Conn>();
+  /** Connections still connecting: the capacity the pending requests already have coming. */
+  private connecting = 0;
   private readonly pending: H1Request[] = [];
   private readonly connectCtx: ConnectContext;
+  private readonly resources: ResourceManager;
   private draining = false;
   private destroyed = false;
   private drained: (() => void) | null = null;
@@ -65,6 +73,7 @@ export class Http1Pool implements ConnPool {
     readonly stats: ClusterStats,
     options: PoolOptions,
   ) {
+    this.resources = host.resources;
     this.connectCtx = {
       host,
       stats,
@@ -75,12 +84,23 @@ export class Http1Pool implements ConnPool {
   }
 
   request(req: UpstreamRequest, handler: UpstreamResponseHandler): UpstreamRequestHandle {
-    const rq = new H1Request(this, req, handler);
+    const rq = new H1Request(this, req, handler, this.resources);
     if (this.draining || this.destroyed) {
       process.nextTick(() => rq.fail("connection failure", "connection pool is draining"));
-    } else {
-      this.dispatch(rq, false);
+      return rq;
     }
+    const conn = this.idle.pop();
+    if (conn !== undefined) {
+      this.attach(conn, rq);
+      return rq;
+    }
+    if (!this.resources.pendingRequests.canCreate()) {
+      this.stats.upstream_rq_pending_overflow.value++;
+      process.nextTick(() => rq.fail("overflow", "overflow"));
+      return rq;
+    }
+    this.enqueue(rq);
+    this.tryCreateConnections();
     return rq;
   }
 
@@ -92,7 +112,8 @@ export class Http1Pool implements ConnPool {
 
   drain(): Promise<void> {
     this.draining = true;
-    for (const conn of this.idle.splice(0)) this.remove(conn);
+    for (const conn of [...this.idle]) this.remove(conn);
+    this.closeSurplusConnecting();
     if (this.conns.size === 0 && this.pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.drained = resolve;
@@ -102,81 +123,133 @@ export class Http1Pool implements ConnPool {
   destroy(): void {
     this.destroyed = true;
     this.draining = true;
-    for (const rq of this.pending.splice(0)) rq.fail("local reset", "connection pool destroyed");
+    for (const rq of this.pending.splice(0)) {
+      this.resources.pendingRequests.dec();
+      rq.fail("local reset", "connection pool destroyed");
+    }
     for (const conn of [...this.conns]) this.remove(conn);
     this.checkDrained();
   }
 
-  /** @internal Give `rq` a connection: an idle one (LIFO), a new one, or a place in the queue. */
-  dispatch(rq: H1Request, fresh: boolean): void {
-    let conn = fresh ? undefined : this.idle.pop();
-    if (conn === undefined) {
-      // No idle connection: the request waits for a new one, or for a busy one (Envoy's pending).
-      enterPending(rq);
-      if (this.conns.size >= MAX_CONNECTIONS) {
-        this.pending.push(rq);
-        return;
-      }
-      conn = this.newConn();
-    }
-    this.start(conn, rq);
+  /** @internal A request on a reused socket met a reset before any response: once more, first in line, on a fresh connection. */
+  retry(rq: H1Request): void {
+    this.pending.unshift(rq);
+    this.resources.pendingRequests.inc();
+    this.tryCreateConnections();
   }
 
   /** @internal The request on `conn` finished; `reusable` when the exchange completed cleanly. */
   release(conn: Conn, reusable: boolean): void {
-    conn.busy = false;
-    if (conn.removed) return;
-    if (!reusable || !conn.open || this.draining) {
+    if (conn.state !== "busy") return;
+    if (!reusable || this.draining) {
       this.remove(conn);
       return;
     }
-    const next = this.pending.shift();
-    if (next !== undefined) this.start(conn, next);
-    else this.idle.push(conn);
+    conn.state = "idle";
+    this.idle.push(conn);
+    this.onUpstreamReady();
   }
 
-  /** @internal Drop a queued request (aborted before it got a connection). */
-  unqueue(rq: H1Request): void {
+  /** @internal A waiting request was cancelled: its connection, if one is coming, goes on connecting. */
+  cancelPending(rq: H1Request): void {
     const i = this.pending.indexOf(rq);
-    if (i !== -1) this.pending.splice(i, 1);
+    if (i !== -1) {
+      this.pending.splice(i, 1);
+      this.resources.pendingRequests.dec();
+    }
+    if (this.draining) this.closeSurplusConnecting();
     this.checkDrained();
   }
 
-  /** @internal Close a connection for good. */
+  /** @internal Close a connection for good (its 'close' does the bookkeeping). */
   remove(conn: Conn): void {
-    if (conn.removed) return;
-    conn.removed = true;
-    this.conns.delete(conn);
-    const i = this.idle.indexOf(conn);
-    if (i !== -1) this.idle.splice(i, 1);
+    if (conn.state === "closed") return;
     conn.client.destroy();
-    const next = this.destroyed ? undefined : this.pending.shift();
-    if (next !== undefined) this.start(this.newConn(), next);
-    this.checkDrained();
+    // A connection whose client had already closed reported it then; make sure it is out.
+    this.onClosed(conn);
   }
 
-  private start(conn: Conn, rq: H1Request): void {
-    conn.busy = true;
-    rq.conn = conn;
-    rq.dispatching = true;
+  private enqueue(rq: H1Request): void {
+    enterPending(rq);
+    this.resources.pendingRequests.inc();
+    this.pending.push(rq);
+  }
+
+  /** Envoy's `attachStreamToClient`: the request goes on `conn`, unless `max_requests` are already on connections. */
+  private attach(conn: Conn, rq: H1Request): void {
+    if (!this.resources.requests.canCreate()) {
+      this.stats.upstream_rq_active_overflow.value++;
+      conn.state = "idle";
+      this.idle.push(conn);
+      process.nextTick(() => rq.fail("overflow", "overflow"));
+      return;
+    }
+    conn.state = "busy";
+    rq.start(conn);
     conn.client.dispatch(rq.exchange(), rq);
-    rq.dispatching = false;
   }
 
-  private newConn(): Conn {
+  /** Hand idle connections to waiting requests (first come, first served). */
+  private onUpstreamReady(): void {
+    while (this.pending.length > 0 && this.idle.length > 0) {
+      const rq = this.pending.shift() as H1Request;
+      this.resources.pendingRequests.dec();
+      this.attach(this.idle.pop() as Conn, rq);
+    }
+    if (this.draining) for (const conn of [...this.idle]) this.remove(conn);
+  }
+
+  /**
+   * Envoy's `tryCreateNewConnections`: one more connection while more requests wait than are being
+   * connected for, within `max_connections` (except a host with no connection at all gets one, so
+   * that its requests are not stuck behind other hosts' connections).
+   */
+  private tryCreateConnections(): void {
+    while (this.pending.length > this.connecting && !this.destroyed) {
+      if (!this.resources.connections.canCreate() && this.conns.size > 0) {
+        this.stats.upstream_cx_overflow.value++;
+        return;
+      }
+      this.newConn();
+    }
+  }
+
+  /** Draining: connections being opened for nobody are closed. */
+  private closeSurplusConnecting(): void {
+    let surplus = this.connecting - this.pending.length;
+    for (const conn of this.conns) {
+      if (surplus <= 0) return;
+      if (conn.state !== "connecting") continue;
+      surplus--;
+      this.remove(conn);
+    }
+  }
+
+  private newConn(): void {
     const ctx = this.connectCtx;
+    this.resources.connections.inc();
+    this.connecting++;
     const conn: Conn = {
       client: new H1Client(
-        (cb, cx) => connectTcp(ctx, cb, cx),
+        (cb, cx) =>
+          connectTcp(
+            ctx,
+            (err, socket) => {
+              conn.connectError = err;
+              cb(err, socket);
+            },
+            cx,
+          ),
         {
           onOpen: () => {
-            conn.open = true;
+            if (conn.state !== "connecting") return;
+            this.connecting--;
+            conn.state = "idle";
             conn.servedOnSocket = 0;
+            this.idle.push(conn);
+            this.onUpstreamReady();
           },
-          onClose: () => {
-            conn.open = false;
-            if (!conn.busy) this.remove(conn);
-          },
+          onClose: () => this.onClosed(conn),
           onCloseNotify: () => {
             this.stats.upstream_cx_close_notify.value++;
           },
@@ -187,13 +260,35 @@ export class Http1Pool implements ConnPool {
         this.cluster.upstreamIdleTimeoutMs,
         this.cluster.maxRequestsPerConnection,
       ),
-      busy: false,
-      open: false,
-      removed: false,
+      state: "connecting",
       servedOnSocket: 0,
+      connectError: null,
     };
     this.conns.add(conn);
-    return conn;
+    conn.client.open();
+  }
+
+  /** The connection is gone (closed by either side, or its connect failed). */
+  private onClosed(conn: Conn): void {
+    if (conn.state === "closed") return;
+    const wasConnecting = conn.state === "connecting";
+    if (wasConnecting) this.connecting--;
+    conn.state = "closed";
+    this.conns.delete(conn);
+    this.resources.connections.dec();
+    const i = this.idle.indexOf(conn);
+    if (i !== -1) this.idle.splice(i, 1);
+    const err = conn.connectError;
+    if (wasConnecting && err !== null) {
+      // Envoy's purgePendingStreams: a failed connect fails every waiting request.
+      for (const rq of this.pending.splice(0)) {
+        this.resources.pendingRequests.dec();
+        rq.onError(err);
+      }
+    } else {
+      this.tryCreateConnections();
+    }
+    this.checkDrained();
   }
 
   private checkDrained(): void {
@@ -209,8 +304,8 @@ export class Http1Pool implements ConnPool {
 class H1Request implements UpstreamRequestHandle, H1Handler, PoolAccounted {
   conn: Conn | null = null;
   poolState: PoolState = "new";
-  /** An error reported while dispatching is deferred: callbacks never run inside `request()`. */
-  dispatching = false;
+  /** Counted in the cluster's `max_requests` (from attach to the end of its exchange). */
+  private onConnection = false;
   private connAbort: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private paused = false;
@@ -223,6 +318,7 @@ class H1Request implements UpstreamRequestHandle, H1Handler, PoolAccounted {
     private readonly pool: Http1Pool,
     private readonly req: UpstreamRequest,
     private readonly handler: UpstreamResponseHandler,
+    private readonly resources: ResourceManager,
   ) {}
 
   get host(): Host {
@@ -242,6 +338,13 @@ class H1Request implements UpstreamRequestHandle, H1Handler, PoolAccounted {
     return { method: req.method, path: req.path, headers: requestHeaders(req), body: req.body };
   }
 
+  /** The pool put this request on `conn` (its exchange is written on the next tick). */
+  start(conn: Conn): void {
+    this.conn = conn;
+    this.onConnection = true;
+    this.resources.requests.inc();
+  }
+
   // --- UpstreamRequestHandle ---
 
   abort(): void {
@@ -250,9 +353,10 @@ class H1Request implements UpstreamRequestHandle, H1Handler, PoolAccounted {
     leavePool(this);
     const { conn } = this;
     if (conn === null) {
-      this.pool.unqueue(this);
+      this.pool.cancelPending(this);
       return;
     }
+    this.leaveConnection();
     // No upstream_rq_tx_reset: HTTP/1.1 has no stream reset, the connection closes (as Envoy counts).
     // Never hand a half-used socket back: the connection's abort destroys it.
     if (this.connAbort !== null) this.connAbort();
@@ -269,12 +373,13 @@ class H1Request implements UpstreamRequestHandle, H1Handler, PoolAccounted {
     this.resumeUpstream?.();
   }
 
-  /** Fail before dispatch (pool draining/destroyed). */
+  /** Fail without a connection (overflow, pool draining/destroyed); called asynchronously. */
   fail(reason: ResetReason, detail: string): void {
     if (this.finished) return;
     this.finished = true;
     leavePool(this);
-    countFailureBeforeHead(this.host.stats);
+    // An overflow is the cluster's, not the host's: no host outcome (Envoy passes no host).
+    if (reason !== "overflow") countFailureBeforeHead(this.host.stats);
     this.handler.onError(reason, detail);
   }
 
@@ -307,6 +412,7 @@ class H1Request implements UpstreamRequestHandle, H1Handler, PoolAccounted {
 
   onComplete(trailers: RawHeaders | null): void {
     const conn = this.conn;
+    this.leaveConnection();
     if (conn !== null) {
       conn.servedOnSocket++;
       this.pool.release(conn, true);
@@ -318,20 +424,17 @@ class H1Request implements UpstreamRequestHandle, H1Handler, PoolAccounted {
   }
 
   onError(err: Error): void {
-    if (this.dispatching) {
-      process.nextTick(() => this.onError(err));
-      return;
-    }
     const conn = this.conn;
     this.conn = null;
     this.connAbort = null;
+    this.leaveConnection();
     if (conn !== null) this.pool.release(conn, false);
     if (this.finished) return;
     if (this.canRetry(err)) {
       this.retried = true;
       this.reused = false;
       this.pool.stats.upstream_rq_retry.value++;
-      this.pool.dispatch(this, true);
+      this.pool.retry(this);
       return;
     }
     this.finished = true;
@@ -341,6 +444,13 @@ class H1Request implements UpstreamRequestHandle, H1Handler, PoolAccounted {
     leavePool(this, reason === "connection failure" || reason === "connection timeout");
     if (!this.started) countFailureBeforeHead(this.host.stats);
     this.handler.onError(reason, errorDetail(err));
+  }
+
+  /** Out of the cluster's `max_requests` count. */
+  private leaveConnection(): void {
+    if (!this.onConnection) return;
+    this.onConnection = false;
+    this.resources.requests.dec();
   }
 
   /** A reset on a reused keep-alive socket before any response byte: retry once, when safe. */

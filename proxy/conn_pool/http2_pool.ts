@@ -2,6 +2,7 @@ import http2 from "node:http2";
 import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
+import type { ResourceManager } from "../upstream/resource_manager.js";
 import { type ConnectContext, connectTcp } from "./connector.js";
 import { extendedConnect, H2Request } from "./h2_request.js";
 import { Session, type Waiter } from "./h2_session.js";
@@ -17,15 +18,17 @@ import {
   type UpstreamResponseHandler,
 } from "./types.js";
 
-/** Envoy's default circuit breaker `max_connections`. */
-const MAX_SESSIONS = 1024;
-
 /**
  * h2c (prior knowledge) pool for one host: one session carries many streams. A new session is opened
  * only when every live session is at the peer's `maxConcurrentStreams` (as Envoy does); requests wait
  * in a FIFO queue meanwhile. A session that received GOAWAY or died is replaced for new streams; its
  * in-flight streams end with "connection termination" (or "remote reset" when refused: safe to retry).
  * A session without streams closes after `upstreamIdleTimeoutMs`.
+ *
+ * The cluster's circuit breakers (`host.resources`) bound the sessions (`max_connections`), the
+ * requests waiting for a stream (`max_pending_requests`) and the requests on streams
+ * (`max_requests`); past the last two a request fails at once with "overflow" (503, flag UO), as in
+ * Envoy's `ConnPoolImplBase`. Upgrade tunnels are not counted.
  */
 export class Http2Pool implements ConnPool {
   readonly protocol = "http2" as const;
@@ -40,6 +43,7 @@ export class Http2Pool implements ConnPool {
   /** What we announce: SETTINGS (max streams, stream window), then the connection window. */
   private readonly settings: http2.Settings;
   private readonly connectionWindow: number;
+  private readonly resources: ResourceManager;
   private draining = false;
   private drained: (() => void) | null = null;
 
@@ -49,6 +53,7 @@ export class Http2Pool implements ConnPool {
     readonly stats: ClusterStats,
     options: PoolOptions,
   ) {
+    this.resources = host.resources;
     this.connectCtx = {
       host,
       stats,
@@ -80,13 +85,14 @@ export class Http2Pool implements ConnPool {
   async tunnel(req: UpstreamRequest, upgradeType: string, http1Fallback = false): Promise<TunnelResult> {
     const session = await new Promise<Session>((resolve, reject) => {
       this.acquire({
+        limited: false,
         onPending: () => this.stats.upstream_rq_pending_total.value++,
         onSession: resolve,
         onFail: (reason, detail) => reject(new TunnelError(reason, detail)),
       });
     });
     if (!session.connectProtocol || session.h2 === null) {
-      this.releaseStream(session);
+      this.releaseStream(session, false);
       // The peer did not enable RFC 8441: a dedicated HTTP/1.1 upgrade connection (Envoy in 2018).
       if (http1Fallback) return openH1Tunnel(this.tunnelCtx, req, upgradeType);
       // Envoy 1.40 sends the extended CONNECT anyway; a peer without allow_connect drops the connection.
@@ -109,7 +115,10 @@ export class Http2Pool implements ConnPool {
 
   destroy(): void {
     this.draining = true;
-    for (const w of this.waiting.splice(0)) w.onFail("local reset", "connection pool destroyed");
+    for (const w of this.waiting.splice(0)) {
+      if (w.limited) this.resources.pendingRequests.dec();
+      w.onFail("local reset", "connection pool destroyed");
+    }
     for (const s of [...this.sessions]) {
       s.closing = true;
       if (s.h2 !== null) s.h2.destroy();
@@ -127,27 +136,36 @@ export class Http2Pool implements ConnPool {
     for (let i = this.sessions.length - 1; i >= 0; i--) {
       const s = this.sessions[i] as Session;
       if (s.usable) {
-        this.take(s);
-        w.onSession(s);
+        this.attach(s, w);
         return;
       }
     }
+    if (w.limited) {
+      if (!this.resources.pendingRequests.canCreate()) {
+        this.stats.upstream_rq_pending_overflow.value++;
+        process.nextTick(() => w.onFail("overflow", "overflow"));
+        return;
+      }
+      this.resources.pendingRequests.inc();
+    }
     w.onPending();
     this.waiting.push(w);
-    if (!this.sessions.some((s) => !s.ready && !s.dead) && this.sessions.length < MAX_SESSIONS) {
-      this.openSession();
-    }
+    if (!this.sessions.some((s) => !s.ready && !s.dead)) this.openSession();
   }
 
   /** @internal Remove a queued waiter (aborted before it got a stream). */
   unqueue(w: Waiter): void {
     const i = this.waiting.indexOf(w);
-    if (i !== -1) this.waiting.splice(i, 1);
+    if (i !== -1) {
+      this.waiting.splice(i, 1);
+      if (w.limited) this.resources.pendingRequests.dec();
+    }
     this.checkDrained();
   }
 
-  /** @internal A stream on `s` closed. */
-  releaseStream(s: Session): void {
+  /** @internal A stream on `s` closed; `limited`: it was a request (counted in `max_requests`). */
+  releaseStream(s: Session, limited: boolean): void {
+    if (limited) this.resources.requests.dec();
     s.active--;
     s.cx.activeRq = s.active > 0;
     if (s.dead) return;
@@ -166,6 +184,20 @@ export class Http2Pool implements ConnPool {
     }
   }
 
+  /** Envoy's `attachStreamToClient`: a stream on `s`, unless `max_requests` are already on streams. */
+  private attach(s: Session, w: Waiter): void {
+    if (w.limited) {
+      if (!this.resources.requests.canCreate()) {
+        this.stats.upstream_rq_active_overflow.value++;
+        process.nextTick(() => w.onFail("overflow", "overflow"));
+        return;
+      }
+      this.resources.requests.inc();
+    }
+    this.take(s);
+    w.onSession(s);
+  }
+
   private take(s: Session): void {
     s.active++;
     s.cx.activeRq = true;
@@ -179,12 +211,18 @@ export class Http2Pool implements ConnPool {
   private flush(s: Session): void {
     while (this.waiting.length > 0 && s.usable) {
       const w = this.waiting.shift() as Waiter;
-      this.take(s);
-      w.onSession(s);
+      if (w.limited) this.resources.pendingRequests.dec();
+      this.attach(s, w);
     }
   }
 
+  /** A new session, within `max_connections` (a host without any session always gets one). */
   private openSession(): void {
+    if (!this.resources.connections.canCreate() && this.sessions.length > 0) {
+      this.stats.upstream_cx_overflow.value++;
+      return;
+    }
+    this.resources.connections.inc();
     const s = new Session();
     this.sessions.push(s);
     connectTcp(
@@ -247,7 +285,10 @@ export class Http2Pool implements ConnPool {
     this.forget(s);
     // Requests waiting for this connection fail, unless another session can still take them.
     if (!wasReady && !this.sessions.some((o) => !o.dead && (o.usable || !o.ready))) {
-      for (const w of this.waiting.splice(0)) w.onFail(reason, detail);
+      for (const w of this.waiting.splice(0)) {
+        if (w.limited) this.resources.pendingRequests.dec();
+        w.onFail(reason, detail);
+      }
     } else if (
       this.waiting.length > 0 &&
       !this.draining &&
@@ -262,7 +303,9 @@ export class Http2Pool implements ConnPool {
     if (s.idleTimer !== null) clearTimeout(s.idleTimer);
     s.idleTimer = null;
     const i = this.sessions.indexOf(s);
-    if (i !== -1) this.sessions.splice(i, 1);
+    if (i === -1) return;
+    this.sessions.splice(i, 1);
+    this.resources.connections.dec();
   }
 
   private checkDrained(): void {

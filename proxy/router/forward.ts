@@ -80,6 +80,8 @@ export class Forwarder {
   /** The current try's pool speaks HTTP/1.1 (whose responses carry trailers only when chunked). */
   private upstreamHttp1 = false;
   private waitingDrain = false;
+  /** A retry is counted in the cluster's `max_retries` for this request. */
+  private holdsRetry = false;
   private done = false;
 
   constructor(
@@ -221,8 +223,9 @@ export class Forwarder {
   onHeaders(_a: Attempt, status: number, headers: RawHeaders): void {
     const stats = this.cluster.stats;
     const retry = this.retry;
+    this.releaseRetry();
     if (retry?.wouldRetryStatus(status)) {
-      if (retry.take()) {
+      if (this.takeRetry(retry)) {
         // The retried response is discarded, and its connection with it; it counts only as `retry.`.
         stats.countRetriedResponse(status);
         if (this.currentHost !== null) countRetriedHead(this.currentHost.stats, status);
@@ -230,8 +233,6 @@ export class Forwarder {
         this.scheduleRetry();
         return;
       }
-      stats.upstream_rq_retry_limit_exceeded.value++;
-      this.stream.addFlag("URX");
     } else if (retry !== null && retry.attempts > 0) {
       stats.upstream_rq_retry_success.value++;
     }
@@ -290,13 +291,10 @@ export class Forwarder {
       return;
     }
     const retry = this.retry;
-    if (retry?.wouldRetryReset(reason)) {
-      if (retry.take()) {
-        this.scheduleRetry();
-        return;
-      }
-      this.cluster.stats.upstream_rq_retry_limit_exceeded.value++;
-      stream.addFlag("URX");
+    this.releaseRetry();
+    if (retry?.wouldRetryReset(reason) && this.takeRetry(retry)) {
+      this.scheduleRetry();
+      return;
     }
     stream.addFlag(resetFlag(reason));
     this.finish();
@@ -308,7 +306,41 @@ export class Forwarder {
       status,
       upstreamResetBody(reason, retried, dialect),
       resetDetails(reason, false, dialect, detail),
+      // A circuit breaker's overflow says so (Envoy's onUpstreamAbort).
+      reason === "overflow" ? ["x-envoy-overloaded", "true"] : undefined,
     );
+  }
+
+  /**
+   * Envoy's `shouldRetry` once `retry_on` wants a retry: within `num_retries` (else
+   * `upstream_rq_retry_limit_exceeded`, flag URX), then within the cluster's `max_retries` (else
+   * `upstream_rq_retry_overflow`, flag UO). The retry taken is held until this request's next retry
+   * decision or its end.
+   */
+  private takeRetry(retry: RetryState): boolean {
+    const stats = this.cluster.stats;
+    if (retry.remaining <= 0) {
+      stats.upstream_rq_retry_limit_exceeded.value++;
+      this.stream.addFlag("URX");
+      return false;
+    }
+    const retries = this.cluster.resources.retries;
+    if (!retries.canCreate()) {
+      stats.upstream_rq_retry_overflow.value++;
+      this.stream.addFlag("UO");
+      return false;
+    }
+    retry.take();
+    retries.inc();
+    this.holdsRetry = true;
+    return true;
+  }
+
+  /** Envoy's `resetRetry`: the retry this request held (scheduled or in flight) no longer counts. */
+  private releaseRetry(): void {
+    if (!this.holdsRetry) return;
+    this.holdsRetry = false;
+    this.cluster.resources.retries.dec();
   }
 
   private scheduleRetry(): void {
@@ -347,14 +379,11 @@ export class Forwarder {
     if (host !== null) host.stats.rq_timeout++;
     this.endTry(true);
     const retry = this.retry;
-    if (retry?.wouldRetryTimeout()) {
-      if (retry.take()) {
-        if (host !== null) host.stats.rq_error++;
-        this.scheduleRetry();
-        return;
-      }
-      this.cluster.stats.upstream_rq_retry_limit_exceeded.value++;
-      this.stream.addFlag("URX");
+    this.releaseRetry();
+    if (retry?.wouldRetryTimeout() && this.takeRetry(retry)) {
+      if (host !== null) host.stats.rq_error++;
+      this.scheduleRetry();
+      return;
     }
     this.cluster.stats.countResponse(504, this.internal);
     if (host !== null) host.stats.rq_error++;
@@ -385,6 +414,7 @@ export class Forwarder {
   /** No more tries: stop every timer. */
   private finish(): void {
     this.done = true;
+    this.releaseRetry();
     if (this.globalTimer !== null) clearTimeout(this.globalTimer);
     if (this.perTryTimer !== null) clearTimeout(this.perTryTimer);
     if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);

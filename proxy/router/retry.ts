@@ -6,7 +6,8 @@ import type { RetryPolicy } from "../config/model.js";
 import type { ResetReason } from "../conn_pool/types.js";
 
 export class RetryState {
-  private remaining: number;
+  /** Retries left under `num_retries`. */
+  private left: number;
   /** Retries done so far. */
   attempts = 0;
   private readonly on5xx: boolean;
@@ -21,7 +22,7 @@ export class RetryState {
     private readonly policy: RetryPolicy,
     private readonly random: () => number,
   ) {
-    this.remaining = policy.numRetries;
+    this.left = policy.numRetries;
     const on = policy.retryOn;
     this.on5xx = on.has("5xx");
     this.onGatewayError = on.has("gateway-error");
@@ -57,10 +58,15 @@ export class RetryState {
     return this.wouldRetryStatus(504);
   }
 
+  /** Retries left under `num_retries` (none: the retry limit is reached, flag URX). */
+  get remaining(): number {
+    return this.left;
+  }
+
   /** Take one retry if any remain; false = retry limit reached (flag URX). */
   take(): boolean {
-    if (this.remaining <= 0) return false;
-    this.remaining--;
+    if (this.left <= 0) return false;
+    this.left--;
     this.attempts++;
     return true;
   }

@@ -1,8 +1,10 @@
+import { circuitBreakersOf } from "../config/cluster.js";
 import type { ClusterConfig } from "../config/model.js";
 import type { ConnPool } from "../conn_pool/types.js";
 import { createLoadBalancer, type LoadBalancer, type RandomSource } from "../load_balancer/index.js";
 import type { Cluster } from "./cluster.js";
 import type { ClusterStats, Host } from "./host.js";
+import { ResourceManager } from "./resource_manager.js";
 
 /** Builds the connection pool of one host (proxy/conn_pool's `createConnPool`). */
 export type PoolFactory = (host: Host, cluster: ClusterConfig, stats: ClusterStats) => ConnPool;
@@ -23,6 +25,8 @@ export interface ClusterDeps {
 export abstract class BaseCluster implements Cluster {
   readonly name: string;
   readonly stats: ClusterStats;
+  /** The circuit breakers every host of this cluster hands its pool. */
+  readonly resources: ResourceManager;
   hosts: readonly Host[] = [];
   protected closed = false;
   /** Current members, not draining. */
@@ -40,6 +44,7 @@ export abstract class BaseCluster implements Cluster {
   ) {
     this.name = config.name;
     this.stats = deps.stats;
+    this.resources = new ResourceManager(circuitBreakersOf(config).default, deps.stats);
     this.createPool = deps.createPool;
     this.lb = createLoadBalancer(config.lbPolicy, {
       random: deps.random,

@@ -1,6 +1,7 @@
 import type { ClusterConfig } from "../config/model.js";
 import type { ConnPool } from "../conn_pool/types.js";
 import type { ClusterStats, Host } from "./host.js";
+import type { ResourceManager } from "./resource_manager.js";
 
 /**
  * A running cluster: its hosts (from static config or DNS), its load balancer and its pools.
@@ -10,6 +11,8 @@ export interface Cluster {
   readonly name: string;
   readonly config: ClusterConfig;
   readonly stats: ClusterStats;
+  /** Its circuit breakers (DEFAULT priority), shared with the pools of its hosts. */
+  readonly resources: ResourceManager;
   /** Current membership, including draining hosts (the admin shows them). */
   readonly hosts: readonly Host[];
   /** Pick a host with the cluster's load balancer among healthy, non-draining hosts; null if none. */

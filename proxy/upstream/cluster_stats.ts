@@ -23,12 +23,20 @@ export const CLUSTER_STATS = declareScope({
     upstream_rq_pending_total: counter("Requests that waited for a connection"),
     upstream_rq_pending_active: gauge("Requests waiting for a connection"),
     upstream_rq_pending_failure_eject: counter("Waiting requests failed because their connection failed"),
+    upstream_rq_pending_overflow: counter(
+      "Requests answered 503 (flag UO) because `max_pending_requests` requests already waited",
+    ),
+    upstream_rq_active_overflow: counter(
+      "Requests answered 503 (flag UO) because `max_requests` requests were already on connections",
+    ),
+    upstream_rq_retry_overflow: counter("Retries not done because `max_retries` retries were in flight"),
     upstream_rq_rx_reset: counter("Requests reset by the upstream"),
     upstream_rq_tx_reset: counter("Requests reset by the proxy"),
     upstream_cx_total: counter("Connections opened"),
     upstream_cx_active: gauge("Connections open"),
     upstream_cx_http1_total: counter("HTTP/1.1 connections"),
     upstream_cx_http2_total: counter("HTTP/2 connections"),
+    upstream_cx_overflow: counter("Connections not opened because `max_connections` were open"),
     upstream_cx_connect_fail: counter("Connections that failed to connect"),
     upstream_cx_connect_timeout: counter("Connections that hit the cluster's `connect_timeout`"),
     upstream_cx_destroy: counter("Connections closed"),
@@ -48,6 +56,31 @@ export const CLUSTER_STATS = declareScope({
       "Connections closed on a protocol error (a malformed response, or one cut before its end)",
     ),
     upstream_cx_none_healthy: counter("Requests answered 503 because the cluster had no healthy host"),
+    "circuit_breakers.default.cx_open": gauge("1 while `max_connections` connections are open", {
+      perProcess: true,
+    }),
+    "circuit_breakers.default.cx_pool_open": gauge(
+      "1 while `max_connection_pools` is reached (never: no limit)",
+      {
+        perProcess: true,
+      },
+    ),
+    "circuit_breakers.default.rq_pending_open": gauge("1 while `max_pending_requests` requests wait", {
+      perProcess: true,
+    }),
+    "circuit_breakers.default.rq_open": gauge("1 while `max_requests` requests are on connections", {
+      perProcess: true,
+    }),
+    "circuit_breakers.default.rq_retry_open": gauge("1 while `max_retries` retries are in flight", {
+      perProcess: true,
+    }),
+    "circuit_breakers.high.cx_open": gauge("The same for HIGH priority (no route has it: always 0)", {
+      perProcess: true,
+    }),
+    "circuit_breakers.high.cx_pool_open": gauge("The same for HIGH priority", { perProcess: true }),
+    "circuit_breakers.high.rq_pending_open": gauge("The same for HIGH priority", { perProcess: true }),
+    "circuit_breakers.high.rq_open": gauge("The same for HIGH priority", { perProcess: true }),
+    "circuit_breakers.high.rq_retry_open": gauge("The same for HIGH priority", { perProcess: true }),
     membership_total: gauge("Hosts in the cluster", { perProcess: true }),
     membership_healthy: gauge("Healthy hosts in the cluster", { perProcess: true }),
     update_attempt: counter("DNS resolutions of the cluster's hosts"),

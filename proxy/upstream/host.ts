@@ -1,4 +1,6 @@
+import { CIRCUIT_BREAKER_DEFAULTS } from "../config/cluster.js";
 import { type HostStats, newHostStats } from "../conn_pool/host_stats.js";
+import { ResourceManager } from "./resource_manager.js";
 
 export type { HostStats } from "../conn_pool/host_stats.js";
 export type { ClusterStats } from "./cluster_stats.js";
@@ -19,6 +21,11 @@ export class Host {
     readonly weight: number,
     /** DNS name (or endpoint hostname) for auto_host_rewrite and the admin; the address otherwise. */
     readonly hostname: string,
+    /**
+     * Its cluster's circuit breakers, shared by the pools of all the cluster's hosts (Envoy's
+     * `host->cluster().resourceManager()`); a host made outside a cluster gets its own.
+     */
+    readonly resources: ResourceManager = new ResourceManager(CIRCUIT_BREAKER_DEFAULTS, null),
   ) {}
 
   /** `address:port`, IPv6 in brackets: the key for pools and the `%UPSTREAM_HOST%` log field. */

@@ -21,7 +21,13 @@ export class LogicalDnsCluster extends DnsCluster {
     const ep = this.names[0];
     const first = addresses[0];
     if (ep === undefined || first === undefined || first === this.current?.address) return;
-    this.current = new Host(first, ep.address.port, ep.weight, ep.hostname ?? ep.address.address);
+    this.current = new Host(
+      first,
+      ep.address.port,
+      ep.weight,
+      ep.hostname ?? ep.address.address,
+      this.resources,
+    );
     this.updateMembership([this.current]);
   }
 }

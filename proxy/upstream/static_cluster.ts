@@ -14,6 +14,7 @@ export class StaticCluster extends BaseCluster {
         ep.address.port,
         ep.weight,
         ep.hostname ?? ep.address.address,
+        this.resources,
       );
       if (seen.has(host.key)) continue;
       seen.add(host.key);

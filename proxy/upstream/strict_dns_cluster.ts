@@ -37,7 +37,13 @@ export class StrictDnsCluster extends DnsCluster {
     const hosts: Host[] = [];
     const seen = new Set<string>();
     for (const address of addresses) {
-      const fresh = new Host(address, ep.address.port, ep.weight, ep.hostname ?? ep.address.address);
+      const fresh = new Host(
+        address,
+        ep.address.port,
+        ep.weight,
+        ep.hostname ?? ep.address.address,
+        this.resources,
+      );
       if (seen.has(fresh.key)) continue;
       seen.add(fresh.key);
       hosts.push(this.member(fresh.key) ?? fresh);

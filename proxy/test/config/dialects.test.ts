@@ -139,7 +139,6 @@ describe("fields accepted with a warning", () => {
     outlier_detection: { consecutive_5xx: 3 }
     health_checks: [{ timeout: 1s, interval: 5s, unhealthy_threshold: 2, healthy_threshold: 1, tcp_health_check: {} }]`;
     expect(warningsOf(loadConfigString(bootstrap({ cluster })))).toEqual([
-      "static_resources.clusters[0].circuit_breakers: ignored (echomesh-proxy enforces no connection or request limits)",
       "static_resources.clusters[0].outlier_detection: ignored (echomesh-proxy ejects no hosts)",
       "static_resources.clusters[0].health_checks: ignored (echomesh-proxy sends no health checks; every host counts as healthy)",
     ]);

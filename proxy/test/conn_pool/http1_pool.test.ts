@@ -111,6 +111,52 @@ describe("http1 pool", () => {
     expect(p.error?.afterHeaders).toBe(false);
   });
 
+  it("a request cancelled while its connection is being opened leaves it to serve the next request (Envoy's CancelPolicy::Default)", async () => {
+    const { sockets, port } = await h1Server((req, res) => res.end(`got ${req.url}`));
+    const t = makePool(port);
+    t.pool
+      .request(
+        { method: "GET", path: "/gone", authority: "a", headers: [], body: null },
+        { onHeaders() {}, onData() {}, onComplete() {}, onError() {} },
+      )
+      .abort();
+    expect(t.stat("upstream_cx_total")).toBe(1);
+    expect(t.stat("upstream_rq_pending_active")).toBe(0);
+    const r = await send(t.pool, { path: "/next" });
+    expect(r.body.toString()).toBe("got /next");
+    expect(sockets.length).toBe(1);
+    expect(t.stat("upstream_rq_total")).toBe(1);
+  });
+
+  it("1,000 requests sent and cancelled at once open one connection, not one each", async () => {
+    const { sockets, port } = await h1Server((_req, res) => res.end("ok"));
+    const t = makePool(port);
+    for (let i = 0; i < 1000; i++) {
+      t.pool
+        .request(
+          { method: "GET", path: "/", authority: "a", headers: [], body: null },
+          { onHeaders() {}, onData() {}, onComplete() {}, onError() {} },
+        )
+        .abort();
+    }
+    expect((await send(t.pool)).status).toBe(200);
+    expect(sockets.length).toBe(1);
+    expect(t.stat("upstream_cx_total")).toBe(1);
+    expect(t.stat("upstream_rq_pending_total")).toBe(1001);
+  });
+
+  it("a failed connect fails every waiting request (Envoy's purgePendingStreams)", async () => {
+    const t = makePool(await freePort());
+    const results = await Promise.all([send(t.pool), send(t.pool), send(t.pool)]);
+    expect(results.map((r) => r.error?.reason)).toEqual([
+      "connection failure",
+      "connection failure",
+      "connection failure",
+    ]);
+    expect(t.stat("upstream_rq_pending_failure_eject")).toBe(3);
+    expect(t.stat("upstream_rq_pending_active")).toBe(0);
+  });
+
   it("reports connection failure when the port refuses", async () => {
     const port = await freePort();
     const t = makePool(port);

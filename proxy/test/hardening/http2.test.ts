@@ -1,0 +1,230 @@
+/**
+ * HTTP/2 downstream attacks (issue 9): rapid reset, one connection hogging streams, a client that
+ * never reads, and a client that leaves with requests in flight. Each against one in-process proxy
+ * in front of a counting HTTP/1.1 upstream on loopback; bounded in count and time.
+ */
+import { execFile } from "node:child_process";
+import { Agent } from "node:http";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { ignoreErrorHandledOnClose } from "../../../lib/errors.js";
+import { sleep, waitUntil } from "../../../lib/wait.js";
+import { h2session, serverSettings } from "../../../test-support/h2.js";
+import { request } from "../../../test-support/http.js";
+import { prefixRoutes, useProxies } from "../http/helpers.js";
+import {
+  countingUpstream,
+  FRAME,
+  frame,
+  getHeadersFrame,
+  PREFACE,
+  probe,
+  settingsFrame,
+} from "./attack_kit.js";
+
+const { proxy, defer } = useProxies();
+
+const ROUTES = prefixRoutes({ "/": "route: { cluster: backend, timeout: 60s }" });
+
+async function setup(hcmExtra = "") {
+  const up = await countingUpstream();
+  defer(() => up.close());
+  const p = await proxy(ROUTES, { backend: up.port }, { hcmExtra });
+  return { p, counts: up.counts };
+}
+
+/**
+ * Runs the rapid-reset attacker (./rapid_reset_client.mjs) in a child process: `connections` h2c
+ * connections, `pairs` HEADERS + RST_STREAM(CANCEL) each. Resolves with what each connection saw.
+ */
+function rapidReset(
+  port: number,
+  connections: number,
+  pairs: number,
+): Promise<Array<{ sent: number; closedByProxy: boolean }>> {
+  const script = fileURLToPath(new URL("./rapid_reset_client.mjs", import.meta.url));
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [script, String(port), String(connections), String(pairs)],
+      { timeout: 30_000 },
+      (err, stdout) => (err !== null ? reject(err) : resolve(JSON.parse(stdout))),
+    );
+  });
+}
+
+describe("HTTP/2 downstream attacks", () => {
+  it("rapid reset, 20 connections x 1,000 HEADERS+RST_STREAM: few upstream connections, the attackers closed, a probe answered fast", async () => {
+    const { p, counts } = await setup();
+    const probing = probe(p.port);
+    await sleep(100);
+    const t0 = performance.now();
+    const attacks = await rapidReset(p.port, 20, 1000);
+
+    const attackMs = performance.now() - t0;
+    const probed = await probing.stop();
+    const maxLatency = Math.max(...probed.latencies);
+    console.log(
+      `rapid reset: ${attacks.reduce((n, a) => n + a.sent, 0)} resets sent in ${Math.round(attackMs)} ms, ` +
+        `${p.stat("cluster.backend.upstream_cx_total")} upstream connections opened ` +
+        `(${counts.accepted} accepted), probe max ${Math.round(maxLatency)} ms over ` +
+        `${probed.latencies.length} probes, ${probed.failures.length} failed`,
+    );
+    // Connections the proxy began (a connect given up before the upstream accepted it counts too).
+    expect(p.stat("cluster.backend.upstream_cx_total")).toBeLessThan(50);
+    expect(counts.accepted).toBeLessThan(50);
+    expect(attacks.map((a) => a.closedByProxy)).toEqual(Array(20).fill(true));
+    expect(probed.failures).toEqual([]);
+    // node:http2 parses a whole read (here ~1,000 pairs per connection, all 20 arriving at once) before
+    // the first reset reaches the connection manager: one event-loop turn of about a second, once.
+    expect(probed.latencies.filter((ms) => ms > 500).length).toBeLessThanOrEqual(1);
+    expect(maxLatency).toBeLessThan(2000);
+    expect(p.stat("http.ingress.downstream_rq_too_many_premature_resets")).toBe(20);
+    await waitUntil("no request left active", () => p.stat("http.ingress.downstream_rq_active") === 0);
+  }, 60_000);
+
+  it("3,000 streams on one connection: SETTINGS_MAX_CONCURRENT_STREAMS 1024 by default; with 3,000 allowed, 503 UO past the circuit breakers, another client answered at once (503 UO) or within one upstream delay", async () => {
+    const { p, counts } = await setup("http2_protocol_options: { max_concurrent_streams: 3000 }");
+    const plain = await setup();
+    const first = await h2session(plain.p.port);
+    expect((await serverSettings(first)).maxConcurrentStreams).toBe(1024);
+    first.destroy();
+
+    // The other client's connection is open before the attack (a new one would also measure the
+    // loopback's SYN retries on ports still in TIME_WAIT).
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    expect((await request(p.port, "/warm", { agent })).status).toBe(200);
+    const session = await h2session(p.port);
+    session.on("error", ignoreErrorHandledOnClose);
+    const statuses = new Map<string, number>();
+    let closed = 0;
+    for (let i = 0; i < 3000; i++) {
+      const stream = session.request({ ":path": "/slow?delay=2000" });
+      stream.on("response", (h) => {
+        const key = `${h[":status"]}${h["x-envoy-overloaded"] === "true" ? " overloaded" : ""}`;
+        statuses.set(key, (statuses.get(key) ?? 0) + 1);
+      });
+      stream.on("error", ignoreErrorHandledOnClose);
+      stream.on("close", () => closed++);
+      stream.resume();
+    }
+    await waitUntil("the upstream is busy", () => counts.active > 0);
+    const t0 = performance.now();
+    const answer = await request(p.port, "/probe", { timeoutMs: 20_000, agent });
+    const probeMs = performance.now() - t0;
+    agent.destroy();
+    await waitUntil("every stream is over", () => closed === 3000, { withinMs: 20_000 });
+    session.destroy();
+    console.log(
+      `3,000 streams: ${JSON.stringify(Object.fromEntries(statuses))}; upstream ${counts.accepted} connections, ` +
+        `${counts.requests} requests, ${counts.maxActive} at once; probe ${answer.status} in ${Math.round(probeMs)} ms`,
+    );
+    expect(counts.maxActive).toBeLessThanOrEqual(1024);
+    expect(counts.accepted).toBeLessThanOrEqual(1024);
+    expect(statuses.get("503 overloaded") ?? 0).toBeGreaterThan(500);
+    expect(statuses.get("503") ?? 0).toBe(0);
+    // One upstream delay (2 s) plus the work of 3,000 streams in this process; FIFO behind the
+    // 1,976 waiting requests it was three delays.
+    expect(probeMs).toBeLessThan(4000);
+    // The other client is answered (200) or, while the queue is full, refused at once as Envoy does.
+    const probeOverflow = answer.headers["x-envoy-overloaded"] === "true" ? 1 : 0;
+    expect(answer.status).toBe(probeOverflow === 1 ? 503 : 200);
+    const overflows = (statuses.get("503 overloaded") ?? 0) + probeOverflow;
+    expect(p.stat("cluster.backend.upstream_rq_pending_overflow")).toBe(overflows);
+    expect(p.entries.filter((e) => e.responseFlags.includes("UO")).length).toBe(overflows);
+  }, 60_000);
+
+  it("a client that never reads (PING flood; many responses queued): closed by the proxy, counted as outbound floods", async () => {
+    const { p } = await setup("http2_protocol_options: { max_outbound_frames: 200 }");
+    // 1. 5,000 PINGs at once, nothing read: more than 1,000 PING ACKs queued (max_outbound_control_frames).
+    const pinger = net.connect(p.port, "127.0.0.1");
+    pinger.on("error", ignoreErrorHandledOnClose);
+    pinger.pause();
+    await new Promise((r) => pinger.once("connect", r));
+    const pings = [PREFACE, settingsFrame([])];
+    for (let i = 0; i < 5000; i++) pings.push(frame(FRAME.PING, 0, 0, Buffer.alloc(8)));
+    pinger.write(Buffer.concat(pings));
+    await waitUntil("the PING flood is counted", () => p.stat("http2.outbound_control_flood") === 1, {
+      withinMs: 5000,
+    });
+    await waitUntil("its connection is closed", () => p.stat("http.ingress.downstream_cx_active") === 0);
+    pinger.destroy();
+    // 2. 1,000 requests for 64 KiB each with the windows wide open, nothing read: the response heads
+    // pile up behind the blocked socket past max_outbound_frames (200 here).
+    const rssBefore = process.memoryUsage().rss;
+    const reader = net.connect(p.port, "127.0.0.1");
+    reader.on("error", ignoreErrorHandledOnClose);
+    reader.pause();
+    await new Promise((r) => reader.once("connect", r));
+    const big = [
+      PREFACE,
+      settingsFrame([[4, 2 ** 31 - 1]]),
+      frame(FRAME.WINDOW_UPDATE, 0, 0, u32(2 ** 31 - 1 - 65535)),
+    ];
+    for (let i = 0; i < 1000; i++) big.push(getHeadersFrame(2 * i + 1, "/big?size=65536"));
+    reader.write(Buffer.concat(big));
+    await waitUntil("the outbound flood is counted", () => p.stat("http2.outbound_flood") === 1, {
+      withinMs: 10_000,
+    });
+    const grownMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+    console.log(`outbound flood: RSS grew ${grownMb.toFixed(1)} MiB`);
+    await waitUntil("its connection is closed", () => p.stat("http.ingress.downstream_cx_active") === 0);
+    reader.destroy();
+    expect(grownMb).toBeLessThan(200);
+    await waitUntil("no request left active", () => p.stat("http.ingress.downstream_rq_active") === 0);
+  }, 60_000);
+
+  it("a client that leaves with 2,000 slow requests in flight: every upstream request cancelled, downstream_rq_active back to 0", async () => {
+    const { p, counts } = await setup("http2_protocol_options: { max_concurrent_streams: 3000 }");
+    const session = await h2session(p.port);
+    session.on("error", ignoreErrorHandledOnClose);
+    for (let i = 0; i < 2000; i++) {
+      const stream = session.request({ ":path": "/slow?delay=30000" });
+      stream.on("error", ignoreErrorHandledOnClose);
+      stream.resume();
+    }
+    await waitUntil("1,024 requests reached the upstream", () => counts.active >= 1024, { withinMs: 10_000 });
+    session.destroy();
+    await waitUntil("every upstream request cancelled", () => counts.active === 0, { withinMs: 5000 });
+    await waitUntil("no request left active", () => p.stat("http.ingress.downstream_rq_active") === 0, {
+      withinMs: 5000,
+    });
+    expect(p.stat("cluster.backend.upstream_rq_active")).toBe(0);
+    expect(p.stat("cluster.backend.upstream_rq_pending_active")).toBe(0);
+    // The queued requests never reached the upstream.
+    expect(counts.requests).toBeLessThanOrEqual(1024);
+  }, 60_000);
+  it("max_requests_per_connection 2 on HTTP/2: the second stream starts the drain (GOAWAY), both answered, the third refused", async () => {
+    const { p, counts } = await setup("common_http_protocol_options: { max_requests_per_connection: 2 }");
+    const session = await h2session(p.port);
+    defer(() => session.destroy());
+    const goaway = new Promise<void>((resolve) => session.once("goaway", () => resolve()));
+    const get = (path: string) =>
+      new Promise<number | string>((resolve) => {
+        // node refuses a new stream on a session that got a GOAWAY: that throws.
+        let rq: ReturnType<typeof session.request>;
+        try {
+          rq = session.request({ ":path": path });
+        } catch (err) {
+          resolve((err as NodeJS.ErrnoException).code ?? "refused");
+          return;
+        }
+        rq.on("response", (h) => resolve(Number(h[":status"])));
+        rq.on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
+        rq.resume();
+      });
+    expect(await get("/1")).toBe(200);
+    expect(await get("/2")).toBe(200);
+    await goaway;
+    expect(await get("/3")).not.toBe(200);
+    expect(counts.requests).toBe(2);
+    expect(p.stat("http.ingress.downstream_cx_max_requests_reached")).toBe(1);
+  });
+});
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
