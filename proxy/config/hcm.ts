@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { parseAccessLogs } from "./access_log.js";
 import { type ExtensionSpec, resolveExtension } from "./extension.js";
 import type { CidrRange, CodecType, HttpConnectionManagerConfig, RouteConfiguration } from "./model.js";
-import { HEADERS_WITH_UNDERSCORES, readHttp2Settings } from "./protocol_options.js";
+import { HEADERS_WITH_UNDERSCORES, readHttp2FloodLimits, readHttp2Settings } from "./protocol_options.js";
 import type { Obj } from "./reader.js";
 import { parseRouteConfiguration } from "./route_config.js";
 import { hcmIdleTimeout } from "./v2.js";
@@ -75,19 +75,19 @@ export function parseHcm(h: Obj): HttpConnectionManagerConfig | null {
   const http2 = h.obj("http2_protocol_options");
   const allowConnect = http2?.bool("allow_connect", false) ?? false;
   const http2Settings = readHttp2Settings(http2);
+  const http2Flood = readHttp2FloodLimits(http2);
   http2?.done();
 
   let idleTimeoutMs = hcmIdleTimeout(h) ?? 3_600_000;
+  let maxHeadersCount = 100;
+  let maxRequestsPerConnection = 0;
   const common = h.obj("common_http_protocol_options");
   if (common !== null) {
     idleTimeoutMs = common.duration("idle_timeout", idleTimeoutMs);
+    maxHeadersCount = common.int("max_headers_count", maxHeadersCount, 1);
+    maxRequestsPerConnection = common.int("max_requests_per_connection", 0);
     common.enumOf("headers_with_underscores_action", HEADERS_WITH_UNDERSCORES, "allow");
-    common.unsupported(
-      "max_connection_duration",
-      "max_headers_count",
-      "max_stream_duration",
-      "max_requests_per_connection",
-    );
+    common.unsupported("max_connection_duration", "max_stream_duration");
     common.done();
   }
   // Envoy's defaults are what echomesh-proxy does; other values are not implemented.
@@ -106,13 +106,17 @@ export function parseHcm(h: Obj): HttpConnectionManagerConfig | null {
     defaultHostForHttp10,
     allowConnect,
     ...http2Settings,
+    ...http2Flood,
     upgrades: upgradeConfigs(h),
     streamIdleTimeoutMs: h.duration("stream_idle_timeout", 300_000),
     requestTimeoutMs: h.duration("request_timeout", 0),
+    requestHeadersTimeoutMs: h.duration("request_headers_timeout", 0),
     delayedCloseTimeoutMs: h.duration("delayed_close_timeout", 1000),
     idleTimeoutMs,
     drainTimeoutMs: h.duration("drain_timeout", 5_000),
     maxRequestHeadersKb: h.int("max_request_headers_kb", 60, 1, 8192),
+    maxHeadersCount,
+    maxRequestsPerConnection,
     accessLogs: parseAccessLogs(h),
     ...internalAddressConfig(h),
   };
@@ -128,7 +132,6 @@ export function parseHcm(h: Obj): HttpConnectionManagerConfig | null {
     "local_reply_config",
     "strip_matching_host_port",
     "strip_any_host_port",
-    "request_headers_timeout",
     "proxy_100_continue",
     "stream_error_on_invalid_http_message",
     "represent_ipv4_remote_address_as_ipv4_mapped_ipv6",

@@ -7,6 +7,8 @@
  * YAML anywhere else in the proxy. Durations are milliseconds; 0 means "disabled" where Envoy says so.
  */
 
+import type { Regex } from "./regex.js";
+
 export type ConfigVersion = "v2" | "v3";
 
 export interface Bootstrap {
@@ -52,6 +54,19 @@ export interface ListenerConfig {
   address: SocketAddress;
   /** The listener's single http_connection_manager (the only network filter we support). */
   hcm: HttpConnectionManagerConfig;
+  /**
+   * Connections open on this listener at most: the runtime key
+   * `envoy.resource_limits.listener.<name>.connection_limit` (`layered_runtime`). A connection past
+   * it is closed as soon as it is accepted (`downstream_cx_overflow`). null: no limit (Envoy's default).
+   */
+  connectionLimit: number | null;
+  /**
+   * Connections open on all the listeners that count toward it at most: the overload manager's
+   * `envoy.resource_monitors.global_downstream_max_connections` (`max_active_downstream_connections`),
+   * unless this listener sets `ignore_global_conn_limit`. Past it a connection is closed as soon as
+   * it is accepted (`downstream_global_cx_overflow`). null: not counted (no such monitor, or opted out).
+   */
+  globalConnectionLimit: number | null;
 }
 
 export type CodecType = "auto" | "http1" | "http2";
@@ -78,12 +93,23 @@ export interface HttpConnectionManagerConfig {
   http2InitialStreamWindowSize: number;
   /** `http2_protocol_options.initial_connection_window_size`, default 24 MiB (Envoy 1.40). */
   http2InitialConnectionWindowSize: number;
+  /**
+   * `http2_protocol_options.max_outbound_frames`, default 10000: a connection with more frames
+   * queued for the client than this is closed (`http2.outbound_flood`). Control frames
+   * (`max_outbound_control_frames`) are limited by node's nghttp2 at its fixed 1000.
+   */
+  http2MaxOutboundFrames: number;
   /** HCM-level `upgrade_configs`, lower-cased upgrade type -> enabled. */
   upgrades: ReadonlyMap<string, boolean>;
   /** `stream_idle_timeout`, default 300000 (5 min); 0 disables. */
   streamIdleTimeoutMs: number;
   /** `request_timeout`, default 0 (disabled). */
   requestTimeoutMs: number;
+  /**
+   * `request_headers_timeout`, default 0 (disabled): a request head not complete this long after its
+   * first byte gets 408 (`downstream_rq_header_timeout`).
+   */
+  requestHeadersTimeoutMs: number;
   /**
    * `delayed_close_timeout` (default 1 s): after a reply that closes the connection, how long to wait
    * for the client to close first; 0 closes once the reply is flushed.
@@ -95,6 +121,13 @@ export interface HttpConnectionManagerConfig {
   drainTimeoutMs: number;
   /** `max_request_headers_kb`, default 60. */
   maxRequestHeadersKb: number;
+  /** `common_http_protocol_options.max_headers_count`, default 100: more request headers get 431. */
+  maxHeadersCount: number;
+  /**
+   * `common_http_protocol_options.max_requests_per_connection`, default 0 (unlimited): the response to
+   * the Nth request of an HTTP/1.1 connection closes it (`downstream_cx_max_requests_reached`).
+   */
+  maxRequestsPerConnection: number;
   /**
    * `internal_address_config.cidr_ranges`: the clients that are internal. Absent: the dialect's
    * default (Envoy 1.40 trusts none; Envoy 1.7 trusted RFC 1918, 127.0.0.1, fd00::/8 and ::1).
@@ -143,12 +176,12 @@ export type PathMatch =
   | { kind: "prefix"; value: string }
   | { kind: "path"; value: string }
   /** `safe_regex` (v3) or `regex` (v2): must match the whole path without the query. */
-  | { kind: "regex"; regex: RegExp; source: string };
+  | { kind: "regex"; regex: Regex; source: string };
 
 export type StringMatch =
   /** With `ignoreCase` the loader stores `value` lower-cased; compare it with the lower-cased input. */
   | { kind: "exact" | "prefix" | "suffix" | "contains"; value: string; ignoreCase: boolean }
-  | { kind: "regex"; regex: RegExp; source: string };
+  | { kind: "regex"; regex: Regex; source: string };
 
 export type HeaderMatch =
   | StringMatch
@@ -190,7 +223,7 @@ export interface ForwardAction {
   /** The sum of the weights (a v2 `total_weight` must equal it; v3 ignores `total_weight`, as Envoy 1.40). */
   totalWeight: number;
   prefixRewrite: string | null;
-  regexRewrite: { regex: RegExp; substitution: string } | null;
+  regexRewrite: { regex: Regex; substitution: string } | null;
   /** `host_rewrite_literal` (v3) / `host_rewrite` (v2). */
   hostRewriteLiteral: string | null;
   autoHostRewrite: boolean;
@@ -285,4 +318,27 @@ export interface ClusterConfig {
   upstreamIdleTimeoutMs: number;
   /** `max_requests_per_connection`, 0 = unlimited. */
   maxRequestsPerConnection: number;
+  /** `circuit_breakers.thresholds` per priority; absent: no `circuit_breakers` (Envoy's defaults). */
+  circuitBreakers?: CircuitBreakers;
+}
+
+/**
+ * A cluster's circuit breakers (Envoy's `ResourceManager` per priority). DEFAULT applies to every
+ * request (routes can only be DEFAULT priority); HIGH is kept for the admin's `/clusters`.
+ */
+export interface CircuitBreakers {
+  default: CircuitBreakerThresholds;
+  high: CircuitBreakerThresholds;
+}
+
+/** One `thresholds` entry; Envoy's defaults 1024 / 1024 / 1024 / 3. */
+export interface CircuitBreakerThresholds {
+  /** Connections to all hosts of the cluster (`upstream_cx_overflow` past it: no new connection). */
+  maxConnections: number;
+  /** Requests waiting for a connection (past it: 503 UO, `upstream_rq_pending_overflow`). */
+  maxPendingRequests: number;
+  /** Requests on connections (past it: 503 UO, `upstream_rq_active_overflow`). */
+  maxRequests: number;
+  /** Retries in flight (past it: no retry, flag UO, `upstream_rq_retry_overflow`). */
+  maxRetries: number;
 }

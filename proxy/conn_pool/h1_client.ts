@@ -39,6 +39,10 @@ const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set([
 
 const CRLF2 = Buffer.from("\r\n\r\n");
 
+/** In a response head: a control character other than HTAB, CR and LF; or a CR or LF not in a CR LF pair. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+const INVALID_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+
 export interface H1Exchange {
   method: string;
   path: string;
@@ -163,7 +167,15 @@ export class H1Client {
       process.nextTick(this.writeLater, handler);
       return;
     }
-    if (this.connecting) return;
+    this.open();
+  }
+
+  /**
+   * Connect now, with or without an exchange (a pool opens a connection for whichever request waits
+   * when it is up). Open without an exchange, it is idle: it times out after `idleTimeoutMs`.
+   */
+  open(): void {
+    if (this.socket !== null || this.connecting || this.closed) return;
     this.connecting = true;
     this.connect((err, socket) => {
       this.connecting = false;
@@ -178,8 +190,11 @@ export class H1Client {
         return;
       }
       this.attach(socket);
+      // An exchange dispatched from onOpen is written on the next tick (dispatch's own path).
+      const waiting = this.handler;
       this.events.onOpen();
-      if (this.handler !== null) this.write();
+      if (waiting !== null && this.handler === waiting && !this.closed) this.write();
+      else if (this.handler === null && this.idleTimeoutMs > 0) socket.setTimeout(this.idleTimeoutMs);
     }, this.cx);
   }
 
@@ -445,6 +460,12 @@ export class H1Client {
 
   /** Parse a response head; false when the exchange ended (error). */
   private onHead(text: string): boolean {
+    if (INVALID_HEAD.test(text)) {
+      // Control characters, or a CR or LF alone: Envoy's codec refuses the former (502); a lone
+      // line end would reach the client as a line of its own, so it is refused too.
+      this.protocolError("invalid character in the response head");
+      return false;
+    }
     let eol = text.indexOf("\r\n");
     if (eol < 0) eol = text.length;
     const line = text.slice(0, eol);
@@ -509,6 +530,16 @@ export class H1Client {
         return false;
       }
       return true;
+    }
+    if (status === 204 && length >= 0) {
+      // A 204 has no body (RFC 9110 §8.6): Envoy 1.40 drops its `content-length: 0` and calls any
+      // other length a protocol error (502). A 304's length describes the resource: it passes.
+      if (length > 0) {
+        this.protocolError("content-length in a 204");
+        return false;
+      }
+      for (let i = headers.length - 2; i >= 0; i -= 2)
+        if (headers[i] === "content-length") headers.splice(i, 2);
     }
     if (close) {
       this.keepAlive = false;

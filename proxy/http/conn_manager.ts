@@ -1,10 +1,9 @@
 /**
- * The HTTP connection manager (Envoy's HCM) of one listener: an HTTP/1.1 server and an h2c server
- * that the listener hands sockets to, turning every request (node:http request/response, Upgrade
- * socket, or HTTP/2 stream) into a DownstreamStream with Envoy's request header mutation, then
- * handing it to the router. Codec errors get Envoy's local replies (400, 431, 426).
+ * The HTTP connection manager (Envoy's HCM) of one listener: an HTTP/1.1 codec and an h2c server
+ * that the listener hands sockets to, turning every request (a parsed HTTP/1 head, Upgrade socket,
+ * or HTTP/2 stream) into a DownstreamStream with Envoy's request header mutation, then handing it
+ * to the router. Codec errors get Envoy's local replies (400, 431, 426, 408).
  */
-import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import http2, {
   type Http2Server,
   type IncomingHttpHeaders,
@@ -12,15 +11,16 @@ import http2, {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { Socket } from "node:net";
-import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { AccessLogEntry } from "../access_log/entry.js";
 import type { ConfigVersion, HttpConnectionManagerConfig } from "../config/model.js";
 import { rawFromH2Object } from "../conn_pool/h2_headers.js";
 import type { Router } from "../router/router.js";
 import { downstreamHeaders, joinCookies } from "./downstream_headers.js";
+import { type CodecError, type H1Connection, H1Server, type RequestHead } from "./h1_codec.js";
 import { H1RawStream } from "./h1_raw_stream.js";
-import { closeAfterDelay, closingSockets, H1Stream } from "./h1_stream.js";
-import { guardedBody, H2Stream } from "./h2_stream.js";
+import { closeAfterDelay, H1Stream, reasonPhrase } from "./h1_stream.js";
+import { guardedBody, H2Connection, H2Stream } from "./h2_stream.js";
+import { httpDate } from "./headers.js";
 import {
   internalAddressPolicy,
   localAddress,
@@ -32,7 +32,6 @@ import type { HcmStats } from "./stats.js";
 import {
   CONNECTION,
   type DownstreamConnection,
-  type DownstreamProtocol,
   type DownstreamStream,
   type StreamContext,
   type WatchedSocket,
@@ -41,12 +40,28 @@ import { StreamTimeouts } from "./stream_timeouts.js";
 
 const EMPTY = Buffer.alloc(0);
 
-/** Envoy's `max_headers_count` default: a request with more headers gets 431. */
-const MAX_HEADERS_COUNT = 100;
+/** nghttp2's NGHTTP2_ERR_FLOODED: too many frames queued for a peer that does not read them. */
+const NGHTTP2_ERR_FLOODED = -904;
+
+/**
+ * A valid Host / authority: RFC 3986 §3.2 characters, `@` (user info) included, as Envoy checks it
+ * (nghttp2's `check_authority`); anything else is 400 `http.invalid_authority`.
+ */
+const VALID_AUTHORITY = /^[A-Za-z0-9!$&'()*+,\-.:;=@[\]_~%]*$/;
 
 export class ConnectionManager {
-  readonly h1: http.Server;
+  /** The HTTP/1.1 codec; the listener hands it sockets with `emit("connection", socket)`. */
+  readonly h1: H1Server;
   readonly h2: Http2Server;
+  /** Each HTTP/2 connection's accounting across its streams. */
+  private readonly h2Connections = new WeakMap<ServerHttp2Session, H2Connection>();
+  /**
+   * A session error: nghttp2's flood of queued control frames (more than 1000 PING/SETTINGS ACKs or
+   * RST_STREAMs) is Envoy's `http2.outbound_control_flood`. The 'close' that follows counts the rest.
+   */
+  private readonly onSessionError = (err: NodeJS.ErrnoException): void => {
+    if (err.errno === NGHTTP2_ERR_FLOODED) this.ctx.stats.http2Codec().outbound_control_flood.value++;
+  };
   private readonly ctx: StreamContext;
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly timeouts: StreamTimeouts | null;
@@ -78,41 +93,26 @@ export class ConnectionManager {
       streamIdleTimeoutMs: hcm.streamIdleTimeoutMs,
       requestTimeoutMs: hcm.requestTimeoutMs,
     };
-    this.h1 = http.createServer({
-      maxHeaderSize: hcm.maxRequestHeadersKb * 1024,
-      requireHostHeader: false,
-      keepAliveTimeout: hcm.idleTimeoutMs,
-      requestTimeout: 0,
-      // Envoy's request_timeout runs from the first byte: node:http times the head (408 through
-      // clientError), the stream clock the body. Node checks every connectionsCheckingInterval.
-      headersTimeout: hcm.requestTimeoutMs,
-      ...(hcm.requestTimeoutMs > 0
-        ? { connectionsCheckingInterval: Math.min(1000, Math.max(50, hcm.requestTimeoutMs >> 2)) }
-        : {}),
-    });
-    // node:http enforces headersTimeout from an interval it starts on 'listening'. This server never
-    // listens (the listener hands it sockets), so it is told it does, only when the check is needed;
-    // close() stops the interval.
-    if (hcm.requestTimeoutMs > 0) this.h1.emit("listening");
-    this.h1.on("request", (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res));
-    // `Expect: 100-continue`: Envoy answers the 100 itself and counts it as a response (1xx, completed).
-    this.h1.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
-      res.writeContinue();
-      stats.countResponse(100);
-      this.onH1Request(req, res);
-    });
-    this.h1.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
-      this.onH1Upgrade(req, socket, head),
+    // The request head's own deadlines (request_headers_timeout, and stream_idle_timeout and
+    // request_timeout, which run from its first byte) are the codec's; the stream clock times the rest.
+    this.h1 = new H1Server(
+      {
+        onRequest: (conn, head) => this.onH1Request(conn, head),
+        onUpgrade: (conn, head, rest) => this.onH1Upgrade(conn, head, rest),
+        onCodecError: (socket, error) => this.onCodecError(socket, error),
+        onIdleTimeout: () => {
+          stats.downstream_cx_idle_timeout.value++;
+        },
+      },
+      {
+        maxHeadBytes: hcm.maxRequestHeadersKb * 1024,
+        maxHeadersCount: hcm.maxHeadersCount,
+        idleTimeoutMs: hcm.idleTimeoutMs,
+        headersTimeoutMs: hcm.requestHeadersTimeoutMs,
+        streamIdleTimeoutMs: hcm.streamIdleTimeoutMs,
+        requestTimeoutMs: hcm.requestTimeoutMs,
+      },
     );
-    this.h1.on("connect", (req: IncomingMessage, socket: Socket) => this.onH1Connect(req, socket));
-    this.h1.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
-      this.onClientError(err, socket),
-    );
-    // Only keep-alive waits time out on this server (keepAliveTimeout = the connection idle_timeout).
-    this.h1.on("timeout", (socket: Socket) => {
-      stats.downstream_cx_idle_timeout.value++;
-      socket.destroy();
-    });
 
     this.h2 = http2.createServer({
       settings: {
@@ -126,11 +126,6 @@ export class ConnectionManager {
       maxSessionMemory: 64,
     });
     this.h2.on("session", (s: ServerHttp2Session) => this.onSession(s));
-    this.h2.on(
-      "stream",
-      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) =>
-        this.onH2Stream(stream, headers, raw),
-    );
     // No 'error' listener on this server: it never listens, and listen and accept are the only
     // sources of a net.Server 'error'. Session errors are handled per session (onSession).
   }
@@ -183,9 +178,18 @@ export class ConnectionManager {
 
   private onSession(s: ServerHttp2Session): void {
     this.sessions.add(s);
+    this.h2Connections.set(
+      s,
+      new H2Connection(s, this.ctx.stats, this.ctx.stats.http2Codec(), this.hcm.http2MaxOutboundFrames),
+    );
     // The connection window (Envoy sends a WINDOW_UPDATE on stream 0 right after its SETTINGS).
     s.setLocalWindowSize(this.hcm.http2InitialConnectionWindowSize);
-    s.on("error", ignoreErrorHandledOnClose);
+    s.on("error", this.onSessionError);
+    // The session's own 'stream' event: a stream the client reset in the same read as its HEADERS
+    // is already destroyed, and no longer knows its session.
+    s.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) =>
+      this.onH2Stream(s, stream, headers, raw),
+    );
     s.on("close", () => this.sessions.delete(s));
     // A client's GOAWAY makes node:http2 close the session (and the socket) before the client's FIN
     // arrives: the client closed it, as Envoy counts (it reads the FIN).
@@ -203,24 +207,32 @@ export class ConnectionManager {
     if (this.ctx.draining) s.close();
   }
 
-  private onH1Request(req: IncomingMessage, res: ServerResponse): void {
-    const protocol: DownstreamProtocol = req.httpVersionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1";
-    const stream = new H1Stream(req, res, protocol, this.ctx);
+  private onH1Request(conn: H1Connection, head: RequestHead): void {
+    const stream = new H1Stream(conn, head, head.http10 ? "HTTP/1.0" : "HTTP/1.1", this.ctx);
+    stream.statusLine10 = head.http10 && this.hcm.acceptHttp10;
+    const maxRequests = this.hcm.maxRequestsPerConnection;
+    if (maxRequests > 0 && conn.requests >= maxRequests) {
+      // Envoy: the connection's last request; its response closes the connection at once.
+      stream.closeConnection = true;
+      stream.lastRequest = true;
+      this.ctx.stats.downstream_cx_max_requests_reached.value++;
+    }
     stream.dispatching = true;
-    this.dispatchH1(stream, req);
+    this.dispatchH1(stream, head);
     stream.dispatching = false;
   }
 
   /** The request's head is in: answer it or route it (a reply sent from here is sent while dispatching). */
-  private dispatchH1(stream: H1Stream, req: IncomingMessage): void {
-    if (!this.fillH1(stream, req)) return;
-    if (stream.authority === "") {
-      this.missingHost(stream);
-      return;
+  private dispatchH1(stream: H1Stream, head: RequestHead): void {
+    if (head.expectContinue) {
+      // Envoy answers the 100 itself and counts it as a response (1xx, completed).
+      stream.conn.socket.write("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+      this.ctx.stats.countResponse(100);
     }
-    const h = req.headers;
-    const te = h["transfer-encoding"];
-    if (te !== undefined && !/(^|,)\s*chunked\s*$/i.test(te)) {
+    // Envoy's codec ignores `Upgrade: h2c`: the plain HTTP/1.1 request it also is, without it.
+    if (head.upgrade === "h2c") head.rawHeaders = withoutH2cUpgrade(head.rawHeaders);
+    if (!this.fillH1(stream, head, stream.conn.socket)) return;
+    if (head.framing === "unknown") {
       // Envoy's codec only knows chunked: 501 before routing, a protocol error closing the connection.
       this.ctx.stats.downstream_cx_protocol_error.value++;
       stream.requestComplete = false;
@@ -228,71 +240,58 @@ export class ConnectionManager {
       stream.sendLocalReply(501, "Not Implemented", "http1.invalid_transfer_encoding");
       return;
     }
-    if (te !== undefined || (h["content-length"] !== undefined && h["content-length"] !== "0")) {
-      stream.body = req;
-      // Registered before the router's listener: trailers are known when the body's 'end' arrives.
-      req.once("end", () => {
-        if (req.rawTrailers.length > 0) stream.requestTrailers = req.rawTrailers;
-      });
-      stream.watchBody(req);
+    if (head.body !== null) {
+      stream.body = head.body;
+      stream.watchBody(head.body);
     }
     this.router.route(stream);
   }
 
-  private onH1Upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const type = (req.headers.upgrade ?? "").toLowerCase();
-    if (type === "h2c") {
-      // Envoy's codec ignores `Upgrade: h2c`: serve it as the plain HTTP/1.1 request it also is.
-      this.redispatchWithoutUpgrade(req, socket, head);
+  /** An Upgrade (or CONNECT) request: the socket is handed over with `rest`, what followed the head. */
+  private onH1Upgrade(conn: H1Connection, head: RequestHead, rest: Buffer): void {
+    const socket = conn.socket;
+    if (head.method === "CONNECT") {
+      this.onH1Connect(socket, head);
       return;
     }
-    const protocol: DownstreamProtocol = req.httpVersionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1";
-    const stream = new H1RawStream(socket, protocol, this.ctx);
-    if (!this.fillH1(stream, req, true)) return;
-    if (stream.authority === "") {
-      this.missingHost(stream);
-      return;
-    }
-    stream.upgrade = type;
+    // The socket may become a tunnel, which half-closes each way (conn_pool/splice.ts): the client's
+    // FIN, even right behind this request, must not end our side. Node reads the flag at the FIN.
+    socket.allowHalfOpen = true;
+    const stream = new H1RawStream(socket, head.http10 ? "HTTP/1.0" : "HTTP/1.1", this.ctx);
+    if (!this.fillH1(stream, head, socket, true)) return;
+    stream.upgrade = head.upgrade;
     // The request of an upgrade goes on as the tunnel: any response comes before it is complete.
     stream.requestComplete = false;
-    this.router.routeUpgrade(stream, head);
+    this.router.routeUpgrade(stream, rest);
   }
 
   /** A CONNECT request: no route can match it (Envoy needs a `connect_matcher`): 404. */
-  private onH1Connect(req: IncomingMessage, socket: Socket): void {
+  private onH1Connect(socket: Socket, head: RequestHead): void {
     const stream = new H1RawStream(socket, "HTTP/1.1", this.ctx);
     stream.method = "CONNECT";
-    stream.path = req.url ?? "";
-    stream.authority = req.headers.host ?? "";
+    stream.path = head.target;
+    stream.authority = head.host ?? "";
     this.ctx.stats.rq_total.value++;
     this.ctx.stats.no_route.value++;
     stream.addFlag("NR");
     stream.sendLocalReply(404, "", "route_not_found");
   }
 
-  /** Request line and headers into `stream`; false if the request was answered (431, 426, 400). */
-  private fillH1(stream: DownstreamStream, req: IncomingMessage, upgrade = false): boolean {
-    const socket = req.socket;
-    stream.method = req.method ?? "GET";
-    stream.path = req.url ?? "/";
+  /**
+   * Request line and headers into `stream`; false if the request was answered: 426 (HTTP/1.0 or
+   * 0.9 without `accept_http_10`), 400 (Host missing, repeated or invalid).
+   */
+  private fillH1(stream: DownstreamStream, head: RequestHead, socket: Socket, upgrade = false): boolean {
+    stream.method = head.method;
+    stream.path = head.target;
     // Absolute form (`GET http://host/path`): routed on the path, the target's host is the authority.
     const absolute = absoluteTarget(stream.path);
-    if (req.rawHeaders.length > 2 * MAX_HEADERS_COUNT) {
-      // Envoy's codec stops at max_headers_count (100): a protocol error, the connection closes.
-      this.ctx.stats.downstream_cx_protocol_error.value++;
-      stream.headers = [];
-      stream.requestComplete = false;
-      stream.closeConnection = true;
-      stream.sendLocalReply(431, "Request Header Fields Too Large", "http1.too_many_headers");
-      return false;
-    }
     // Addresses only feed the access log: no strings built per request without one.
     if (this.ctx.onRequestComplete !== null) {
       stream.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
       stream.localAddress = `${socket.localAddress}:${socket.localPort}`;
     }
-    let authority = req.headers.host;
+    let authority = head.host;
     if (absolute !== null) {
       stream.path = absolute.path;
       authority = absolute.authority;
@@ -301,19 +300,33 @@ export class ConnectionManager {
       if (!this.hcm.acceptHttp10) {
         // A protocol error in Envoy's codec, raised before the request is complete.
         this.ctx.stats.downstream_cx_protocol_error.value++;
-        stream.headers = req.rawHeaders;
+        stream.headers = head.rawHeaders;
         stream.requestComplete = false;
         stream.closeConnection = true;
+        stream.addFlag("DPE");
         stream.sendLocalReply(426, "Upgrade Required", "low_version");
         return false;
       }
       if (authority === undefined && this.hcm.defaultHostForHttp10 !== null)
         authority = this.hcm.defaultHostForHttp10;
     }
+    if (authority === null || (authority !== undefined && !VALID_AUTHORITY.test(authority))) {
+      // Repeated (RFC 9112 §3.2) or not an authority: Envoy's protocol error, the connection closes.
+      this.ctx.stats.downstream_cx_protocol_error.value++;
+      stream.headers = head.rawHeaders;
+      stream.closeConnection = true;
+      stream.addFlag("DPE");
+      stream.sendLocalReply(400, "Bad Request", "http.invalid_authority");
+      return false;
+    }
     stream.authority = authority ?? "";
-    stream.headers = downstreamHeaders(req.rawHeaders, upgrade);
+    stream.headers = downstreamHeaders(head.rawHeaders, upgrade);
     stream.internal = mutateRequestHeaders(stream.headers, this.peer(socket), this.headerConfig);
     if (stream.internal) stream.responseRequestId = forcedTraceId(stream.headers);
+    if (stream.authority === "") {
+      this.missingHost(stream);
+      return false;
+    }
     return true;
   }
 
@@ -329,10 +342,24 @@ export class ConnectionManager {
     return unmapAddress(socket.remoteAddress ?? "");
   }
 
-  private onH2Stream(s: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]): void {
-    const stream = new H2Stream(s, this.ctx);
-    const session = s.session;
-    const socket = session?.socket;
+  private onH2Stream(
+    session: ServerHttp2Session,
+    s: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    raw: string[],
+  ): void {
+    const h2Connection = this.h2Connections.get(session) ?? null;
+    // Streams read in the same chunk as the one that closed the connection (rapid reset): dropped,
+    // as Envoy drops what it had not processed when it closes.
+    if (h2Connection?.aborted === true) return;
+    const maxRequests = this.hcm.maxRequestsPerConnection;
+    if (maxRequests > 0 && h2Connection !== null && ++h2Connection.requests >= maxRequests) {
+      // Envoy: the Nth stream starts the drain (GOAWAY); the streams in flight finish.
+      this.ctx.stats.downstream_cx_max_requests_reached.value++;
+      session.close();
+    }
+    const stream = new H2Stream(s, this.ctx, h2Connection);
+    const socket = session.socket;
     const method = String(headers[":method"] ?? "GET");
     stream.method = method;
     stream.path = String(headers[":path"] ?? "");
@@ -341,6 +368,9 @@ export class ConnectionManager {
       stream.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
       stream.localAddress = `${socket.localAddress}:${socket.localPort}`;
     }
+    // Reset by the client in the same read as its HEADERS (rapid reset): nothing to route; its
+    // 'close', still to come, counts it (rx reset, premature reset).
+    if (s.destroyed) return;
     stream.pseudoOrder = pseudoOrder(raw);
     stream.headers = joinCookies(downstreamHeaders(raw));
     stream.internal = mutateRequestHeaders(stream.headers, this.peer(socket), this.headerConfig);
@@ -373,17 +403,13 @@ export class ConnectionManager {
   }
 
   /**
-   * A codec error: Envoy answers with the status text as body and closes the connection
-   * (`400 Bad Request`, `431 Request Header Fields Too Large`, `408` for a request timeout).
+   * A request head refused by the codec: Envoy answers with the status text as body and closes the
+   * connection (`400 Bad Request`, `431 Request Header Fields Too Large`, `408` when the head did
+   * not arrive in time).
    */
-  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (err.code === "ECONNRESET" || err.code === "EPIPE" || !socket.writable || socket.destroyed) {
+  private onCodecError(socket: Socket, error: CodecError): void {
+    if (!socket.writable || socket.destroyed) {
       socket.destroy();
-      return;
-    }
-    if (closingSockets.has(socket)) {
-      // Already answered (e.g. a 501 before the body we could not parse): close once it is sent.
-      closeAfterDelay(socket);
       return;
     }
     const stats = this.ctx.stats;
@@ -393,38 +419,45 @@ export class ConnectionManager {
     stats.downstream_rq_http1_total.value++;
     stats.downstream_rq_response_before_rq_complete.value++;
     socket.once("close", () => stats.downstream_rq_rx_reset.value++);
-    let status: number;
+    let status = 408;
     let body: string;
-    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
-      // request_timeout expired while the head was still arriving (see headersTimeout).
-      stats.downstream_rq_timeout.value++;
-      status = 408;
-      body = "request timeout";
-    } else {
-      stats.downstream_cx_protocol_error.value++;
-      status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-      body = STATUS_CODES[status] ?? "";
+    switch (error) {
+      case "header_timeout":
+        stats.downstream_rq_header_timeout.value++;
+        body = "request header timeout";
+        break;
+      case "request_timeout":
+        stats.downstream_rq_timeout.value++;
+        body = "request timeout";
+        break;
+      case "stream_idle_timeout":
+        stats.downstream_rq_idle_timeout.value++;
+        body = "stream timeout";
+        break;
+      default:
+        stats.downstream_cx_protocol_error.value++;
+        status = error === "bad_request" ? 400 : 431;
+        body = reasonPhrase(status);
     }
     stats.countResponse(status);
     socket.write(
-      `HTTP/1.1 ${status} ${body}\r\ncontent-length: ${body.length}\r\ncontent-type: text/plain\r\n` +
-        `date: ${new Date().toUTCString()}\r\nserver: ${this.hcm.serverName}\r\nconnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\ncontent-length: ${body.length}\r\ncontent-type: text/plain\r\n` +
+        `date: ${httpDate()}\r\nserver: ${this.hcm.serverName}\r\nconnection: close\r\n\r\n${body}`,
+      "latin1",
     );
     closeAfterDelay(socket);
   }
+}
 
-  /** Re-parse an `Upgrade: h2c` request without its upgrade headers on the same socket. */
-  private redispatchWithoutUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    let text = `${req.method} ${req.url} HTTP/1.${req.httpVersionMinor}\r\n`;
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const lower = (raw[i] as string).toLowerCase();
-      if (lower === "upgrade" || lower === "http2-settings" || lower === "connection") continue;
-      text += `${raw[i]}: ${raw[i + 1]}\r\n`;
-    }
-    socket.unshift(Buffer.concat([Buffer.from(`${text}\r\n`, "latin1"), head]));
-    this.h1.emit("connection", socket);
+/** An `Upgrade: h2c` request's headers without the upgrade's own (`upgrade`, `http2-settings`, `connection`). */
+function withoutH2cUpgrade(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = (raw[i] as string).toLowerCase();
+    if (lower === "upgrade" || lower === "http2-settings" || lower === "connection") continue;
+    out.push(raw[i] as string, raw[i + 1] as string);
   }
+  return out;
 }
 
 /** An internal request with `x-envoy-force-trace`: its x-request-id goes back in the response. */

@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import type { RawHeaders } from "../conn_pool/types.js";
+import type { H1ActiveStream, H1Connection, RequestHead } from "./h1_codec.js";
 import { hasRawHeader } from "./headers.js";
 import {
   CONNECTION,
@@ -11,12 +11,6 @@ import {
   type StreamContext,
   type WatchedSocket,
 } from "./stream.js";
-
-/**
- * Connections whose current response ends them (`connection: close`): a codec error that follows
- * on them (the rest of a request we answered early) gets no second response.
- */
-export const closingSockets = new WeakSet<object>();
 
 /** Envoy's `delayed_close_timeout` default, for a socket no connection manager watches. */
 const DEFAULT_DELAYED_CLOSE_MS = 1000;
@@ -39,6 +33,8 @@ export function closeAfterDelay(socket: Socket): void {
   const timer = setTimeout(destroySocket, ms, socket);
   timer.unref();
   socket.once("close", () => clearTimeout(timer));
+  // The client's FIN ends our side too, even on a socket that allows half-open connections.
+  socket.once("end", () => socket.end());
   socket.resume();
 }
 
@@ -48,30 +44,48 @@ function destroySocket(socket: Socket): void {
   socket.destroy();
 }
 
-/** Replaces node:http's `socket.destroySoon()` after a response that ends the connection. */
-function destroyAfterDelay(this: Socket): void {
-  closeAfterDelay(this);
+/** The reason phrase of a status line (Envoy's: "Unknown" for a code it has none for). */
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? "Unknown";
 }
 
-/** A request served by node:http (HTTP/1.0 and HTTP/1.1). */
-export class H1Stream extends DownstreamStream {
+/** CR, LF or NUL in a header name or value would split the head: such a header is not written. */
+const INVALID = /[\r\n\0]/;
+
+/**
+ * A request served by the HTTP/1 codec (./h1_codec.ts), HTTP/1.0 and HTTP/1.1, its response written
+ * on the connection's socket by hand. The codec reads the next request only when this one is over.
+ */
+export class H1Stream extends DownstreamStream implements H1ActiveStream {
   /**
    * The connection manager is still handling the request's head (Envoy: the codec is dispatching
    * the bytes read): a response sent now is a local reply that closes with the delay.
    */
   dispatching = false;
+  /** The status line says HTTP/1.0 (an accepted HTTP/1.0 request, as Envoy answers it). */
+  statusLine10 = false;
+  /** The connection's last request (`max_requests_per_connection`): its response closes it. */
+  lastRequest = false;
+  /** The response head, held until the first body bytes so that both go out in one write. */
+  private heldHead: string | null = null;
+  /** The response body is chunked on the wire. */
+  private chunked = false;
+  /** The response has no body on the wire (HEAD, 1xx, 204, 304): body bytes are dropped. */
+  private noBody = false;
+  /** This response ends the connection. */
+  private closing = false;
+  /** ... and the close does not wait for `delayed_close_timeout`. */
+  private closeAtOnce = false;
 
   constructor(
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly conn: H1Connection,
+    readonly head: RequestHead,
     protocol: DownstreamProtocol,
     ctx: StreamContext,
   ) {
     super(protocol, ctx);
-    this.attachConnection(req.socket as WatchedSocket);
-    req.on("error", ignoreErrorHandledOnClose);
-    res.on("error", ignoreErrorHandledOnClose);
-    res.on("close", () => this.closed());
+    this.attachConnection(conn.socket as WatchedSocket);
+    conn.begin(this);
   }
 
   protected get scheme(): string {
@@ -79,72 +93,147 @@ export class H1Stream extends DownstreamStream {
   }
 
   onceDrain(cb: () => void): void {
-    this.res.once("drain", cb);
+    this.conn.socket.once("drain", cb);
   }
 
   acceptUpgrade(): Duplex {
     throw new Error("not an upgrade stream");
   }
 
+  /** The codec: the socket closed with this stream in progress. */
+  socketClosed(): void {
+    this.closed();
+  }
+
+  /**
+   * The codec: the request body was malformed after the request was routed. Envoy's codec error:
+   * the producer lets go, 400 (or a reset once the response started), and the connection closes.
+   */
+  bodyError(): void {
+    if (this.ended || this.aborted) return;
+    this.ctx.stats.downstream_cx_protocol_error.value++;
+    this.addFlag("DPE");
+    this.closeConnection = true;
+    this.abortProducer();
+    this.sendLocalReply(400, "Bad Request", "http1.codec_error");
+  }
+
   /**
    * The head as Envoy's HTTP/1 codec writes it: no `connection`/`keep-alive` header on a persistent
    * HTTP/1.1 connection, `connection: close` when this response ends it (draining, a request not
-   * read to its end, a client that asked to close, HTTP/1.0 without a length), `connection:
-   * keep-alive` for an HTTP/1.0 client that keeps it; then the framing the body needs:
-   * `content-length: 0` for a complete response without one (not for HEAD, 204, 304),
-   * `transfer-encoding: chunked` for a body of unknown length on HTTP/1.1.
+   * read to its end, a client that asked to close, HTTP/1.0 without a length, the connection's
+   * last request), `connection: keep-alive` for an HTTP/1.0 client that keeps it; then the framing
+   * the body needs: `content-length: 0` for a complete response without one (not for HEAD, 204,
+   * 304), `transfer-encoding: chunked` for a body of unknown length on HTTP/1.1.
    */
   protected writeHead(status: number, headers: RawHeaders, endStream: boolean): void {
-    const res = this.res;
     const noBody = status < 200 || status === 204 || status === 304 || this.method === "HEAD";
     const length = noBody || hasRawHeader(headers, "content-length");
     const http10 = this.protocol === "HTTP/1.0";
+    const keepAlive = this.head.keepAlive;
+    this.noBody = noBody;
     if (
       this.ctx.draining ||
       this.closeConnection ||
-      !res.shouldKeepAlive ||
+      !keepAlive ||
+      !this.requestComplete ||
       (http10 && !length && !endStream)
     ) {
       headers.push("connection", "close");
-      const socket = this.req.socket;
-      closingSockets.add(socket);
-      // node:http ends the connection after this response with destroySoon(). Envoy delays that
-      // close unless the response comes after the request was dispatched (not a reply made while
-      // reading it: no route, direct response, no healthy host, missing host), the client asked
-      // for the close (`connection: close`, HTTP/1.0) and the request is complete (or is HTTP/1.0
-      // with a response framed by the close): then nothing can race (measured on Envoy 1.40).
-      const skipDelay =
+      this.closing = true;
+      // Envoy delays the close unless the response comes after the request was dispatched (not a
+      // reply made while reading it: no route, direct response, no healthy host, missing host), the
+      // client asked for the close (`connection: close`, HTTP/1.0) or it was the connection's last
+      // request, and the request is complete (or is HTTP/1.0 with a response framed by the close):
+      // then nothing can race (measured on Envoy 1.40).
+      this.closeAtOnce =
         !this.dispatching &&
-        !res.shouldKeepAlive &&
+        (!keepAlive || this.lastRequest) &&
         (this.requestComplete || (http10 && !hasRawHeader(headers, "content-length")));
-      if (!skipDelay) socket.destroySoon = destroyAfterDelay;
-    } else {
-      // node:http would add `Connection: keep-alive` and `Keep-Alive: timeout=N`.
-      res.removeHeader("connection");
-      if (http10) headers.push("connection", "keep-alive");
+    } else if (http10) {
+      headers.push("connection", "keep-alive");
     }
     if (!length) {
       if (endStream) headers.push("content-length", "0");
-      else if (!http10) headers.push("transfer-encoding", "chunked");
+      else if (!http10) {
+        headers.push("transfer-encoding", "chunked");
+        this.chunked = true;
+      }
     }
-    res.writeHead(status, headers);
-    if (endStream) res.end();
+    let text = `${this.statusLine10 ? "HTTP/1.0" : "HTTP/1.1"} ${status} ${reasonPhrase(status)}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as string;
+      const value = headers[i + 1] as string;
+      if (INVALID.test(value) || INVALID.test(name)) continue;
+      text += `${name}: ${value}\r\n`;
+    }
+    text += "\r\n";
+    if (endStream) {
+      this.conn.socket.write(text, "latin1");
+      this.responseEnded();
+    } else {
+      this.heldHead = text;
+    }
   }
 
   protected writeBody(chunk: Buffer): boolean {
-    return this.res.write(chunk);
+    const socket = this.conn.socket;
+    if (this.noBody || socket.destroyed) return true;
+    const head = this.heldHead;
+    this.heldHead = null;
+    if (!this.chunked) {
+      if (head === null) return socket.write(chunk);
+      socket.cork();
+      socket.write(head, "latin1");
+      const ok = socket.write(chunk);
+      socket.uncork();
+      return ok;
+    }
+    socket.cork();
+    if (head !== null) socket.write(head, "latin1");
+    socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+    socket.write(chunk);
+    const ok = socket.write("\r\n", "latin1");
+    socket.uncork();
+    return ok;
   }
 
   /** Trailers are dropped: Envoy's HTTP/1 codec writes none unless `enable_trailers` (not supported). */
   protected endBody(_trailers: RawHeaders | null): void {
-    this.res.end();
+    const head = this.heldHead;
+    this.heldHead = null;
+    const last = this.chunked && !this.noBody ? "0\r\n\r\n" : "";
+    if (head !== null || last !== "") this.conn.socket.write(head === null ? last : head + last, "latin1");
+    this.responseEnded();
   }
 
   protected endWith(body: string): void {
-    this.res.end(body);
+    const socket = this.conn.socket;
+    const head = this.heldHead ?? "";
+    this.heldHead = null;
+    socket.cork();
+    socket.write(head, "latin1");
+    if (!this.noBody) socket.write(body);
+    socket.uncork();
+    this.responseEnded();
   }
 
   protected destroyStream(): void {
-    this.res.destroy();
+    this.conn.socket.destroy();
+  }
+
+  /**
+   * The response is written to its end: the stream is over (a request not complete counts as cut,
+   * `downstream_rq_rx_reset`: its connection closes), then the connection closes or reads the next
+   * request.
+   */
+  private responseEnded(): void {
+    const socket = this.conn.socket;
+    if (this.closing) {
+      if (this.closeAtOnce) socket.destroySoon();
+      else closeAfterDelay(socket);
+    }
+    this.closed();
+    this.conn.streamDone(this, this.closing);
   }
 }

@@ -1,6 +1,7 @@
 import type { ListenerHttpStats } from "../listener/stats.js";
 import { counter, declareScope, gauge, resolveScope, type StatsOf } from "../stats/declare.js";
 import type { Counter, StatsStore } from "../stats/store.js";
+import { type Http2CodecStats, resolveHttp2CodecStats } from "./h2_codec_stats.js";
 
 /** The connection manager's stats (Envoy's `ALL_HTTP_CONN_MAN_STATS`), under `http.<stat_prefix>.`. */
 export const HTTP_CONN_MAN_STATS = declareScope({
@@ -24,6 +25,9 @@ export const HTTP_CONN_MAN_STATS = declareScope({
       "Connections closed by the client with a request in progress",
     ),
     downstream_cx_idle_timeout: counter("Connections closed by `common_http_protocol_options.idle_timeout`"),
+    downstream_cx_max_requests_reached: counter(
+      "Connections closed after `common_http_protocol_options.max_requests_per_connection` requests",
+    ),
     downstream_cx_protocol_error: counter("Connections closed on a protocol error"),
     downstream_cx_upgrades_total: counter(
       "Upgrade requests (WebSocket) a route allows, accepted by the upstream or not; also counted in the HTTP/1.1 and HTTP/2 totals",
@@ -46,10 +50,16 @@ export const HTTP_CONN_MAN_STATS = declareScope({
       "Responses complete before their request was (codec errors, early local replies, upgrades)",
     ),
     downstream_rq_tx_reset: counter("Requests reset by the proxy"),
+    downstream_rq_too_many_premature_resets: counter(
+      "HTTP/2 connections closed because most of their streams were reset by the client before a response (rapid reset)",
+    ),
     downstream_rq_idle_timeout: counter(
       "Streams ended by `stream_idle_timeout` (or a route's `idle_timeout`)",
     ),
     downstream_rq_timeout: counter("Requests answered 408 by `request_timeout`"),
+    downstream_rq_header_timeout: counter(
+      "Requests answered 408 by `request_headers_timeout` (the head did not arrive in time)",
+    ),
     downstream_rq_ws_on_non_ws_route: counter("Upgrade requests on a route that does not allow the upgrade"),
   },
 });
@@ -83,6 +93,8 @@ export type HcmStats = StatsOf<typeof HTTP_CONN_MAN_STATS.stats> &
      * under `listener.<address>.http.<stat_prefix>.` when the listener's are given.
      */
     countResponse(status: number): void;
+    /** The downstream HTTP/2 codec's (`http2.*`, shared by every listener), made on the first call. */
+    http2Codec(): Http2CodecStats;
   };
 
 export function createHcmStats(
@@ -109,9 +121,14 @@ export function createHcmStats(
           listener.downstream_rq_4xx,
           listener.downstream_rq_5xx,
         ];
+  let http2: Http2CodecStats | null = null;
   return {
     ...hcm,
     ...router,
+    http2Codec(): Http2CodecStats {
+      http2 ??= resolveHttp2CodecStats(store);
+      return http2;
+    },
     countResponse(status: number): void {
       const i = Math.floor(status / 100) - 1;
       const c = byClass[i];

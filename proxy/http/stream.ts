@@ -214,7 +214,8 @@ export abstract class DownstreamStream implements TimedStream {
     this.sendLocalReply(408, "request timeout", "request_overall_timeout");
   }
 
-  private abortProducer(): void {
+  /** Tell the producer of the response (the router) to let go, once. */
+  protected abortProducer(): void {
     const cb = this.onAbort;
     this.onAbort = null;
     cb?.();

@@ -4,8 +4,9 @@
  * A new scope is declared beside its component (./declare.ts) and added here.
  */
 import { HOST_STATS } from "../conn_pool/host_stats.js";
+import { HTTP2_CODEC_STATS } from "../http/h2_codec_stats.js";
 import { HTTP_CONN_MAN_STATS, ROUTER_STATS } from "../http/stats.js";
-import { LISTENER_HTTP_STATS, LISTENER_STATS } from "../listener/stats.js";
+import { GLOBAL_CONNECTIONS_STATS, LISTENER_HTTP_STATS, LISTENER_STATS } from "../listener/stats.js";
 import { SERVER_STATS } from "../server/stats.js";
 import { CLUSTER_MANAGER_STATS, CLUSTER_STATS } from "../upstream/cluster_stats.js";
 import type { ScopeDecl } from "./declare.js";
@@ -16,10 +17,12 @@ export const STAT_SCOPES: readonly ScopeDecl[] = [
   HTTP_CONN_MAN_STATS,
   LISTENER_HTTP_STATS,
   ROUTER_STATS,
+  HTTP2_CODEC_STATS,
   CLUSTER_STATS,
   HOST_STATS,
   CLUSTER_MANAGER_STATS,
   SERVER_STATS,
+  GLOBAL_CONNECTIONS_STATS,
 ];
 
 /** `cluster.<name>.membership_total` -> /^cluster\..+\.membership_total$/ (the placeholder matches any text). */

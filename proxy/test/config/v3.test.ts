@@ -75,12 +75,16 @@ describe("v3 configs", () => {
       http2MaxConcurrentStreams: 200,
       http2InitialStreamWindowSize: 16 * 1024 * 1024,
       http2InitialConnectionWindowSize: 1024 * 1024,
+      http2MaxOutboundFrames: 10_000,
       streamIdleTimeoutMs: 0,
       requestTimeoutMs: 30_000,
       delayedCloseTimeoutMs: 1000,
       idleTimeoutMs: 60_000,
       drainTimeoutMs: 2_500,
       maxRequestHeadersKb: 96,
+      maxHeadersCount: 100,
+      maxRequestsPerConnection: 0,
+      requestHeadersTimeoutMs: 0,
     });
     expect([...upgrades]).toEqual([
       ["websocket", true],

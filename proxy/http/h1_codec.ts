@@ -1,0 +1,721 @@
+/**
+ * The downstream HTTP/1.1 codec (Envoy's `Http1::ServerConnectionImpl`): one H1Connection per socket
+ * parses requests from the bytes it reads and hands each one to the connection manager, ONE AT A TIME
+ * as Envoy does: the next request of a pipelining client is not parsed (nor counted, nor routed) until
+ * the response to the current one is complete. Bytes read meanwhile wait in the connection's buffer,
+ * up to Envoy's per-connection buffer limit (1 MiB), past which the socket stops being read. Reading
+ * goes on below that limit, so a client that leaves is seen at once and its request cancelled.
+ *
+ * The parser is strict (RFC 9112): a request line `method SP target SP HTTP/1.x`, header lines
+ * `name: value` with token names, no obs-fold, no control characters, CR LF line ends only, one
+ * Content-Length or a Transfer-Encoding ending in `chunked` (never both), strict chunk sizes. Header
+ * bytes are latin1, one character per byte, both ways. Limits as Envoy's: `max_request_headers_kb`
+ * (431), `max_headers_count` (431), and the request head deadlines from its first byte:
+ * `request_headers_timeout`, `stream_idle_timeout` and `request_timeout` (408).
+ */
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import { Readable } from "node:stream";
+import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
+import type { RawHeaders } from "../conn_pool/types.js";
+
+/** Envoy's `per_connection_buffer_limit_bytes` default: how much a connection buffers before it stops reading. */
+const BUFFER_LIMIT = 1024 * 1024;
+
+/** Longest chunk-size line (size, extensions) accepted. */
+const MAX_CHUNK_LINE = 4096;
+
+const CRLF2 = Buffer.from("\r\n\r\n");
+const EMPTY = Buffer.alloc(0);
+
+/** A parsed request head. */
+export interface RequestHead {
+  method: string;
+  /** The request target as sent (origin form, absolute form, `*`). */
+  target: string;
+  /** HTTP/1.0, or HTTP/0.9 (no version: Envoy's codec takes it for 1.0); else HTTP/1.1. */
+  http10: boolean;
+  /** The header fields as received (names as sent, values without surrounding whitespace). */
+  rawHeaders: RawHeaders;
+  /** The Host value; undefined when absent, null when there is more than one Host line. */
+  host: string | undefined | null;
+  /** The Transfer-Encoding value(s), joined; undefined when absent. */
+  transferEncoding: string | undefined;
+  /** How the body is framed: none, content-length, chunked, or `unknown` (a transfer coding we cannot read: 501). */
+  framing: "none" | "length" | "chunked" | "unknown";
+  contentLength: number;
+  /** The connection persists after this exchange (HTTP/1.1 without `close`, HTTP/1.0 with `keep-alive`). */
+  keepAlive: boolean;
+  /** The lower-cased `Upgrade` type when `Connection` names `upgrade`; else null. */
+  upgrade: string | null;
+  /** HTTP/1.1 `Expect: 100-continue`. */
+  expectContinue: boolean;
+  /** The request body (null when it has none); ends after the trailers, if any, are in `trailers`. */
+  body: RequestBody | null;
+  /** Chunked request trailers (names lower-case), set before the body ends. */
+  trailers: RawHeaders | null;
+}
+
+/** Why a request head was refused before any request existed. */
+export type CodecError =
+  | "bad_request" // 400: malformed
+  | "headers_too_large" // 431: max_request_headers_kb
+  | "too_many_headers" // 431: max_headers_count
+  | "header_timeout" // 408: request_headers_timeout
+  | "stream_idle_timeout" // 408: stream_idle_timeout (the head is a stream in Envoy)
+  | "request_timeout"; // 408: request_timeout
+
+export interface H1Options {
+  /** `max_request_headers_kb` in bytes: the request line and header lines together. */
+  maxHeadBytes: number;
+  /** `common_http_protocol_options.max_headers_count`. */
+  maxHeadersCount: number;
+  /** `common_http_protocol_options.idle_timeout`: a connection with no request in progress closes (0: never). */
+  idleTimeoutMs: number;
+  /** `request_headers_timeout` (0: none): the whole head must have arrived this long after its first byte. */
+  headersTimeoutMs: number;
+  /** `stream_idle_timeout` (0: none): a head that stays incomplete this long gets 408 `stream timeout`. */
+  streamIdleTimeoutMs: number;
+  /** `request_timeout` (0: none): covers the head too. */
+  requestTimeoutMs: number;
+}
+
+/** What the connection manager does with what the codec parses. */
+export interface H1Handler {
+  /** A request (not an upgrade): the handler creates the stream that serves it (H1Connection.begin). */
+  onRequest(conn: H1Connection, head: RequestHead): void;
+  /** An Upgrade or CONNECT request: the socket is the handler's from now on; `rest` was read after the head. */
+  onUpgrade(conn: H1Connection, head: RequestHead, rest: Buffer): void;
+  /** A head refused before any request existed: answer on the socket and close it. */
+  onCodecError(socket: Socket, error: CodecError): void;
+  /** The connection was idle for `idle_timeout` and is closed. */
+  onIdleTimeout(): void;
+}
+
+/** The stream serving the request in progress, as the connection sees it (H1Stream). */
+export interface H1ActiveStream {
+  /** Set by the codec before the request body ends (chunked trailers). */
+  requestTrailers: RawHeaders | null;
+  /** The socket closed before the stream was over. */
+  socketClosed(): void;
+  /** A malformed body after the request was dispatched: answer 400 (or reset) and close. */
+  bodyError(): void;
+}
+
+/**
+ * The HTTP/1.1 side of a connection manager: sockets are handed to it as to a net.Server (`emit("connection",
+ * socket)`, as the listener does after the h2c sniff).
+ */
+export class H1Server extends EventEmitter {
+  private readonly connections = new Set<H1Connection>();
+
+  constructor(
+    private readonly handler: H1Handler,
+    readonly options: H1Options,
+  ) {
+    super();
+    this.on("connection", (socket: Socket) => this.accept(socket));
+  }
+
+  private accept(socket: Socket): void {
+    const conn = new H1Connection(socket, this.handler, this.options, this.connections);
+    this.connections.add(conn);
+  }
+
+  /** Close the connections that have no request in progress (draining). */
+  closeIdleConnections(): void {
+    for (const c of this.connections) if (c.idle) c.socket.destroy();
+  }
+
+  /** Stop the connections' head timers (the listener closes; it destroys their sockets itself). */
+  close(): void {
+    for (const c of this.connections) c.stopHeadTimer();
+  }
+}
+
+enum Phase {
+  /** Waiting for (or reading) a request head. */
+  Head,
+  /** Reading the body of the request in progress. */
+  Body,
+  /** The request is complete; waiting for its response to end. */
+  Wait,
+  /** Nothing more is parsed: the socket closed, was handed over, or closes after this response. */
+  Done,
+}
+
+enum BodyState {
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkEnd,
+  Trailers,
+}
+
+/** Why the socket is not being read. */
+const PAUSED_BODY = 1;
+const PAUSED_BUFFER = 2;
+
+export class H1Connection {
+  /** The stream serving the request in progress (at most one). */
+  private stream: H1ActiveStream | null = null;
+  private phase = Phase.Head;
+  /** Requests begun on this connection (`max_requests_per_connection`). */
+  requests = 0;
+
+  // Unparsed bytes: buf[start, end). `buf` may be a read's own Buffer (end === buf.length), else
+  // storage of ours with room after `end`; bytes handed out as body chunks are never overwritten.
+  private buf: Buffer = EMPTY;
+  private start = 0;
+  private end = 0;
+  /** Bytes from `start` already searched for the end of the head. */
+  private searched = 0;
+  private paused = 0;
+  /** In process(): a stream ending inside it does not re-enter. */
+  private processing = false;
+
+  // The body of the request in progress.
+  private head: RequestHead | null = null;
+  private bodyState = BodyState.Length;
+  private remaining = 0;
+
+  /** The head deadline, armed only while a head spans reads. */
+  private headTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly handler: H1Handler,
+    private readonly options: H1Options,
+    private readonly registry: Set<H1Connection>,
+  ) {
+    socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
+    socket.on("close", this.onClose);
+    if (options.idleTimeoutMs > 0) {
+      // Armed for the life of the connection (node restarts it on every read and write): when it
+      // fires, the connection is closed only if it is idle (Envoy's idle_timeout: no request).
+      socket.setTimeout(options.idleTimeoutMs);
+      socket.on("timeout", this.onTimeout);
+    }
+  }
+
+  /** No request in progress and no request head begun. */
+  get idle(): boolean {
+    return this.stream === null && this.phase === Phase.Head && this.start === this.end;
+  }
+
+  /** The handler's stream for the request just handed over (called from `onRequest`). */
+  begin(stream: H1ActiveStream): void {
+    this.stream = stream;
+    this.requests++;
+  }
+
+  /**
+   * The response of the current stream has ended. `closing`: it said `connection: close` (the socket
+   * closes after it); else the next request is parsed.
+   */
+  streamDone(stream: H1ActiveStream, closing: boolean): void {
+    if (this.stream !== stream) return;
+    if (closing || this.socket.destroyed) {
+      this.phase = Phase.Done;
+      this.release();
+      return;
+    }
+    if (this.phase === Phase.Body) {
+      // Answered before its body arrived: the rest of the body must never be read as a request.
+      this.phase = Phase.Done;
+      this.release();
+      return;
+    }
+    this.stream = null;
+    this.phase = Phase.Head;
+    this.unpause(PAUSED_BUFFER);
+    if (!this.processing && this.end > this.start) this.process();
+  }
+
+  /** The socket is no longer ours to read (closing after a reply, or handed over). */
+  private release(): void {
+    this.stopHeadTimer();
+    this.socket.removeListener("data", this.onData);
+    this.socket.removeListener("end", this.onEnd);
+    this.socket.removeListener("timeout", this.onTimeout);
+    this.socket.setTimeout(0);
+    this.buf = EMPTY;
+    this.start = this.end = 0;
+    if (this.paused !== 0) {
+      this.paused = 0;
+      this.socket.resume();
+    }
+  }
+
+  stopHeadTimer(): void {
+    if (this.headTimer !== null) clearTimeout(this.headTimer);
+    this.headTimer = null;
+  }
+
+  private readonly onData = (data: Buffer): void => {
+    if (this.phase === Phase.Done) return;
+    this.append(data);
+    if (!this.processing) this.process();
+  };
+
+  /** The client's FIN: Envoy's HTTP/1 codec closes the connection (a request in progress is cut). */
+  private readonly onEnd = (): void => {
+    this.socket.end();
+  };
+
+  private readonly onClose = (): void => {
+    this.phase = Phase.Done;
+    this.stopHeadTimer();
+    this.registry.delete(this);
+    const body = this.head?.body;
+    if (body !== null && body !== undefined && !body.readableEnded && !body.destroyed)
+      body.destroy(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
+    const stream = this.stream;
+    this.stream = null;
+    stream?.socketClosed();
+  };
+
+  private readonly onTimeout = (): void => {
+    if (!this.idle) return;
+    this.handler.onIdleTimeout();
+    this.socket.destroy();
+  };
+
+  private append(data: Buffer): void {
+    if (this.start === this.end) {
+      // Nothing pending: parse the read's own bytes.
+      this.buf = data;
+      this.start = 0;
+      this.end = data.length;
+      this.searched = 0;
+      return;
+    }
+    const used = this.end - this.start;
+    if (this.end + data.length > this.buf.length || this.buf.length === this.end) {
+      // Grow (doubling, so a head or a pipeline read in small pieces is copied O(n) times in all).
+      const next = Buffer.allocUnsafe(Math.max(2 * (used + data.length), 4096));
+      this.buf.copy(next, 0, this.start, this.end);
+      this.buf = next;
+      this.start = 0;
+      this.end = used;
+    }
+    data.copy(this.buf, this.end);
+    this.end += data.length;
+  }
+
+  private pause(reason: number): void {
+    if (this.paused === 0) this.socket.pause();
+    this.paused |= reason;
+  }
+
+  private unpause(reason: number): void {
+    if ((this.paused & reason) === 0) return;
+    this.paused &= ~reason;
+    if (this.paused === 0) this.socket.resume();
+  }
+
+  /** Parse what is buffered: the body of the request in progress, or the next head when there is none. */
+  private process(): void {
+    this.processing = true;
+    try {
+      while (this.phase !== Phase.Done) {
+        if (this.phase === Phase.Body) {
+          if (!this.readBody()) break;
+          continue;
+        }
+        if (this.stream !== null) {
+          // One request at a time: the next waits for this response, reading stops past the limit.
+          if (this.end - this.start > BUFFER_LIMIT) this.pause(PAUSED_BUFFER);
+          break;
+        }
+        if (!this.readHead()) break;
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  /** Parse one head and hand it over; false when more bytes are needed or the connection ended. */
+  private readHead(): boolean {
+    const buf = this.buf;
+    // Envoy's codec (and RFC 9112 §2.2) ignores empty lines before a request line.
+    while (this.start < this.end && (buf[this.start] === 13 || buf[this.start] === 10)) this.start++;
+    if (this.start === this.end) {
+      this.searched = 0;
+      return false;
+    }
+    const from = this.start + Math.max(0, this.searched - 3);
+    // Storage past `end` is not ours to search.
+    const view = buf.length === this.end ? buf : buf.subarray(0, this.end);
+    const at = view.indexOf(CRLF2, from);
+    const maxHead = this.options.maxHeadBytes;
+    if (at < 0) {
+      const length = this.end - this.start;
+      if (length > maxHead) return this.refuse("headers_too_large");
+      // A line feed without its carriage return will never end a head: refused now.
+      if (bareLineFeed(view, from)) return this.refuse("bad_request");
+      this.searched = length;
+      this.armHeadTimer();
+      return false;
+    }
+    this.stopHeadTimer();
+    this.searched = 0;
+    if (at - this.start > maxHead) return this.refuse("headers_too_large");
+    const parsed = parseRequestHead(buf.toString("latin1", this.start, at), this.options.maxHeadersCount);
+    this.start = at + 4;
+    if (typeof parsed === "string") return this.refuse(parsed);
+    // `Upgrade: h2c` is served as the plain request it also is (Envoy's codec ignores it).
+    if ((parsed.upgrade !== null && parsed.upgrade !== "h2c") || parsed.method === "CONNECT") {
+      // The rest of the bytes belong to the tunnel (or are dropped with a refusal).
+      const rest = this.buf.subarray(this.start, this.end);
+      this.phase = Phase.Done;
+      this.release();
+      this.socket.removeListener("close", this.onClose);
+      this.registry.delete(this);
+      // Held until the new owner reads it (a pipe resumes it; a refusal drops what comes).
+      this.socket.pause();
+      this.handler.onUpgrade(this, parsed, rest);
+      return false;
+    }
+    if (parsed.framing === "length" || parsed.framing === "chunked") {
+      parsed.body = new RequestBody(this);
+      this.bodyState = parsed.framing === "length" ? BodyState.Length : BodyState.ChunkSize;
+      this.remaining = parsed.contentLength;
+      this.phase = Phase.Body;
+    } else {
+      this.phase = parsed.framing === "unknown" ? Phase.Done : Phase.Wait;
+    }
+    this.head = parsed;
+    const begun = this.requests;
+    this.handler.onRequest(this, parsed);
+    // Every request gets a stream (it may be over already); without one nothing more is read.
+    if (this.requests === begun) this.phase = Phase.Done;
+    return this.phase !== Phase.Done;
+  }
+
+  /**
+   * Deliver body bytes of the request in progress; false when more bytes are needed. At its end the
+   * trailers (chunked) are handed to the stream and the body ends; the phase becomes Wait.
+   */
+  private readBody(): boolean {
+    const head = this.head as RequestHead;
+    const body = head.body as RequestBody;
+    const buf = this.buf;
+    const view = buf.length === this.end ? buf : buf.subarray(0, this.end);
+    while (this.start < this.end || this.bodyState === BodyState.Length) {
+      switch (this.bodyState) {
+        case BodyState.Length: {
+          if (this.remaining === 0) return this.bodyComplete(head, body);
+          const n = Math.min(this.remaining, this.end - this.start);
+          if (n === 0) return false;
+          const chunk = buf.subarray(this.start, this.start + n);
+          this.start += n;
+          this.remaining -= n;
+          this.deliver(body, chunk);
+          break;
+        }
+        case BodyState.ChunkSize: {
+          const eol = lineEnd(view, this.start);
+          if (eol === MALFORMED) return this.badBody();
+          if (eol < 0) {
+            if (this.end - this.start > MAX_CHUNK_LINE) return this.badBody();
+            return false;
+          }
+          const size = chunkSize(buf.toString("latin1", this.start, eol));
+          if (size < 0) return this.badBody();
+          this.start = eol + 2;
+          if (size === 0) this.bodyState = BodyState.Trailers;
+          else {
+            this.remaining = size;
+            this.bodyState = BodyState.ChunkData;
+          }
+          break;
+        }
+        case BodyState.ChunkData: {
+          const n = Math.min(this.remaining, this.end - this.start);
+          const chunk = buf.subarray(this.start, this.start + n);
+          this.start += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.bodyState = BodyState.ChunkEnd;
+          this.deliver(body, chunk);
+          break;
+        }
+        case BodyState.ChunkEnd: {
+          if (this.end - this.start < 2) return false;
+          if (buf[this.start] !== 13 || buf[this.start + 1] !== 10) return this.badBody();
+          this.start += 2;
+          this.bodyState = BodyState.ChunkSize;
+          break;
+        }
+        case BodyState.Trailers: {
+          const eol = lineEnd(view, this.start);
+          if (eol === MALFORMED) return this.badBody();
+          if (eol < 0) {
+            if (this.end - this.start > this.options.maxHeadBytes) return this.badBody();
+            return false;
+          }
+          if (eol === this.start) {
+            this.start += 2;
+            return this.bodyComplete(head, body);
+          }
+          const field = parseField(buf.toString("latin1", this.start, eol));
+          if (field === null) return this.badBody();
+          this.start = eol + 2;
+          head.trailers ??= [];
+          head.trailers.push(field[0].toLowerCase(), field[1]);
+          break;
+        }
+      }
+      if (this.phase !== Phase.Body) return false;
+    }
+    return false;
+  }
+
+  private deliver(body: RequestBody, chunk: Buffer): void {
+    if (chunk.length === 0 || body.destroyed) return;
+    if (!body.push(chunk)) this.pause(PAUSED_BODY);
+  }
+
+  private bodyComplete(head: RequestHead, body: RequestBody): boolean {
+    this.phase = this.stream === null ? Phase.Head : Phase.Wait;
+    if (this.stream !== null && head.trailers !== null) this.stream.requestTrailers = head.trailers;
+    if (!body.destroyed) body.push(null);
+    return true;
+  }
+
+  /** A malformed body: the stream answers 400 (or is reset) and the connection closes. */
+  private badBody(): boolean {
+    this.phase = Phase.Done;
+    const body = this.head?.body;
+    if (body !== null && body !== undefined && !body.destroyed)
+      body.destroy(Object.assign(new Error("malformed request body"), { code: "HPE_INVALID_CHUNK_SIZE" }));
+    const stream = this.stream;
+    this.release();
+    stream?.bodyError();
+    return false;
+  }
+
+  /** The body's reader wants more. */
+  readMore(): void {
+    this.unpause(PAUSED_BODY);
+  }
+
+  /** A head refused before a request existed: the handler answers, the connection closes. */
+  private refuse(error: CodecError): boolean {
+    this.phase = Phase.Done;
+    this.release();
+    this.handler.onCodecError(this.socket, error);
+    return false;
+  }
+
+  /** A head spans reads: its deadline runs from now (its first byte came in this read or an earlier one). */
+  private armHeadTimer(): void {
+    if (this.headTimer !== null) return;
+    const o = this.options;
+    const ms = shortest(o.headersTimeoutMs, o.streamIdleTimeoutMs, o.requestTimeoutMs);
+    if (ms === 0) return;
+    this.headTimer = setTimeout(this.onHeadTimeout, ms);
+  }
+
+  private readonly onHeadTimeout = (): void => {
+    this.headTimer = null;
+    if (this.phase !== Phase.Head || this.stream !== null) return;
+    const o = this.options;
+    const ms = shortest(o.headersTimeoutMs, o.streamIdleTimeoutMs, o.requestTimeoutMs);
+    this.refuse(
+      ms === o.headersTimeoutMs
+        ? "header_timeout"
+        : ms === o.requestTimeoutMs
+          ? "request_timeout"
+          : "stream_idle_timeout",
+    );
+  };
+}
+
+/** The body of a request, read from its connection with backpressure (the socket pauses when it is full). */
+export class RequestBody extends Readable {
+  constructor(private readonly conn: H1Connection) {
+    super();
+    // Destroyed with an error when the connection closes mid-body: the stream's close handler counts it.
+    this.on("error", ignoreErrorHandledOnClose);
+  }
+
+  override _read(): void {
+    this.conn.readMore();
+  }
+}
+
+/** The smallest non-zero value, 0 when all are 0. */
+function shortest(...values: number[]): number {
+  let min = 0;
+  for (const v of values) if (v > 0 && (min === 0 || v < min)) min = v;
+  return min;
+}
+
+const MALFORMED = -2;
+
+/** Index of the CR of the first line end at or after `from`; -1: none yet; MALFORMED: a LF without CR. */
+function lineEnd(buf: Buffer, from: number): number {
+  const lf = buf.indexOf(10, from);
+  if (lf < 0) return -1;
+  return lf > from && buf[lf - 1] === 13 ? lf - 1 : MALFORMED;
+}
+
+/** A LF not preceded by CR at or after `from` (`from` is past the first byte of a head). */
+function bareLineFeed(buf: Buffer, from: number): boolean {
+  for (let at = buf.indexOf(10, from); at >= 0; at = buf.indexOf(10, at + 1)) {
+    if (buf[at - 1] !== 13) return true;
+  }
+  return false;
+}
+
+/** `1*HEXDIG [BWS] [; extensions]` -> the size; -1 when malformed or too large. */
+function chunkSize(line: string): number {
+  const m = /^([0-9a-fA-F]{1,13})[ \t]*(?:;.*)?$/.exec(line);
+  return m === null || CONTROL.test(line) ? -1 : Number.parseInt(m[1] as string, 16);
+}
+
+/** RFC 9110 token characters (method, field names). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Control characters other than HTAB, CR and LF. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/** A CR not followed by LF, or a LF not preceded by CR. */
+const BARE_CR_LF = /\r(?!\n)|(?<!\r)\n/;
+/** What a request target may hold: visible ASCII. */
+const TARGET = /^[\x21-\x7e]+$/;
+
+/** `name: value` (a header or trailer line) -> [name, value]; null when malformed. */
+function parseField(line: string): [string, string] | null {
+  const colon = line.indexOf(":");
+  if (colon <= 0) return null;
+  const name = line.slice(0, colon);
+  if (!TOKEN.test(name)) return null;
+  const value = trimOws(line, colon + 1, line.length);
+  if (CONTROL.test(value) || value.includes("\r") || value.includes("\n")) return null;
+  return [name, value];
+}
+
+function trimOws(s: string, from: number, to: number): string {
+  let a = from;
+  let b = to;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return s.slice(a, b);
+}
+
+/** Whether a comma-separated header value lists `token` (lower-case), case-insensitively. */
+function listsToken(value: string, token: string): boolean {
+  for (const t of value.split(",")) if (t.trim().toLowerCase() === token) return true;
+  return false;
+}
+
+/**
+ * Parse a request head (the text before its blank line, latin1). Returns the head, or why it is
+ * refused: `bad_request` (malformed), `too_many_headers` (more than `maxHeaders` fields).
+ */
+export function parseRequestHead(text: string, maxHeaders: number): RequestHead | CodecError {
+  if (CONTROL.test(text) || BARE_CR_LF.test(text)) return "bad_request";
+  let eol = text.indexOf("\r\n");
+  if (eol < 0) eol = text.length;
+  // Request line: method SP target SP HTTP/1.x; or `method SP target` (HTTP/0.9).
+  const sp1 = text.indexOf(" ");
+  if (sp1 <= 0 || sp1 > eol) return "bad_request";
+  const method = text.slice(0, sp1);
+  let sp2 = text.indexOf(" ", sp1 + 1);
+  if (sp2 > eol) sp2 = -1;
+  const target = text.slice(sp1 + 1, sp2 < 0 ? eol : sp2);
+  if (!TOKEN.test(method) || !TARGET.test(target)) return "bad_request";
+  let http10 = true;
+  if (sp2 >= 0) {
+    const version = text.slice(sp2 + 1, eol);
+    if (version === "HTTP/1.1") http10 = false;
+    else if (version !== "HTTP/1.0") return "bad_request";
+  } else if (eol !== text.length) {
+    // HTTP/0.9 has no header lines.
+    return "bad_request";
+  }
+
+  const rawHeaders: RawHeaders = [];
+  let host: string | undefined | null;
+  let contentLength = -1;
+  let transferEncoding: string | undefined;
+  let connection = "";
+  let upgradeValue: string | undefined;
+  let expect = false;
+  let count = 0;
+  let at = eol + 2;
+  while (at < text.length) {
+    let end = text.indexOf("\r\n", at);
+    if (end < 0) end = text.length;
+    const c0 = text.charCodeAt(at);
+    // obs-fold (a line starting with whitespace) is refused (RFC 9112 §5.2).
+    if (c0 === 32 || c0 === 9) return "bad_request";
+    const colon = text.indexOf(":", at);
+    if (colon <= at || colon > end) return "bad_request";
+    const name = text.slice(at, colon);
+    if (!TOKEN.test(name)) return "bad_request";
+    const value = trimOws(text, colon + 1, end);
+    at = end + 2;
+    if (++count > maxHeaders) return "too_many_headers";
+    rawHeaders.push(name, value);
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") host = host === undefined ? value : null;
+        break;
+      case 6:
+        if (name.toLowerCase() === "expect") expect = value.toLowerCase() === "100-continue";
+        break;
+      case 7:
+        if (name.toLowerCase() === "upgrade") upgradeValue = value;
+        break;
+      case 10:
+        if (name.toLowerCase() === "connection")
+          connection = connection === "" ? value : `${connection},${value}`;
+        break;
+      case 14:
+        if (name.toLowerCase() === "content-length") {
+          // One Content-Length, digits only (a repeated one, even equal, is refused as Envoy does).
+          if (contentLength >= 0 || !/^\d{1,15}$/.test(value)) return "bad_request";
+          contentLength = Number(value);
+        }
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding")
+          transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+        break;
+    }
+  }
+
+  let framing: RequestHead["framing"] = contentLength > 0 ? "length" : "none";
+  if (transferEncoding !== undefined) {
+    // Both framings at once: refused (RFC 9112 §6.1; Envoy without allow_chunked_length).
+    if (contentLength >= 0) return "bad_request";
+    const codings = transferEncoding.split(",").map((c) => c.trim().toLowerCase());
+    // `chunked` twice is malformed; a coding after it is one we cannot read (501, as Envoy).
+    if (codings.indexOf("chunked") !== codings.lastIndexOf("chunked")) return "bad_request";
+    framing = codings[codings.length - 1] === "chunked" ? "chunked" : "unknown";
+  }
+  const close = connection !== "" && listsToken(connection, "close");
+  const keepAlive = http10 ? connection !== "" && listsToken(connection, "keep-alive") && !close : !close;
+  const upgrade =
+    upgradeValue !== undefined && connection !== "" && listsToken(connection, "upgrade")
+      ? upgradeValue.toLowerCase()
+      : null;
+  return {
+    method,
+    target,
+    http10,
+    rawHeaders,
+    host,
+    transferEncoding,
+    framing,
+    contentLength: framing === "length" ? contentLength : 0,
+    keepAlive,
+    upgrade,
+    expectContinue: expect && !http10,
+    body: null,
+    trailers: null,
+  };
+}
