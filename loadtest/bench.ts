@@ -10,23 +10,25 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findEnvoy } from "../lib/envoy.js";
-import { freePort, waitForPort } from "../lib/net.js";
 import { distDir, fromRoot } from "../lib/paths.js";
 import { stopChild } from "../lib/process.js";
 import { sleep } from "../lib/wait.js";
+import { attackMain } from "./attack.js";
+import { startBackends } from "./backends.js";
 import { h2loadPath } from "./load/h2load.js";
 import { LoadWorker } from "./load/protocol.js";
 import { type BenchOptions, parseBenchArgs, USAGE } from "./options.js";
-import { cpuCount, defaultPinning, spawnPinned, stderrTail, treeRssMb } from "./proc.js";
+import { cpuCount, defaultPinning, treeRssMb } from "./proc.js";
 import { Progress } from "./progress.js";
 import type { RunRecord } from "./record.js";
 import { markdownReport, type ReportMeta } from "./report/markdown.js";
 import { svgChart } from "./report/svg.js";
 import { runOne } from "./runner.js";
 import { matches, SCENARIOS, type Scenario } from "./scenarios.js";
+import { soakMain } from "./soak.js";
 import { goals, type Row, summarize, type VersusEnvoy, versusEnvoy } from "./summary.js";
 import { TARGETS, targetByName } from "./targets/index.js";
-import type { Backends, RunningTarget, TargetContext } from "./targets/types.js";
+import type { RunningTarget, TargetContext } from "./targets/types.js";
 
 export interface BenchResult {
   runs: RunRecord[];
@@ -46,33 +48,6 @@ function plan(opts: BenchOptions): Map<Scenario, string[]> {
     out.set(sc, picked.includes(baseline) ? picked : [baseline, ...picked]);
   }
   return out;
-}
-
-async function startBackends(
-  dist: string,
-  cores: string | undefined,
-  children: ChildProcess[],
-): Promise<Backends> {
-  const main = join(dist, "echo/main.js");
-  const ports: number[] = [];
-  for (const instance of ["echo1", "echo2"]) {
-    const port = await freePort();
-    const child = spawnPinned(
-      process.execPath,
-      [main, "--port", String(port), "--host", "127.0.0.1", "--no-access-log"],
-      {
-        cores,
-        env: { ...process.env, INSTANCE: instance, ACCESS_LOG: "off" },
-      },
-    );
-    children.push(child);
-    await waitForPort(port, { timeoutMs: 20_000, child, describeExit: () => stderrTail(child) });
-    ports.push(port);
-  }
-  return {
-    echo: [ports[0] as number, ports[1] as number],
-    echoPids: [children[0]?.pid as number, children[1]?.pid as number],
-  };
 }
 
 export async function runBench(
@@ -251,10 +226,24 @@ function listTargets(): void {
   }
 }
 
+/** `--scenario attack|soak`: the runs that are not throughput rounds, each with its own flags. */
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { attack: attackMain, soak: soakMain };
+
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const at = argv.indexOf("--scenario");
+  if (at >= 0) {
+    const command = COMMANDS[argv[at + 1] ?? ""];
+    if (command === undefined) {
+      process.stderr.write(`bench: --scenario takes ${Object.keys(COMMANDS).join(" or ")}\n`);
+      process.exit(2);
+    }
+    process.exitCode = await command([...argv.slice(0, at), ...argv.slice(at + 2)]);
+    return;
+  }
   let opts: BenchOptions;
   try {
-    opts = parseBenchArgs(process.argv.slice(2));
+    opts = parseBenchArgs(argv);
   } catch (err) {
     process.stderr.write(`bench: ${(err as Error).message}\n\n${USAGE}`);
     process.exit(2);
