@@ -1,6 +1,6 @@
 /**
  * `--mode validate` as Envoy 1.40's. Every config of the corpus (proxy/test/fixtures/validate/, the v3
- * fixtures and the seed's v2 files) goes through `envoy --mode validate` and `echomesh-proxy --mode
+ * fixtures, the seed's v2 files and proxy/profiles/edge.yaml) goes through `envoy --mode validate` and `echomesh-proxy --mode
  * validate`; both must reach the verdict recorded here (accepts: exit 0, rejects: exit 1), except
  * where docs/ENVOY-DIFFERENCES.md lists the difference and why (`differs`). Without an Envoy the
  * Envoy half is skipped with findEnvoy's reason; ours is still held to the recorded verdicts.
@@ -63,12 +63,11 @@ const CORPUS: Record<string, Case> = {
   "v3/front-proxy.json": { envoy: "accepts" },
   "v3/sidecar.yaml": { envoy: "accepts" },
   "v3/features.yaml": { envoy: "accepts" },
+  "../../profiles/edge.yaml": { envoy: "accepts" },
+  "validate/cluster-circuit-breakers.yaml": { envoy: "accepts" },
+  "validate/bootstrap-overload-manager.yaml": { envoy: "accepts" },
 
   // Valid, accepted with a warning naming what is not applied (or deprecated, as Envoy warns).
-  "validate/cluster-circuit-breakers.yaml": {
-    envoy: "accepts",
-    ours: ["static_resources.clusters[0].circuit_breakers: ignored (echomesh-proxy enforces no"],
-  },
   "validate/cluster-outlier-detection.yaml": {
     envoy: "accepts",
     ours: ["static_resources.clusters[0].outlier_detection: ignored (echomesh-proxy ejects no hosts)"],
@@ -76,10 +75,6 @@ const CORPUS: Record<string, Case> = {
   "validate/cluster-health-checks.yaml": {
     envoy: "accepts",
     ours: ["static_resources.clusters[0].health_checks: ignored (echomesh-proxy sends no health checks"],
-  },
-  "validate/bootstrap-overload-manager.yaml": {
-    envoy: "accepts",
-    ours: ["overload_manager: ignored (echomesh-proxy sheds no load)"],
   },
   "validate/bootstrap-layered-runtime.yaml": {
     envoy: "accepts",
