@@ -419,7 +419,9 @@ export function attackMarkdown(report: AttackReport): string {
     );
     for (const r of recs) {
       if (r.failure !== undefined) {
-        out.push(`| ${r.target} | failed: ${r.failure.replace(/\|/g, "/").slice(0, 200)} ||||||||`);
+        out.push(
+          `| ${r.target} | failed: ${r.failure.replace(/\|/g, "/").replace(/\s+/g, " ").slice(0, 200)} ||||||||`,
+        );
         continue;
       }
       const p = r.probe;
