@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { constants as h2 } from "node:http2";
 import type { Socket } from "node:net";
+import { H2_SINGLE_VALUE_HEADERS } from "../lib/h2_single_value.js";
 import type { EchoConfig } from "./config.js";
 import type { Exchange } from "./exchange.js";
 import { parseDuration, parseSize } from "./units.js";
@@ -45,43 +46,6 @@ const RESERVED_HEADERS = new Set([
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** HTTP/1.1 connection headers HTTP/2 forbids (RFC 9113 8.2.2) that are not in RESERVED_HEADERS. */
 const H2_CONNECTION_HEADERS = new Set(["proxy-connection", "http2-settings"]);
-/** Headers node:http2 sends with one value only (it throws on a repeated one). */
-const H2_SINGLE_VALUE = new Set([
-  "access-control-allow-credentials",
-  "access-control-max-age",
-  "access-control-request-method",
-  "age",
-  "authorization",
-  "content-encoding",
-  "content-language",
-  "content-length",
-  "content-location",
-  "content-md5",
-  "content-range",
-  "content-type",
-  "date",
-  "dnt",
-  "etag",
-  "expires",
-  "from",
-  "host",
-  "if-match",
-  "if-modified-since",
-  "if-none-match",
-  "if-range",
-  "if-unmodified-since",
-  "last-modified",
-  "location",
-  "max-forwards",
-  "proxy-authorization",
-  "range",
-  "referer",
-  "retry-after",
-  "tk",
-  "upgrade-insecure-requests",
-  "user-agent",
-  "x-content-type-options",
-]);
 
 /** Raw control values by name, query values first. */
 type Raw = Partial<Record<Name, string[]>>;
@@ -157,7 +121,7 @@ function parseHeaders(values: string[], h2: boolean, c: Controls): string | null
       return `invalid echo_header value for ${headerName}: ${JSON.stringify(value)} (no CR, LF, NUL or other control characters, nothing above U+00FF)`;
     if (h2 && H2_CONNECTION_HEADERS.has(lower))
       return `echo_header cannot set ${headerName} over HTTP/2 (a connection header, RFC 9113 8.2.2)`;
-    if (h2 && seen.has(lower) && H2_SINGLE_VALUE.has(lower))
+    if (h2 && seen.has(lower) && H2_SINGLE_VALUE_HEADERS.has(lower))
       return `echo_header cannot repeat ${headerName} over HTTP/2 (it takes one value)`;
     seen.add(lower);
     pairs.push([headerName, value]);

@@ -9,7 +9,7 @@
  * Writes loadtest/results/attack.{md,json}. Method: loadtest/README.md.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -28,6 +28,17 @@ import {
   envoyTarget,
   haproxyTarget,
 } from "./attacks/targets.js";
+import {
+  COMMON_FLAGS,
+  type CommonOptions,
+  commandMain,
+  commonOptions,
+  countFlag as int,
+  type ReportFiles,
+  runIfMain,
+  stopOnInterrupt,
+  writeReport,
+} from "./command.js";
 import { LoadWorker } from "./load/protocol.js";
 import { defaultPinning, spawnPinned, stderrTail } from "./proc.js";
 import type { TargetContext } from "./targets/types.js";
@@ -35,7 +46,7 @@ import type { TargetContext } from "./targets/types.js";
 export type AttackName = "rapid-reset" | "stream-hog";
 const ATTACKS: readonly AttackName[] = ["rapid-reset", "stream-hog"];
 
-export interface AttackOptions {
+export interface AttackOptions extends CommonOptions {
   /** Our proxy's builds: label -> compiled tree. */
   builds: [label: string, dist: string][];
   /** Target names to run (default: every build, haproxy, envoy). */
@@ -49,9 +60,6 @@ export interface AttackOptions {
   holdMs: number;
   slowMs: number;
   ignoreStreamLimit: boolean;
-  pin: boolean;
-  outDir: string | undefined;
-  help: boolean;
 }
 
 export const ATTACK_USAGE = `Usage: npm run bench -- --scenario attack [options]   (or: node dist/loadtest/attack.js [options])
@@ -89,17 +97,9 @@ export function parseAttackArgs(argv: string[]): AttackOptions {
       "hold-ms": { type: "string" },
       "slow-ms": { type: "string" },
       "ignore-stream-limit": { type: "boolean" },
-      "no-pin": { type: "boolean" },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      ...COMMON_FLAGS,
     },
   });
-  const int = (name: string, v: string | undefined, dflt: number): number => {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number >= 1, got ${v}`);
-    return n;
-  };
   const builds = (values.echomesh ?? ["echomesh=dist"]).map((b): [string, string] => {
     const eq = b.indexOf("=");
     if (eq < 1) throw new Error(`--echomesh takes LABEL=DIST, got ${b}`);
@@ -120,9 +120,7 @@ export function parseAttackArgs(argv: string[]): AttackOptions {
     holdMs: int("hold-ms", values["hold-ms"], 3000),
     slowMs: int("slow-ms", values["slow-ms"], 5000),
     ignoreStreamLimit: values["ignore-stream-limit"] === true,
-    pin: values["no-pin"] !== true,
-    outDir: values.out,
-    help: values.help === true,
+    ...commonOptions(values),
   };
 }
 
@@ -296,7 +294,7 @@ export interface AttackReport {
 export async function runAttacks(
   o: AttackOptions,
   log: (s: string) => void = (s) => process.stderr.write(s),
-): Promise<{ report: AttackReport; markdown: string; files: { md: string; json: string } }> {
+): Promise<{ report: AttackReport; markdown: string; files: ReportFiles }> {
   const startedAt = new Date().toISOString();
   const pinning = defaultPinning(o.pin);
   const tmp = mkdtempSync(join(tmpdir(), "echomesh-attack-"));
@@ -317,12 +315,7 @@ export async function runAttacks(
   const skipped: Record<string, string> = {};
   const worker = new LoadWorker(join(distDir, "loadtest/attacks/worker.js"), pinning?.load);
   const records: AttackRecord[] = [];
-  const onSignal = (): void => {
-    log("\ninterrupted: stopping every process the attack started\n");
-    void Promise.all([...live].map((stop) => stop())).then(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const release = stopOnInterrupt("attack", log, () => Promise.all([...live].map((stop) => stop())));
   try {
     for (const attack of o.attacks) {
       for (const t of targets) {
@@ -340,8 +333,7 @@ export async function runAttacks(
   } finally {
     await worker.stop();
     rmSync(tmp, { recursive: true, force: true });
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    release();
   }
   const e = findEnvoy();
   const report: AttackReport = {
@@ -359,10 +351,7 @@ export async function runAttacks(
   };
   const markdown = attackMarkdown(report);
   const outDir = o.outDir ?? fromRoot("loadtest", "results");
-  mkdirSync(outDir, { recursive: true });
-  const files = { md: join(outDir, "attack.md"), json: join(outDir, "attack.json") };
-  writeFileSync(files.md, markdown);
-  writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
+  const files = writeReport(outDir, "attack", { markdown, data: report });
   return { report, markdown, files };
 }
 
@@ -443,30 +432,8 @@ export function attackMarkdown(report: AttackReport): string {
   return out.join("\n");
 }
 
-export async function attackMain(argv: string[]): Promise<number> {
-  let o: AttackOptions;
-  try {
-    o = parseAttackArgs(argv);
-  } catch (err) {
-    process.stderr.write(`attack: ${(err as Error).message}\n\n${ATTACK_USAGE}`);
-    return 2;
-  }
-  if (o.help) {
-    process.stdout.write(ATTACK_USAGE);
-    return 0;
-  }
-  const { markdown, files } = await runAttacks(o);
-  process.stdout.write(`\n${markdown}\n`);
-  process.stderr.write(`wrote ${files.md}, ${files.json}\n`);
-  return 0;
+export function attackMain(argv: string[]): Promise<number> {
+  return commandMain({ name: "attack", usage: ATTACK_USAGE, parse: parseAttackArgs, run: runAttacks }, argv);
 }
 
-if (process.argv[1] !== undefined && /attack\.[jt]s$/.test(process.argv[1])) {
-  attackMain(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`attack: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain("attack", attackMain);

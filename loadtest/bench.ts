@@ -6,7 +6,7 @@
  * Flags: ./options.ts (USAGE); method: loadtest/README.md.
  */
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findEnvoy } from "../lib/envoy.js";
@@ -15,6 +15,7 @@ import { stopChild } from "../lib/process.js";
 import { sleep } from "../lib/wait.js";
 import { attackMain } from "./attack.js";
 import { startBackends } from "./backends.js";
+import { type ReportFiles, runIfMain, stopOnInterrupt, writeReport } from "./command.js";
 import { h2loadPath } from "./load/h2load.js";
 import { LoadWorker } from "./load/protocol.js";
 import { type BenchOptions, parseBenchArgs, USAGE } from "./options.js";
@@ -35,7 +36,7 @@ export interface BenchResult {
   rows: Row[];
   versus: VersusEnvoy[];
   markdown: string;
-  files: { md: string; json: string; svg: string };
+  files: ReportFiles;
 }
 
 /** A selected run list: scenario -> targets, baseline first. */
@@ -75,12 +76,7 @@ export async function runBench(
     await Promise.all(backendChildren.map((c) => stopChild(c)));
     rmSync(tmp, { recursive: true, force: true });
   };
-  const onSignal = (): void => {
-    log("\ninterrupted: stopping every process the bench started\n");
-    void cleanup().then(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const release = stopOnInterrupt("bench", log, cleanup);
 
   try {
     const selected = plan(opts);
@@ -144,8 +140,7 @@ export async function runBench(
     const stopping = Date.now();
     await cleanup();
     log(`stopped everything in ${((Date.now() - stopping) / 1000).toFixed(1)} s\n`);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    release();
   }
 
   const scenarios = SCENARIOS.filter((s) => runs.some((r) => r.scenario === s.name));
@@ -170,18 +165,11 @@ export async function runBench(
   };
   const checked = goals(rows, idleRssMb);
   const markdown = markdownReport(meta, scenarios, rows, checked, versus);
-  mkdirSync(outDir, { recursive: true });
-  const files = {
-    md: join(outDir, "latest.md"),
-    json: join(outDir, "latest.json"),
-    svg: join(outDir, "latest.svg"),
-  };
-  writeFileSync(files.md, markdown);
-  writeFileSync(
-    files.json,
-    `${JSON.stringify({ meta, runs, summary: rows, versusEnvoy: versus, goals: checked }, null, 2)}\n`,
-  );
-  writeFileSync(files.svg, svgChart(rows));
+  const files = writeReport(outDir, "latest", {
+    markdown,
+    data: { meta, runs, summary: rows, versusEnvoy: versus, goals: checked },
+    svg: svgChart(rows),
+  });
   return { runs, rows, versus, markdown, files };
 }
 
@@ -229,41 +217,35 @@ function listTargets(): void {
 /** `--scenario attack|soak`: the runs that are not throughput rounds, each with its own flags. */
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { attack: attackMain, soak: soakMain };
 
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
+async function benchMain(argv: string[]): Promise<number> {
   const at = argv.indexOf("--scenario");
   if (at >= 0) {
     const command = COMMANDS[argv[at + 1] ?? ""];
     if (command === undefined) {
       process.stderr.write(`bench: --scenario takes ${Object.keys(COMMANDS).join(" or ")}\n`);
-      process.exit(2);
+      return 2;
     }
-    process.exitCode = await command([...argv.slice(0, at), ...argv.slice(at + 2)]);
-    return;
+    return command([...argv.slice(0, at), ...argv.slice(at + 2)]);
   }
   let opts: BenchOptions;
   try {
     opts = parseBenchArgs(argv);
   } catch (err) {
     process.stderr.write(`bench: ${(err as Error).message}\n\n${USAGE}`);
-    process.exit(2);
+    return 2;
   }
   if (opts.help) {
     process.stdout.write(USAGE);
-    return;
+    return 0;
   }
   if (opts.list) {
     listTargets();
-    return;
+    return 0;
   }
   const result = await runBench(opts);
   process.stdout.write(`\n${result.markdown}\n`);
-  process.stderr.write(`wrote ${result.files.md}, ${result.files.json}, ${result.files.svg}\n`);
+  process.stderr.write(`wrote ${Object.values(result.files).join(", ")}\n`);
+  return 0;
 }
 
-if (process.argv[1] !== undefined && /bench\.[jt]s$/.test(process.argv[1])) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
-}
+runIfMain("bench", benchMain);

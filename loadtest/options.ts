@@ -1,18 +1,16 @@
 /** `npm run bench -- [flags]`: see USAGE and loadtest/README.md. */
 import { parseArgs } from "node:util";
+import { COMMON_FLAGS, type CommonOptions, commonOptions, numberFlag as num } from "./command.js";
 
-export interface BenchOptions {
+export interface BenchOptions extends CommonOptions {
   durationS: number;
   warmupS: number;
   rounds: number;
   connections: number;
   only: string[];
   wsSockets: number;
-  pin: boolean;
-  outDir: string | undefined;
   quick: boolean;
   list: boolean;
-  help: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]     (or: node dist/loadtest/bench.js [options])
@@ -42,20 +40,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       connections: { type: "string" },
       only: { type: "string", multiple: true },
       "ws-sockets": { type: "string" },
-      "no-pin": { type: "boolean" },
-      out: { type: "string" },
       quick: { type: "boolean" },
       list: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      ...COMMON_FLAGS,
     },
   });
   const quick = values.quick === true;
-  const num = (name: string, v: string | undefined, dflt: number, min: number): number => {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got ${v}`);
-    return n;
-  };
   return {
     durationS: num("duration", values.duration, quick ? 1 : 10, 0.2),
     warmupS: num("warmup", values.warmup, quick ? 1 : 3, 0),
@@ -63,10 +53,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     connections: Math.round(num("connections", values.connections, 50, 1)),
     only: (values.only ?? []).flatMap((o) => o.split(",")).filter((o) => o !== ""),
     wsSockets: Math.round(num("ws-sockets", values["ws-sockets"], quick ? 200 : 5000, 1)),
-    pin: values["no-pin"] !== true,
-    outDir: values.out,
     quick,
     list: values.list === true,
-    help: values.help === true,
+    ...commonOptions(values),
   };
 }

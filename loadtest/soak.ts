@@ -9,13 +9,24 @@
  * Writes loadtest/results/soak.{md,json,svg}.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { distDir, fromRoot } from "../lib/paths.js";
 import { stopChild } from "../lib/process.js";
 import { startBackends } from "./backends.js";
+import {
+  COMMON_FLAGS,
+  type CommonOptions,
+  commandMain,
+  commonOptions,
+  numberFlag as num,
+  type ReportFiles,
+  runIfMain,
+  stopOnInterrupt,
+  writeReport,
+} from "./command.js";
 import { LoadWorker } from "./load/protocol.js";
 import { defaultPinning, processTree } from "./proc.js";
 import { lineChart } from "./report/lines.js";
@@ -23,7 +34,7 @@ import type { SoakJob, SoakTraffic } from "./soak/traffic.js";
 import { targetByName } from "./targets/index.js";
 import type { RunningTarget, TargetContext } from "./targets/types.js";
 
-export interface SoakOptions {
+export interface SoakOptions extends CommonOptions {
   durationS: number;
   warmupS: number;
   sampleS: number;
@@ -32,9 +43,6 @@ export interface SoakOptions {
   target: string;
   /** Compiled tree the target's processes run from (the echoes and the traffic: this checkout's). */
   dist: string;
-  pin: boolean;
-  outDir: string | undefined;
-  help: boolean;
 }
 
 export const SOAK_USAGE = `Usage: npm run bench -- --scenario soak [options]   (or: node dist/loadtest/soak.js [options])
@@ -63,17 +71,9 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
       rate: { type: "string" },
       target: { type: "string" },
       dist: { type: "string" },
-      "no-pin": { type: "boolean" },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      ...COMMON_FLAGS,
     },
   });
-  const num = (name: string, v: string | undefined, dflt: number, min: number): number => {
-    if (v === undefined) return dflt;
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < min) throw new Error(`--${name} must be a number >= ${min}, got ${v}`);
-    return x;
-  };
   const durationS = num("duration", values.duration, 1800, 1);
   return {
     durationS,
@@ -83,9 +83,7 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
     rate: num("rate", values.rate, 100, 1),
     target: values.target ?? "echomesh-mesh",
     dist: values.dist === undefined ? distDir : resolve(values.dist),
-    pin: values["no-pin"] !== true,
-    outDir: values.out,
-    help: values.help === true,
+    ...commonOptions(values),
   };
 }
 
@@ -174,7 +172,7 @@ function processNames(target: RunningTarget): string[] {
 export async function runSoak(
   o: SoakOptions,
   log: (s: string) => void = (s) => process.stderr.write(s),
-): Promise<{ report: SoakReport; markdown: string; files: { md: string; json: string; svg: string } }> {
+): Promise<{ report: SoakReport; markdown: string; files: ReportFiles }> {
   const startedAt = new Date().toISOString();
   const pinning = defaultPinning(o.pin);
   const tmp = mkdtempSync(join(tmpdir(), "echomesh-soak-"));
@@ -189,12 +187,7 @@ export async function runSoak(
     await Promise.all(echoes.map((c) => stopChild(c)));
     rmSync(tmp, { recursive: true, force: true });
   };
-  const onSignal = (): void => {
-    log("\ninterrupted: stopping every process the soak started\n");
-    void cleanup().then(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const release = stopOnInterrupt("soak", log, cleanup);
 
   let processes: ProcessSoak[];
   let traffic: SoakTraffic;
@@ -250,8 +243,7 @@ export async function runSoak(
     );
   } finally {
     await cleanup();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    release();
   }
 
   const report: SoakReport = {
@@ -269,15 +261,7 @@ export async function runSoak(
   };
   const markdown = soakMarkdown(report);
   const outDir = o.outDir ?? fromRoot("loadtest", "results");
-  mkdirSync(outDir, { recursive: true });
-  const files = {
-    md: join(outDir, "soak.md"),
-    json: join(outDir, "soak.json"),
-    svg: join(outDir, "soak.svg"),
-  };
-  writeFileSync(files.md, markdown);
-  writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(files.svg, soakSvg(report));
+  const files = writeReport(outDir, "soak", { markdown, data: report, svg: soakSvg(report) });
   return { report, markdown, files };
 }
 
@@ -332,30 +316,8 @@ export function soakMarkdown(r: SoakReport): string {
   return out.join("\n");
 }
 
-export async function soakMain(argv: string[]): Promise<number> {
-  let o: SoakOptions;
-  try {
-    o = parseSoakArgs(argv);
-  } catch (err) {
-    process.stderr.write(`soak: ${(err as Error).message}\n\n${SOAK_USAGE}`);
-    return 2;
-  }
-  if (o.help) {
-    process.stdout.write(SOAK_USAGE);
-    return 0;
-  }
-  const { markdown, files } = await runSoak(o);
-  process.stdout.write(`\n${markdown}\n`);
-  process.stderr.write(`wrote ${files.md}, ${files.json}, ${files.svg}\n`);
-  return 0;
+export function soakMain(argv: string[]): Promise<number> {
+  return commandMain({ name: "soak", usage: SOAK_USAGE, parse: parseSoakArgs, run: runSoak }, argv);
 }
 
-if (process.argv[1] !== undefined && /soak\.[jt]s$/.test(process.argv[1])) {
-  soakMain(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`soak: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain("soak", soakMain);

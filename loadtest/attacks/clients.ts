@@ -7,16 +7,11 @@
  *    server allows (or all at once, `ignoreLimit`), for `holdMs`, then leaves (closes the connection).
  * MARK start / end bound the attack (the parent runs its probe and samples the proxy in between).
  */
+
+import { getHeaderBlock, headersFrame, rstStreamFrame } from "../../lib/h2_frames.js";
 import { sleep } from "../../lib/wait.js";
 import { mark } from "../load/protocol.js";
-import {
-  type ConnTally,
-  emptyTally,
-  getHeaderBlock,
-  headersFrame,
-  RawH2Client,
-  rstStreamFrame,
-} from "./h2_frames.js";
+import { type ConnTally, emptyTally, RawH2Client } from "./h2_frames.js";
 
 export interface RapidResetJob {
   kind: "rapid-reset";

