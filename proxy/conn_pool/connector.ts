@@ -71,9 +71,12 @@ export function connectTcp(
   const onRemote = (): void => {
     if (!socket.writableEnded && !cx.closing) remote = true;
   };
-  const timer = setTimeout(() => {
+  // Decided one loop turn later: after an event-loop stall longer than the timeout, timers run before
+  // the poll phase delivers a connect the kernel completed meanwhile; that connect must win.
+  const timeout = (): void => {
     fail(new ConnectFailure(`connect timeout after ${ctx.connectTimeoutMs} ms to ${host.key}`, true));
-  }, ctx.connectTimeoutMs);
+  };
+  const timer = setTimeout(() => setImmediate(timeout), ctx.connectTimeoutMs);
   timer.unref();
 
   function fail(err: ConnectFailure): void {
