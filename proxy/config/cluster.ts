@@ -1,11 +1,13 @@
 import { isIP } from "node:net";
 import { parseAddress } from "./address.js";
+import { type ExtensionSpec, resolveExtension } from "./extension.js";
 import type {
   CircuitBreakers,
   CircuitBreakerThresholds,
   ClusterConfig,
   DiscoveryType,
   EndpointConfig,
+  SocketAddress,
 } from "./model.js";
 import { type ProtocolOptions, readHttp2Settings } from "./protocol_options.js";
 import type { Obj } from "./reader.js";
@@ -71,6 +73,7 @@ export function parseCluster(c: Obj): ClusterConfig | null {
     c.error("dns_refresh_rate", "must be greater than 0");
   const dnsLookupFamily = c.enumOf("dns_lookup_family", DNS_FAMILIES, "auto");
   const respectDnsTtl = c.bool("respect_dns_ttl", false);
+  const dnsResolvers = parseDnsResolvers(c);
 
   let leastRequestChoiceCount = 2;
   const lr = c.obj("least_request_lb_config");
@@ -94,9 +97,6 @@ export function parseCluster(c: Obj): ClusterConfig | null {
     "original_dst_lb_config",
     "common_lb_config",
     "load_balancing_policy",
-    "dns_resolvers",
-    "dns_resolution_config",
-    "typed_dns_resolver_config",
     "use_tcp_for_dns_lookups",
     "dns_failure_refresh_rate",
     "close_connections_on_host_health_failure",
@@ -121,11 +121,83 @@ export function parseCluster(c: Obj): ClusterConfig | null {
     dnsRefreshRateMs,
     dnsLookupFamily,
     respectDnsTtl,
+    dnsResolvers,
     leastRequestChoiceCount,
     upstreamIdleTimeoutMs: protocol.idleTimeoutMs ?? 3_600_000,
     maxRequestsPerConnection: protocol.maxRequestsPerConnection ?? 0,
     ...(circuitBreakers === undefined ? {} : { circuitBreakers }),
   };
+}
+
+const DNS_RESOLVERS = {
+  cares: {
+    name: "envoy.network.dns_resolver.cares",
+    deprecatedNames: [],
+    typeUrl: "type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig",
+  },
+} as const satisfies Record<string, ExtensionSpec>;
+
+/**
+ * The DNS servers a cluster asks, chosen as Envoy 1.40 does: `typed_dns_resolver_config` (c-ares,
+ * its `resolvers`), else `dns_resolution_config.resolvers`, else `dns_resolvers` (the last two
+ * deprecated in v3). The first of these present wins even when its list is empty; empty = the system
+ * resolver. Addresses are IP literals with a port (c-ares takes any port; Envoy requires one).
+ */
+function parseDnsResolvers(c: Obj): SocketAddress[] {
+  const addresses = (o: Obj) =>
+    o
+      .objList("resolvers")
+      .map((a) => parseAddress(a, { ipOnly: true, allowPortZero: false }))
+      .filter((a): a is SocketAddress => a !== null);
+  if (c.has("dns_resolvers")) c.ctx.deprecatedInV3(c.at("dns_resolvers"), "typed_dns_resolver_config");
+  const legacy = c
+    .objList("dns_resolvers")
+    .map((a) => parseAddress(a, { ipOnly: true, allowPortZero: false }))
+    .filter((a): a is SocketAddress => a !== null);
+  let chosen: SocketAddress[] | null = null;
+  const typed = c.obj("typed_dns_resolver_config");
+  if (typed !== null) {
+    const cares = resolveExtension(typed, DNS_RESOLVERS, "DNS resolver");
+    typed.done();
+    if (cares !== null) {
+      chosen = addresses(cares.body);
+      readResolverOptions(cares.body);
+      cares.body.unsupported(
+        "use_resolvers_as_fallback",
+        "filter_unroutable_families",
+        "udp_max_queries",
+        "query_timeout_seconds",
+        "query_tries",
+        "rotate_nameservers",
+        "edns0_max_payload_size",
+        "max_udp_channel_duration",
+        "reinit_channel_on_timeout",
+      );
+      cares.body.done();
+    }
+  }
+  const resolution = c.obj("dns_resolution_config");
+  if (resolution !== null) {
+    c.ctx.deprecatedInV3(c.at("dns_resolution_config"), "typed_dns_resolver_config");
+    const servers = addresses(resolution);
+    chosen ??= servers;
+    readResolverOptions(resolution);
+    resolution.done();
+  }
+  return chosen ?? legacy;
+}
+
+/** `dns_resolver_options`: we never apply search domains to a cluster's own servers. */
+function readResolverOptions(o: Obj): void {
+  const options = o.obj("dns_resolver_options");
+  if (options === null) return;
+  if (options.bool("use_tcp_for_dns_lookups", false))
+    options.error("use_tcp_for_dns_lookups", "unsupported value true (echomesh-proxy queries over UDP)");
+  options.ignoreBecause(
+    "no_default_search_domain",
+    "a cluster's own DNS servers are asked for the name as written, without search domains",
+  );
+  options.done();
 }
 
 /** Envoy's thresholds for a priority without an entry in `circuit_breakers.thresholds`. */

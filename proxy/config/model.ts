@@ -308,6 +308,11 @@ export interface ClusterConfig {
   dnsRefreshRateMs: number;
   dnsLookupFamily: DnsLookupFamily;
   respectDnsTtl: boolean;
+  /**
+   * The cluster's own DNS servers (`typed_dns_resolver_config` c-ares `resolvers`,
+   * `dns_resolution_config.resolvers` or `dns_resolvers`); empty = the system resolver.
+   */
+  dnsResolvers: SocketAddress[];
   /** `least_request_lb_config.choice_count`, default 2. */
   leastRequestChoiceCount: number;
   /**

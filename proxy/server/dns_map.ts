@@ -1,7 +1,8 @@
 /**
  * `--dns-map service1=127.0.0.2` / ECHOMESH_DNS_MAP: a resolver that answers mapped names itself
  * (case-insensitively) and asks the fallback for every other name. This is how the seed's configs,
- * which name `service1`/`service2`, run on one machine without Docker's DNS.
+ * which name `service1`/`service2`, run on one machine without Docker's DNS. A cluster with DNS
+ * servers of its own (`dns_resolvers` and the like) asks those instead (../upstream/dns_resolvers.ts).
  */
 import type { Resolver } from "../upstream/resolver.js";
 

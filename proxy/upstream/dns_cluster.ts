@@ -1,6 +1,8 @@
 import type { ClusterConfig, EndpointConfig } from "../config/model.js";
 import { BaseCluster, type ClusterDeps } from "./base_cluster.js";
 import type { DnsSource } from "./dns_feed.js";
+import { serversResolver } from "./dns_resolvers.js";
+import type { Resolver } from "./resolver.js";
 
 /**
  * What the DNS cluster types share: each of `names` is resolved at `initialize()` and again
@@ -11,10 +13,15 @@ import type { DnsSource } from "./dns_feed.js";
  * A cluster of a worker process follows the primary's lookups instead (`source.kind === "follow"`):
  * it resolves nothing and counts no lookup (the primary does, once), and `initialize()` waits for
  * the first outcome of each name.
+ *
+ * A cluster with its own DNS servers (`config.dnsResolvers`) asks them instead of the source's
+ * resolver (the system's, or `--dns-map`), as each Envoy cluster gets its own c-ares channel.
  */
 export abstract class DnsCluster extends BaseCluster {
   private readonly timers: Array<NodeJS.Timeout | null>;
   private started = false;
+  /** Where this cluster's names are looked up (null: it follows a feed). */
+  private readonly resolver: Resolver | null;
 
   constructor(
     config: ClusterConfig,
@@ -25,6 +32,9 @@ export abstract class DnsCluster extends BaseCluster {
   ) {
     super(config, deps);
     this.timers = names.map(() => null);
+    if (source.kind === "follow") this.resolver = null;
+    else if (config.dnsResolvers.length > 0) this.resolver = serversResolver(config.dnsResolvers);
+    else this.resolver = source.resolver;
   }
 
   /** The first resolution of every name; resolves (never rejects) once each has answered or failed. */
@@ -66,11 +76,11 @@ export abstract class DnsCluster extends BaseCluster {
   private async resolve(index: number): Promise<void> {
     const endpoint = this.names[index];
     const source = this.source;
-    if (endpoint === undefined || source.kind !== "resolve") return;
+    if (endpoint === undefined || source.kind !== "resolve" || this.resolver === null) return;
     this.stats.update_attempt.inc();
     let addresses: string[];
     try {
-      addresses = await source.resolver(endpoint.address.address, this.config.dnsLookupFamily);
+      addresses = await this.resolver(endpoint.address.address, this.config.dnsLookupFamily);
     } catch {
       if (this.closed) return;
       this.stats.update_failure.inc();

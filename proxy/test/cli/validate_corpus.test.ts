@@ -66,6 +66,7 @@ const CORPUS: Record<string, Case> = {
   "../../profiles/edge.yaml": { envoy: "accepts" },
   "validate/cluster-circuit-breakers.yaml": { envoy: "accepts" },
   "validate/bootstrap-overload-manager.yaml": { envoy: "accepts" },
+  "validate/cluster-dns-resolvers.yaml": { envoy: "accepts" },
 
   // Valid, accepted with a warning naming what is not applied (or deprecated, as Envoy warns).
   "validate/cluster-outlier-detection.yaml": {
@@ -83,6 +84,12 @@ const CORPUS: Record<string, Case> = {
   "validate/cluster-h2-deprecated-field.yaml": {
     envoy: "accepts",
     ours: ["static_resources.clusters[0].http2_protocol_options: deprecated in v3"],
+  },
+  "validate/cluster-dns-resolvers-deprecated.yaml": {
+    envoy: "accepts",
+    ours: [
+      "static_resources.clusters[0].dns_resolvers: deprecated in v3 (Envoy 1.40 warns; use typed_dns_resolver_config)",
+    ],
   },
   "validate/admin-access-log-path.yaml": {
     envoy: "accepts",
@@ -203,6 +210,12 @@ const CORPUS: Record<string, Case> = {
   "validate/hcm-v2-type-url.yaml": { envoy: "rejects", ours: [`${HCM}.@type: ${V2_IN_V3}`] },
 
   // Broken.
+  "validate/cluster-dns-resolvers-no-port.yaml": {
+    envoy: "rejects",
+    ours: [
+      "static_resources.clusters[0].dns_resolvers[0].socket_address.port_value: required field is missing",
+    ],
+  },
   "validate/hcm-unknown-field.yaml": {
     envoy: "rejects",
     ours: [`${HCM}.stat_prefx: unknown field (did you mean "stat_prefix"?)`],

@@ -182,6 +182,7 @@ describe("v3 configs", () => {
       dnsRefreshRateMs: 1_000,
       dnsLookupFamily: "v4_only",
       respectDnsTtl: true,
+      dnsResolvers: [],
       leastRequestChoiceCount: 3,
       upstreamIdleTimeoutMs: 3_000,
       maxRequestsPerConnection: 100,

@@ -88,6 +88,7 @@ export function clusterConfig(overrides: Partial<ClusterConfig> = {}): ClusterCo
     dnsRefreshRateMs: 5000,
     dnsLookupFamily: "auto",
     respectDnsTtl: false,
+    dnsResolvers: [],
     leastRequestChoiceCount: 2,
     upstreamIdleTimeoutMs: 4000,
     maxRequestsPerConnection: 0,
