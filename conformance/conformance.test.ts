@@ -5,11 +5,12 @@
  * the same configs in v3 (`echomesh-v3`) and Envoy itself (`envoy`, the reference);
  * ECHOMESH_TARGETS=a,b or ECHOMESH_TARGET=a narrows that. One topology start per group of tests;
  * one report per target, conformance/report/latest-<target>.{json,md}, and a summary table per
- * target plus one line per target at the end. ECHOMESH_TESTS=id-or-feature,... narrows the tests.
+ * target plus one line per target at the end. ECHOMESH_TESTS=id-or-feature,... narrows the tests;
+ * ECHOMESH_REPEAT=N runs each selected group N times on one topology start (flakiness).
  */
 import { afterAll, beforeAll, describe, test } from "vitest";
 import { buildReport, type Report, summaryLine, summaryTable, writeReport } from "./harness/report.js";
-import { byTopology, runTest, type Stage, startStage, stopStage } from "./harness/runner.js";
+import { byTopology, repeated, runTest, type Stage, startStage, stopStage } from "./harness/runner.js";
 import { selectDriver } from "./harness/select.js";
 import { selectTargets } from "./harness/targets.js";
 import type { ConformanceTest, Driver, Target, TestResult } from "./harness/types.js";
@@ -25,7 +26,7 @@ function selected(tests: ConformanceTest[]): ConformanceTest[] {
   return tests.filter((t) => filter.some((f) => t.id.startsWith(f) || t.feature === f || t.topology === f));
 }
 
-const tests = selected(allTests);
+const tests = repeated(selected(allTests), Number(process.env.ECHOMESH_REPEAT ?? "1"));
 const order = new Map(tests.map((t, i) => [t.id, i]));
 const targets = selectTargets();
 const reports: Report[] = [];

@@ -28,15 +28,21 @@ const cases: Case[] = [
     mustFail: [
       "rr-rotation-2",
       "rr-rotation-3",
+      "rr-rotation-fresh-2",
+      "rr-rotation-fresh-3",
+      "rr-concurrent-share-fresh",
       "rr-concurrent-share",
       "rr-concurrent-share-3",
       "rr-weighted-70-30",
+      "rr-dns-join",
+      "rr-dns-leave",
       "ws-50-concurrent-direct",
       "ws-50-concurrent-mesh",
     ],
   },
   { kind: "h1-upstream", features: ["http2-hop"], mustFail: ["h2-upstream-from-h1", "mesh-hop-protocols"] },
   { kind: "no-upgrade", features: ["websocket"], mustFail: wsIds },
+  { kind: "dns-once", features: ["round-robin"], mustFail: ["rr-dns-join", "rr-dns-leave"] },
 ];
 
 let driver: Driver | undefined;

@@ -2,7 +2,8 @@
  * A deliberately small Envoy-config proxy for the suite's honesty checks (and as a stand-in while
  * developing the suite). It reads the v2 subset the topologies use: one HCM listener (HTTP/1.1 and h2c
  * prior knowledge on one port), prefix routes with `cluster`/`weighted_clusters`/`timeout`/
- * `use_websocket`, strict_dns clusters resolved once through `--dns-map`, round robin (smooth weighted
+ * `use_websocket`, strict_dns clusters resolved through `dns_resolvers` every `dns_refresh_rate` (else
+ * once through `--dns-map`), round robin (smooth weighted
  * across weighted clusters), `http2_protocol_options` upstreams, WebSocket tunnels over a dedicated
  * HTTP/1.1 connection, Envoy's local replies, and an admin with `/ready` and `/stats`.
  *
@@ -10,9 +11,11 @@
  *   first-backend  always the first host of a cluster and the first of weighted_clusters
  *   h1-upstream    ignores http2_protocol_options: HTTP/1.1 to every upstream
  *   no-upgrade     refuses every WebSocket upgrade with 403
+ *   dns-once       resolves each name once at start and never again (ignores dns_refresh_rate)
  *
  * Usage: node mini-proxy.js -c FILE [--dns-map a=ip,b=ip]... [--break KIND] (Envoy flags ignored)
  */
+import { promises as dnsPromises } from "node:dns";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
@@ -23,7 +26,7 @@ import { HOP_BY_HOP } from "../../proxy/http/headers.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: raw YAML of the known subset, read without a schema
 type Obj = Record<string, any>;
-type Break = "none" | "first-backend" | "h1-upstream" | "no-upgrade";
+type Break = "none" | "first-backend" | "h1-upstream" | "no-upgrade" | "dns-once";
 
 const { values } = parseArgs({
   options: {
@@ -67,23 +70,75 @@ interface Cluster {
   next: number;
 }
 const clusters = new Map<string, Cluster>();
+
+/** Look `name` up on the cluster's own servers (A records); no address = an empty answer. */
+async function lookUp(resolver: dnsPromises.Resolver, name: string): Promise<string[]> {
+  if (net.isIP(name)) return [name];
+  try {
+    return await resolver.resolve4(name);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOTFOUND" || code === "ENODATA") return [];
+    throw err;
+  }
+}
+
+/**
+ * A cluster with `dns_resolvers` takes its hosts from those servers, again every `dns_refresh_rate`
+ * (default 5 s), keeping the Host (and its connections) of an address that stays; a failed lookup
+ * changes nothing.
+ */
+async function followDns(c: Obj, cluster: Cluster): Promise<void> {
+  const resolver = new dnsPromises.Resolver();
+  resolver.setServers(
+    (c.dns_resolvers as Obj[]).map((r) => `${r.socket_address.address}:${r.socket_address.port_value}`),
+  );
+  const refresh = async () => {
+    try {
+      const hosts: Host[] = [];
+      for (const h of c.hosts as Obj[]) {
+        const port = Number(h.socket_address.port_value);
+        for (const address of await lookUp(resolver, String(h.socket_address.address))) {
+          const kept = cluster.hosts.find((x) => x.address === address && x.port === port);
+          hosts.push(kept ?? { address, port, agent: new http.Agent({ keepAlive: true }) });
+        }
+      }
+      for (const gone of cluster.hosts.filter((x) => !hosts.includes(x))) {
+        gone.agent.destroy();
+        gone.session?.close();
+      }
+      cluster.hosts = hosts;
+    } catch (err) {
+      console.error(`cluster ${cluster.name}: DNS lookup failed: ${String(err)}`);
+    }
+  };
+  await refresh();
+  if (broken === "dns-once") return;
+  const rateMs = c.dns_refresh_rate ? Number.parseFloat(c.dns_refresh_rate) * 1000 : 5_000;
+  setInterval(refresh, rateMs);
+}
+
 for (const c of config.static_resources.clusters as Obj[]) {
   const hosts: Host[] = [];
-  for (const h of c.hosts as Obj[]) {
-    for (const address of resolve(String(h.socket_address.address))) {
-      hosts.push({
-        address,
-        port: Number(h.socket_address.port_value),
-        agent: new http.Agent({ keepAlive: true }),
-      });
+  if (c.dns_resolvers === undefined) {
+    for (const h of c.hosts as Obj[]) {
+      for (const address of resolve(String(h.socket_address.address))) {
+        hosts.push({
+          address,
+          port: Number(h.socket_address.port_value),
+          agent: new http.Agent({ keepAlive: true }),
+        });
+      }
     }
   }
-  clusters.set(c.name, {
+  const cluster: Cluster = {
     name: c.name,
     h2: c.http2_protocol_options !== undefined && broken !== "h1-upstream",
     hosts,
     next: 0,
-  });
+  };
+  clusters.set(c.name, cluster);
+  if (c.dns_resolvers !== undefined) await followDns(c, cluster);
   for (const s of [
     "upstream_cx_total",
     "upstream_cx_http1_total",

@@ -6,7 +6,7 @@ import { fromDist } from "../../lib/paths.js";
 import { dnsMapArgs, envoyArgs } from "../harness/render.js";
 import type { Target } from "../harness/types.js";
 
-export type BreakKind = "none" | "first-backend" | "h1-upstream" | "no-upgrade";
+export type BreakKind = "none" | "first-backend" | "h1-upstream" | "no-upgrade" | "dns-once";
 
 /** Built by the `conformance` vitest project's global setup, like the rest of dist/. */
 const miniMain = fromDist("conformance/broken/mini-proxy.js");
@@ -16,6 +16,7 @@ const what: Record<BreakKind, string> = {
   "first-backend": "mini proxy that always picks the first backend",
   "h1-upstream": "mini proxy that ignores http2_protocol_options (HTTP/1.1 upstream always)",
   "no-upgrade": "mini proxy that refuses every WebSocket upgrade",
+  "dns-once": "mini proxy that resolves DNS names once at start (ignores dns_refresh_rate)",
 };
 
 export function miniTarget(kind: BreakKind): Target {
@@ -42,4 +43,4 @@ export function miniTarget(kind: BreakKind): Target {
   };
 }
 
-export const brokenKinds: BreakKind[] = ["first-backend", "h1-upstream", "no-upgrade"];
+export const brokenKinds: BreakKind[] = ["first-backend", "h1-upstream", "no-upgrade", "dns-once"];

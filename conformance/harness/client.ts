@@ -9,6 +9,7 @@ import { type H2Reply, h2 } from "../../lib/h2_client.js";
 import { request as http1Request, type Reply } from "../../lib/http_client.js";
 import type { PollOptions } from "../../lib/wait.js";
 import type { Endpoint } from "./types.js";
+import { WAITS } from "./waits.js";
 
 export type { H2Reply, Reply };
 
@@ -20,8 +21,7 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-/** The checks' default: a request or stream idle this long has failed. */
-const TIMEOUT_MS = 20_000;
+const TIMEOUT_MS = WAITS.request;
 
 /**
  * An HTTP/1.1 request to a topology endpoint (lib/http_client.ts); POST when there is a body.
@@ -52,16 +52,18 @@ export function instanceOf(reply: Reply): string {
 }
 
 /**
- * `total` GETs of `path` over `connections` keep-alive connections, `connections` in flight at a time.
- * Returns the answering instances in completion order.
+ * `total` GETs of `path`, `connections` in flight at a time: over `connections` keep-alive
+ * connections, or with `fresh` each on a new connection (a proxy's balancer must not be per
+ * downstream connection). Returns the answering instances in completion order.
  */
 export async function spread(
   ep: Endpoint,
   path: string,
   total: number,
   connections: number,
+  fresh = false,
 ): Promise<string[]> {
-  const agent = pool(connections);
+  const agent = fresh ? undefined : pool(connections);
   const seen: string[] = [];
   let next = 0;
   try {
@@ -73,7 +75,7 @@ export async function spread(
     };
     await Promise.all(Array.from({ length: connections }, worker));
   } finally {
-    agent.destroy();
+    agent?.destroy();
   }
   return seen;
 }
@@ -104,6 +106,6 @@ export function h2cRequest(
 
 /**
  * Gateway API's eventual consistency, for `waitUntil` (lib/wait.ts): a condition counts once it holds
- * three tries in a row, within 30 s.
+ * three tries in a row, within `WAITS.consistently`.
  */
-export const CONSISTENTLY: PollOptions = { times: 3, withinMs: 30_000, intervalMs: 100 };
+export const CONSISTENTLY: PollOptions = { times: 3, withinMs: WAITS.consistently, intervalMs: 100 };

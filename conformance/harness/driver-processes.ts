@@ -1,23 +1,28 @@
 /**
  * The process driver: the same topologies with processes on loopback. Each echo and each front proxy
- * gets its own 127.x.y.z address; a sidecar shares its echo's address (its "network namespace"), and
- * names resolve through the proxy's `--dns-map` (or, for a target without it such as Envoy, are
- * written into the config as addresses: `Target.names`). Ports are the config's, remapped to free
- * ports so a wildcard listener elsewhere on the machine cannot collide.
+ * gets its own 127.x.y.z address; a sidecar shares its echo's address (its "network namespace").
+ * Names resolve as in the container driver through a DNS server: each started topology gets its own
+ * (lib/dns_server.ts, on its own 127.x.y.z), holding every node's aliases; an echo's aliases are added
+ * when it has started and removed when it stops, as Docker's DNS follows containers, so backends join
+ * and leave a name at runtime. Every strict_dns/logical_dns cluster is pointed at it (`dns_resolvers`;
+ * v3 targets get `typed_dns_resolver_config`). A `flag` target also gets the names as `--dns-map`, an
+ * `inline` one has them written into its config as addresses (`Target.names`; fixed at start). Ports
+ * are the config's, remapped to free ports so a wildcard listener elsewhere cannot collide.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DnsServer } from "../../lib/dns_server.js";
 import { freePort } from "../../lib/net.js";
 import { fromDist } from "../../lib/paths.js";
 import { stopChild } from "../../lib/process.js";
 import { sleep, waitUntil } from "../../lib/wait.js";
 import { CONSISTENTLY, request } from "./client.js";
-import { adminPort, inlineNames, listenerPort } from "./envoy-doc.js";
+import { adminPort, clusters, inlineNames, listenerPort } from "./envoy-doc.js";
 import { renderConfig } from "./render.js";
 import { ECHO_PORT, probePath } from "./topologies.js";
-import type { Driver, Endpoint, RunningTopology, Target, Topology } from "./types.js";
+import type { Driver, Endpoint, EnvoyDoc, RunningTopology, Target, Topology } from "./types.js";
 
 /** The echo service (built, like the rest of dist/, by the `conformance` project's global setup). */
 const echoMain = fromDist("echo/main.js");
@@ -97,7 +102,7 @@ export async function processDriver(reason: string): Promise<Driver> {
   const driver: Driver = {
     name: "processes",
     reason,
-    capabilities: { dynamicDns: false },
+    capabilities: { dynamicDns: true },
     async start(topology: Topology, target: Target): Promise<RunningTopology> {
       const processCommand = target.processCommand;
       if (!processCommand) throw new Error(`target ${target.name} has no process form`);
@@ -107,6 +112,7 @@ export async function processDriver(reason: string): Promise<Driver> {
         ips.set(p.name, p.sidecarOf ? (ips.get(p.sidecarOf) ?? "") : nextIp());
       const echoProcs = new Map<string, Proc>();
       const proxyProcs: Proc[] = [];
+      const dns = await DnsServer.start(nextIp());
       const ipOf = (name: string) => {
         const ip = ips.get(name);
         if (!ip) throw new Error(`no node ${name} in topology ${topology.id}`);
@@ -124,6 +130,7 @@ export async function processDriver(reason: string): Promise<Driver> {
         all.add(proc);
         echoProcs.set(name, proc);
         await ready(proc, { host: ip, port: port(ECHO_PORT) }, "/", () => true);
+        for (const alias of node?.aliases ?? []) dns.add(alias, ip);
       };
 
       const dnsMap = () => {
@@ -137,9 +144,11 @@ export async function processDriver(reason: string): Promise<Driver> {
       const stopAll = async () => {
         await Promise.all([...proxyProcs, ...echoProcs.values()].map((p) => p.stop()));
         for (const p of [...proxyProcs, ...echoProcs.values()]) all.delete(p);
+        await dns.close();
       };
 
       try {
+        for (const p of topology.proxies) for (const alias of p.aliases) dns.add(alias, ipOf(p.name));
         await Promise.all(topology.echos.filter((e) => !e.deferred).map((e) => startEcho(e.name)));
         // Sidecars first, then the entry proxy.
         const order = [...topology.proxies].sort((x, y) => Number(!!y.sidecarOf) - Number(!!x.sidecarOf));
@@ -147,7 +156,7 @@ export async function processDriver(reason: string): Promise<Driver> {
           const ip = ipOf(p.name);
           const file = join(dir, `${topology.id}-${p.name}.yaml`);
           const names = dnsMap();
-          const doc = target.names === "inline" ? inlineNames(p.config, names) : p.config;
+          const doc = askDns(target.names === "inline" ? inlineNames(p.config, names) : p.config, dns);
           writeFileSync(
             file,
             renderConfig(doc, target, {
@@ -193,6 +202,10 @@ export async function processDriver(reason: string): Promise<Driver> {
         echo: (name) => ({ host: ipOf(name), port: port(ECHO_PORT) }),
         startEcho,
         async stopEcho(name) {
+          // The name stops answering with it, as Docker's DNS when the container stops.
+          const ip = ipOf(name);
+          for (const alias of topology.echos.find((e) => e.name === name)?.aliases ?? [])
+            dns.remove(alias, ip);
           await echoProcs.get(name)?.stop();
           echoProcs.delete(name);
         },
@@ -206,6 +219,17 @@ export async function processDriver(reason: string): Promise<Driver> {
     },
   };
   return driver;
+}
+
+/** Point every strict_dns/logical_dns cluster at the topology's DNS server (v2 `dns_resolvers`). */
+export function askDns(doc: EnvoyDoc, dns: Pick<DnsServer, "host" | "port">): EnvoyDoc {
+  const out = structuredClone(doc);
+  for (const c of clusters(out)) {
+    const type = String(c.type).toLowerCase();
+    if (type === "strict_dns" || type === "logical_dns")
+      c.dns_resolvers = [{ socket_address: { address: dns.host, port_value: dns.port } }];
+  }
+  return out;
 }
 
 function entryConfig(topology: Topology) {

@@ -104,12 +104,36 @@ export function cloneCluster(
 export function inlineNames(doc: EnvoyDoc, names: ReadonlyMap<string, string[]>): EnvoyDoc {
   const out = clone(doc);
   for (const c of clusters(out)) {
+    if (c.load_assignment !== undefined) {
+      inlineEndpoints(obj(c.load_assignment, "load_assignment"), names);
+      continue;
+    }
     setHosts(
       c,
       hostsOf(c).flatMap((h) => names.get(h.address)?.map((address) => ({ address, port: h.port })) ?? [h]),
     );
   }
   return out;
+}
+
+/** `inlineNames` for a load_assignment: each lb_endpoint becomes one per address, its weight kept. */
+function inlineEndpoints(la: Obj, names: ReadonlyMap<string, string[]>): void {
+  for (const locality of arr(la.endpoints, "load_assignment.endpoints")) {
+    locality.lb_endpoints = arr(locality.lb_endpoints, "lb_endpoints").flatMap((lbe) => {
+      const sa = obj(obj(obj(lbe.endpoint, "endpoint").address, "address").socket_address, "socket_address");
+      const addresses = names.get(String(sa.address));
+      if (addresses === undefined) return [lbe];
+      return addresses.map((address) => {
+        const copy = clone(lbe);
+        const at = obj(
+          obj(obj(copy.endpoint, "endpoint").address, "address").socket_address,
+          "socket_address",
+        );
+        at.address = address;
+        return copy;
+      });
+    });
+  }
 }
 
 /** Every socket_address in the document (listeners, admin, cluster hosts), for address rewriting. */

@@ -12,11 +12,37 @@ import {
   type Target,
   type TestResult,
 } from "./types.js";
+import { WAITS } from "./waits.js";
 
-/** Tests by topology id, in first-seen order. */
+/**
+ * Each test `n` times (`ECHOMESH_REPEAT`, default 1): round k of a topology's group is a group of
+ * its own, `<topology>#<k>`, on a topology start of its own (a membership test stops or starts an
+ * echo, so two rounds on one start would not be the same check). A copy's id is `<id>#<k>`, so a
+ * report names the round that failed. A check that is not stable under repetition is flaky.
+ */
+export function repeated(tests: ConformanceTest[], n: number): ConformanceTest[] {
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`repeat count must be a positive integer, got ${n}`);
+  const out: ConformanceTest[] = [];
+  for (const group of byTopology(tests).values()) {
+    for (let round = 1; round <= n; round++) {
+      for (const t of group) out.push(round === 1 ? t : { ...t, id: `${t.id}${ROUND}${round}` });
+    }
+  }
+  return out;
+}
+
+const ROUND = "#";
+
+/** A group's key: the topology id, with the round of a repeated copy (`front#2`). */
+function groupOf(t: ConformanceTest): string {
+  const at = t.id.lastIndexOf(ROUND);
+  return at === -1 ? t.topology : `${t.topology}${t.id.slice(at)}`;
+}
+
+/** Tests by group (topology id, and round when repeated), in first-seen order. */
 export function byTopology(tests: ConformanceTest[]): Map<string, ConformanceTest[]> {
   const groups = new Map<string, ConformanceTest[]>();
-  for (const t of tests) groups.set(t.topology, [...(groups.get(t.topology) ?? []), t]);
+  for (const t of tests) groups.set(groupOf(t), [...(groups.get(groupOf(t)) ?? []), t]);
   return groups;
 }
 
@@ -38,7 +64,8 @@ export async function startStage(
       ),
     };
   try {
-    return { topo: await driver.start(topology(topologyId), target) };
+    // A repeated round's group key is `<topology>#<round>`.
+    return { topo: await driver.start(topology(topologyId.split(ROUND)[0] ?? topologyId), target) };
   } catch (err) {
     return { startError: err as Error };
   }
@@ -81,7 +108,7 @@ async function unexpectedErrors(topo: RunningTopology): Promise<string[]> {
 
 const capabilityText: Record<keyof DriverCapabilities, string> = {
   dynamicDns:
-    "backends joining and leaving a DNS name at runtime (Docker's DNS; --dns-map is fixed at start)",
+    "backends joining and leaving a DNS name at runtime (a DNS server whose records follow the echos)",
 };
 
 function missingReason(driver: Driver, missing: (keyof DriverCapabilities)[]): string {
@@ -97,7 +124,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-export const DEFAULT_TEST_TIMEOUT_MS = 60_000;
+export const DEFAULT_TEST_TIMEOUT_MS = WAITS.test;
 
 export async function runTest(test: ConformanceTest, driver: Driver, stage: Stage): Promise<TestResult> {
   const measurements: Measurements = {};

@@ -105,8 +105,8 @@ const versionOf = (out: string) => /\/(\d+\.\d+\.\d+)\//.exec(out)?.[1];
 
 /**
  * The reference: real Envoy with the topologies in v3. Processes: the binary `findEnvoy()` resolves
- * (ECHOMESH_ENVOY_BIN, the checkout's venv, PATH), names written into the config as loopback
- * addresses. Containers: ECHOMESH_ENVOY_IMAGE when set, else an image built offline from that same
+ * (ECHOMESH_ENVOY_BIN, the checkout's venv, PATH), names asked of the driver's DNS server
+ * (`typed_dns_resolver_config`; Envoy takes no `--dns-map`, the driver's map is not passed). Containers: ECHOMESH_ENVOY_IMAGE when set, else an image built offline from that same
  * binary by scripts/build-envoy-image.sh. Without an Envoy the target is unavailable with the reason.
  */
 function envoyTarget(): Target {
@@ -117,7 +117,6 @@ function envoyTarget(): Target {
     description: "Envoy, the reference (v3 configs)",
     dialect: "v3",
     image: preset ?? null,
-    names: "inline",
     configPath: "/etc/envoy/envoy.yaml",
     containerCommand: (config, serviceCluster) => [
       "envoy",

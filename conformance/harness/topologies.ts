@@ -198,8 +198,57 @@ const localReplies = front(
   echos("service1", "service2"),
 );
 
+/** Retries on what a first attempt can meet: a 5xx, a reset, a refused connection (Envoy's names). */
+export const RETRY_ON = "5xx,reset,connect-failure";
+/** Endpoint `load_balancing_weight`s of the `routes` topology's `lbw` cluster. */
+export const ENDPOINT_WEIGHTS = { service1: 3, service2: 1 } as const;
+/** The `routes` topology's `host_rewrite` value. */
+export const REWRITTEN_HOST = "rewritten.example.test";
+
+/**
+ * Variant for what routes and clusters do beyond picking a backend: `/hello` with `host_rewrite`
+ * (v3 `host_rewrite_literal`), `/echo` to the one-host cluster `solo` (service1) with a retry_policy,
+ * `/lbw` to the cluster `lbw` whose endpoints carry load_balancing_weight 3 and 1, `/` as the seed.
+ */
+function routesDoc(): EnvoyDoc {
+  const doc = frontDoc(["service1", "service2"]);
+  cloneCluster(doc, "myservice", "solo", hosts(ECHO_PORT, "service1"));
+  const lbw = cloneCluster(doc, "myservice", "lbw", []);
+  delete lbw.hosts;
+  lbw.load_assignment = {
+    cluster_name: "lbw",
+    endpoints: [
+      {
+        lb_endpoints: Object.entries(ENDPOINT_WEIGHTS).map(([address, weight]) => ({
+          endpoint: { address: { socket_address: { address, port_value: ECHO_PORT } } },
+          load_balancing_weight: weight,
+        })),
+      },
+    ],
+  };
+  setRoutes(doc, [
+    { match: { prefix: "/hello" }, route: { cluster: "myservice", host_rewrite: REWRITTEN_HOST } },
+    {
+      match: { prefix: "/echo" },
+      route: { cluster: "solo", retry_policy: { retry_on: RETRY_ON, num_retries: 2 } },
+    },
+    { match: { prefix: "/lbw" }, route: { cluster: "lbw" } },
+    { match: { prefix: "/" }, route: { cluster: "myservice" } },
+  ]);
+  return doc;
+}
+
+const routesTopology = front(
+  "routes",
+  "front proxy with /hello (host_rewrite), /echo (retry_policy, one host), /lbw (endpoint weights 3:1), /",
+  routesDoc(),
+  echos("service1", "service2"),
+);
+
 export const topologies: ReadonlyMap<string, Topology> = new Map(
-  [frontProxy, front3, weighted, dnsJoin, dnsLeave, h2Upstream, mesh, localReplies].map((t) => [t.id, t]),
+  [frontProxy, front3, weighted, dnsJoin, dnsLeave, h2Upstream, mesh, localReplies, routesTopology].map(
+    (t) => [t.id, t],
+  ),
 );
 
 /**

@@ -93,10 +93,11 @@ export interface Target {
    */
   image: string | null;
   /**
-   * How the process driver tells the proxy where names live: `flag` (default) passes `--dns-map`;
-   * `inline` writes the loopback addresses into the config in place of the names, one cluster host
-   * per address, for a proxy without such a flag (Envoy: a strict_dns host that is an IP literal
-   * resolves to itself).
+   * How the process driver tells the proxy where names live. Every DNS cluster is pointed at the
+   * driver's DNS server (`dns_resolvers`), whose records follow echos starting and stopping; besides,
+   * `flag` (default) passes the names as `--dns-map` (fixed at start); `inline` writes the loopback
+   * addresses into the config in place of the names, one cluster host per address, for a proxy that
+   * reads neither (a strict_dns host that is an IP literal resolves to itself; names fixed at start).
    */
   names?: "flag" | "inline";
   /** Where the config file goes inside the container. */
@@ -120,7 +121,20 @@ export interface Target {
   versions?(): Record<string, string>;
 }
 
-export type Feature = "round-robin" | "http2-hop" | "websocket" | "local-replies";
+/**
+ * `envoy-headers` asserts headers Envoy adds (x-forwarded-proto, x-request-id,
+ * x-envoy-expected-rq-timeout-ms), not RFC behaviour: a proxy that is not Envoy-compatible need not claim it.
+ */
+export type Feature =
+  | "round-robin"
+  | "lb-weights"
+  | "http2-hop"
+  | "headers"
+  | "envoy-headers"
+  | "framing"
+  | "retries"
+  | "websocket"
+  | "local-replies";
 
 /** Numbers a check measured, written to the report (per-backend counts and the like). */
 export type Measurements = Record<string, unknown>;

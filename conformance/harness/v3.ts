@@ -23,7 +23,16 @@ const known = (o: Obj, keys: string[], what: string) => {
 function route(r: Obj): Obj {
   known(r, ["match", "route"], "route");
   const action = clone(r.route as Obj);
-  known(action, ["cluster", "weighted_clusters", "use_websocket", "timeout"], "route.route");
+  known(
+    action,
+    ["cluster", "weighted_clusters", "use_websocket", "timeout", "host_rewrite", "retry_policy"],
+    "route.route",
+  );
+  // v2's `host_rewrite` is v3's `host_rewrite_literal` (the same field).
+  if (action.host_rewrite !== undefined) {
+    action.host_rewrite_literal = action.host_rewrite;
+    delete action.host_rewrite;
+  }
   if (action.use_websocket === true) {
     action.upgrade_configs = [{ upgrade_type: "websocket" }];
   }
@@ -53,10 +62,23 @@ function hcm(config: Obj, allowConnect: boolean): Obj {
   return out;
 }
 
+const CARES_RESOLVER =
+  "type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig";
+
 function cluster(c: Obj): Obj {
   known(
     c,
-    ["name", "connect_timeout", "type", "lb_policy", "http2_protocol_options", "hosts", "dns_refresh_rate"],
+    [
+      "name",
+      "connect_timeout",
+      "type",
+      "lb_policy",
+      "http2_protocol_options",
+      "hosts",
+      "load_assignment",
+      "dns_refresh_rate",
+      "dns_resolvers",
+    ],
     "cluster",
   );
   const out: Obj = {
@@ -64,16 +86,27 @@ function cluster(c: Obj): Obj {
     connect_timeout: c.connect_timeout,
     type: String(c.type).toUpperCase(),
     lb_policy: String(c.lb_policy ?? "round_robin").toUpperCase(),
-    load_assignment: {
-      cluster_name: c.name,
-      endpoints: [
-        {
-          lb_endpoints: (c.hosts as Obj[]).map((h) => ({ endpoint: { address: clone(h) } })),
-        },
-      ],
-    },
+    // v2 had load_assignment too (endpoint weights need it); v2 `hosts` become one locality.
+    load_assignment:
+      c.load_assignment !== undefined
+        ? clone(c.load_assignment)
+        : {
+            cluster_name: c.name,
+            endpoints: [
+              {
+                lb_endpoints: (c.hosts as Obj[]).map((h) => ({ endpoint: { address: clone(h) } })),
+              },
+            ],
+          },
   };
   if (c.dns_refresh_rate !== undefined) out.dns_refresh_rate = c.dns_refresh_rate;
+  // v3 deprecates `dns_resolvers`: the same servers as the c-ares resolver's config.
+  if (c.dns_resolvers !== undefined) {
+    out.typed_dns_resolver_config = {
+      name: "envoy.network.dns_resolver.cares",
+      typed_config: { "@type": CARES_RESOLVER, resolvers: clone(c.dns_resolvers) },
+    };
+  }
   if (c.http2_protocol_options !== undefined) {
     // The seed's `http2_protocol_options: {}` as it is. Envoy needs no `allow_connect` on the
     // sending side: it sends a WebSocket over this hop as extended CONNECT either way.

@@ -1,6 +1,7 @@
 /** WebSocket client helpers over the `ws` library; every socket is closed or terminated by its user. */
 import WebSocket from "ws";
 import type { Endpoint } from "./types.js";
+import { WAITS } from "./waits.js";
 
 export interface OpenSocket {
   ws: WebSocket;
@@ -10,7 +11,7 @@ export interface OpenSocket {
   closed: Promise<[number, string]>;
 }
 
-export function openSocket(ep: Endpoint, path = "/ws", timeoutMs = 15_000): Promise<OpenSocket> {
+export function openSocket(ep: Endpoint, path = "/ws", timeoutMs = WAITS.wsHandshake): Promise<OpenSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://${ep.host}:${ep.port}${path}`, {
       handshakeTimeout: timeoutMs,
@@ -46,7 +47,7 @@ export interface Message {
 }
 
 /** Collect the next `n` messages (rejects if the socket closes first or after `timeoutMs`). */
-export function nextMessages(ws: WebSocket, n: number, timeoutMs = 30_000): Promise<Message[]> {
+export function nextMessages(ws: WebSocket, n: number, timeoutMs = WAITS.wsMessages): Promise<Message[]> {
   return new Promise((resolve, reject) => {
     const got: Message[] = [];
     const done = (err?: Error) => {
@@ -77,7 +78,7 @@ export async function closeSocket(
   s: OpenSocket,
   code = 1000,
   reason = "",
-  ms = 5_000,
+  ms = WAITS.wsClose,
 ): Promise<[number, string]> {
   if (s.ws.readyState === WebSocket.OPEN) s.ws.close(code, reason);
   const timer = setTimeout(() => s.ws.terminate(), ms);

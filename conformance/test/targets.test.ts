@@ -1,10 +1,12 @@
 /**
  * The suite's targets and what the process driver gives Envoy: the default run is our proxy (v2, v3)
- * and Envoy; Envoy, which has no `--dns-map`, gets the names' loopback addresses in its v3 config.
+ * and Envoy; every DNS cluster asks the driver's DNS server (v3: `typed_dns_resolver_config`); a
+ * target without DNS servers of its own can have the names' loopback addresses in its config instead.
  */
 
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { askDns } from "../harness/driver-processes.js";
 import { inlineNames } from "../harness/envoy-doc.js";
 import { renderConfig } from "../harness/render.js";
 import { ENVOY_EXTRA_ARGS, selectTarget, selectTargets } from "../harness/targets.js";
@@ -59,7 +61,7 @@ describe("the envoy target on loopback", () => {
   ]);
 
   it("runs Envoy's command line with one worker and no hot restart", () => {
-    expect(envoy.names).toBe("inline");
+    expect(envoy.names).toBeUndefined();
     expect(envoy.dialect).toBe("v3");
     expect(envoy.containerCommand("/etc/envoy/envoy.yaml", "front-proxy")).toEqual([
       "envoy",
@@ -74,7 +76,27 @@ describe("the envoy target on loopback", () => {
     expect(ENVOY_EXTRA_ARGS).toContain("--disable-hot-restart");
   });
 
-  it("gets one strict_dns host per address of each name, in a v3 config", () => {
+  it("asks the driver's DNS server: the c-ares typed_dns_resolver_config in v3, dns_resolvers in v2", () => {
+    const front = topology("front").proxies[0];
+    if (!front) throw new Error("no front proxy");
+    const dns = { host: "127.9.9.9", port: 5353 };
+    const resolvers = [{ socket_address: { address: "127.9.9.9", port_value: 5353 } }];
+    const v3 = parse(renderConfig(askDns(front.config, dns), envoy)) as {
+      static_resources: { clusters: Record<string, unknown>[] };
+    };
+    expect(v3.static_resources.clusters[0]?.typed_dns_resolver_config).toEqual({
+      name: "envoy.network.dns_resolver.cares",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig",
+        resolvers,
+      },
+    });
+    const v2 = parse(renderConfig(askDns(front.config, dns), selectTarget("echomesh"))) as typeof v3;
+    expect(v2.static_resources.clusters[0]?.dns_resolvers).toEqual(resolvers);
+    expect(JSON.stringify(front.config)).not.toContain("dns_resolvers");
+  });
+
+  it("can get one strict_dns host per address of each name instead, in a v3 config", () => {
     const front = topology("front").proxies[0];
     if (!front) throw new Error("no front proxy");
     const doc = parse(renderConfig(inlineNames(front.config, names), envoy)) as {

@@ -1,5 +1,6 @@
 /** Every conformance test, grouped by feature file. */
 import type { ConformanceTest } from "../harness/types.js";
+import { headerTests } from "./headers.js";
 import { http2Tests } from "./http2.js";
 import { localReplyTests } from "./local-replies.js";
 import { roundRobinTests } from "./round-robin.js";
@@ -8,6 +9,7 @@ import { websocketTests } from "./websocket.js";
 export const allTests: ConformanceTest[] = [
   ...roundRobinTests,
   ...http2Tests,
+  ...headerTests,
   ...websocketTests,
   ...localReplyTests,
 ];

@@ -1,7 +1,31 @@
 /** Local replies: answers the proxy makes itself, never an echo's, with Envoy's status and body. */
+
+import { sleep } from "../../lib/wait.js";
 import { expect } from "../harness/assert.js";
 import { header, request } from "../harness/client.js";
-import type { ConformanceTest } from "../harness/types.js";
+import type { ConformanceTest, Endpoint, RunningTopology } from "../harness/types.js";
+
+/**
+ * Requests the echos finished answering (`echo_requests_total`, its own `/metrics` scrapes left out).
+ * The echo counts a request when its answer is complete or it reset it; one whose client (the
+ * proxy) reset it first is never counted.
+ */
+async function answered(topo: RunningTopology): Promise<number> {
+  let sum = 0;
+  for (const e of topo.runningEchos()) sum += await answeredBy(topo.echo(e));
+  return sum;
+}
+
+async function answeredBy(ep: Endpoint): Promise<number> {
+  const r = await request(ep, "/metrics");
+  if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
+  let sum = 0;
+  for (const line of r.body.toString("utf8").split("\n")) {
+    if (line.startsWith("echo_requests_total{") && !line.includes('route="/metrics"'))
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
 
 const base = { feature: "local-replies" as const, topology: "local-replies" };
 
@@ -67,6 +91,34 @@ export const localReplyTests: ConformanceTest[] = [
       expect(
         fast.status !== 504 && header(fast, "x-echo-instance") !== undefined,
         `a backend within the timeout: the proxy answered ${fast.status}`,
+      );
+    },
+  },
+  {
+    ...base,
+    id: "local-reply-timeout-resets-upstream",
+    description:
+      "after the route timeout's 504 the upstream request is reset: the echo never finishes answering it",
+    async check({ topo, measure }) {
+      // A request within the timeout is counted: the count can move.
+      const first = await answered(topo);
+      const ok = await request(topo.listener(), "/slow?echo_delay=10ms");
+      const second = await answered(topo);
+      expect(
+        ok.status !== 504 && second === first + 1,
+        `a finished request moved the count ${first} -> ${second}`,
+      );
+      const started = Date.now();
+      const r = await request(topo.listener(), "/slow?echo_delay=2s");
+      expect(r.status === 504, `slow backend answered ${r.status}`);
+      // Past the echo's 2 s delay: a request left running has been answered and counted by now.
+      await sleep(Math.max(0, 2_000 + 1_500 - (Date.now() - started)));
+      const after = await answered(topo);
+      measure("answeredBefore", second);
+      measure("answeredAfter", after);
+      expect(
+        after === second,
+        `the echo finished ${after - second} request(s) the proxy had timed out: not reset`,
       );
     },
   },

@@ -2,25 +2,34 @@
 import { waitUntil } from "../../lib/wait.js";
 import { expect, expectShares } from "../harness/assert.js";
 import { CONSISTENTLY, counts, instanceOf, pool, request, spread } from "../harness/client.js";
+import { ENDPOINT_WEIGHTS } from "../harness/topologies.js";
 import type { CheckContext, ConformanceTest, Endpoint, RunningTopology } from "../harness/types.js";
+import { WAITS } from "../harness/waits.js";
 
-/** `n` GETs one after another on ONE keep-alive connection; returns who answered each. */
-async function sequential(ep: Endpoint, n: number): Promise<string[]> {
-  const agent = pool(1);
+/**
+ * `n` GETs one after another on ONE keep-alive connection, or with `fresh` each on a new connection;
+ * returns who answered each.
+ */
+async function sequential(ep: Endpoint, n: number, fresh = false): Promise<string[]> {
+  const agent = fresh ? undefined : pool(1);
   try {
     const seen: string[] = [];
     for (let i = 0; i < n; i++) seen.push(instanceOf(await request(ep, `/?i=${i}`, { agent })));
     return seen;
   } finally {
-    agent.destroy();
+    agent?.destroy();
   }
 }
 
-/** Sequential requests rotate exactly: a fixed cycle that visits every backend once per round. */
-function rotation(backends: string[]): ConformanceTest["check"] {
+/**
+ * Sequential requests rotate exactly: a fixed cycle that visits every backend once per round. With
+ * `fresh` each request opens its own connection: a balancer kept per downstream connection would
+ * send every one of them to the same first backend.
+ */
+function rotation(backends: string[], fresh = false): ConformanceTest["check"] {
   return async ({ topo, measure }: CheckContext) => {
     const n = backends.length * 10;
-    const seen = await sequential(topo.listener(), n);
+    const seen = await sequential(topo.listener(), n, fresh);
     measure("sequence", seen.slice(0, backends.length * 3).join(" "));
     measure("counts", counts(seen));
     const cycle = seen.slice(0, backends.length);
@@ -41,26 +50,27 @@ async function converge(ep: Endpoint, backends: string[], what: string): Promise
       const seen = new Set(await spread(ep, "/", backends.length * 4, 2));
       return seen.size === backends.length && backends.every((b) => seen.has(b));
     },
-    { ...CONSISTENTLY, withinMs: 20_000, intervalMs: 250 },
+    { ...CONSISTENTLY, withinMs: WAITS.converge, intervalMs: 250 },
   );
 }
 
 /**
- * `total` GETs over `connections` concurrent keep-alive connections, measured as `name`: every backend
- * within `tolerance` of its expected share (default: 600 over 10, +-5%, measured as `counts`).
+ * `total` GETs of `path` over `connections` concurrent keep-alive connections (with `fresh`: that many
+ * in flight, each on a new connection), measured as `name`: every backend's count within
+ * `tolerancePct` points of its weight's share (default: 600 over 10, +-5%, measured as `counts`).
  */
 async function expectSpread(
   { topo, measure }: CheckContext,
   expected: Record<string, number>,
-  { total = 600, connections = 10, tolerance = 0.05, name = "counts" } = {},
+  { total = 600, connections = 10, tolerancePct = 5, name = "counts", path = "/", fresh = false } = {},
 ): Promise<void> {
-  const c = counts(await spread(topo.listener(), "/", total, connections));
+  const c = counts(await spread(topo.listener(), path, total, connections, fresh));
   measure(name, c);
-  expectShares(c, expected, tolerance);
+  expectShares(c, expected, tolerancePct);
 }
 
-/** Equal shares over `backends`. */
-const even = (backends: string[]) => Object.fromEntries(backends.map((b) => [b, 1 / backends.length]));
+/** Equal weights over `backends`. */
+const even = (backends: string[]) => Object.fromEntries(backends.map((b) => [b, 1]));
 
 /**
  * A DNS membership change: even shares over `before` (a short, loose sample), then `change`, then
@@ -74,7 +84,7 @@ function membership(
   what: string,
 ): ConformanceTest["check"] {
   return async (ctx) => {
-    const sample = { total: before.length * 30, connections: 2, tolerance: 0.1, name: "before" };
+    const sample = { total: before.length * 30, connections: 2, tolerancePct: 10, name: "before" };
     await expectSpread(ctx, even(before), sample);
     const changed = Date.now();
     await change(ctx.topo);
@@ -100,25 +110,63 @@ export const roundRobinTests: ConformanceTest[] = [
     check: rotation(["service1", "service2", "service3"]),
   },
   {
+    id: "rr-rotation-fresh-2",
+    description: "sequential requests, each on a new connection, alternate exactly between 2 backends",
+    feature: "round-robin",
+    topology: "front",
+    check: rotation(["service1", "service2"], true),
+  },
+  {
+    id: "rr-rotation-fresh-3",
+    description: "sequential requests, each on a new connection, rotate exactly across 3 backends",
+    feature: "round-robin",
+    topology: "front-3",
+    check: rotation(["service1", "service2", "service3"], true),
+  },
+  {
+    id: "rr-concurrent-share-fresh",
+    description:
+      "600 requests, 10 in flight, each on a new connection: each of 2 backends within +-5% of 1/2",
+    feature: "round-robin",
+    topology: "front",
+    check: (ctx) => expectSpread(ctx, { service1: 1, service2: 1 }, { fresh: true }),
+  },
+  {
     id: "rr-concurrent-share",
     description: "600 requests from 10 concurrent connections: each of 2 backends within +-5% of 1/2",
     feature: "round-robin",
     topology: "front",
-    check: (ctx) => expectSpread(ctx, { service1: 0.5, service2: 0.5 }),
+    check: (ctx) => expectSpread(ctx, { service1: 1, service2: 1 }),
   },
   {
     id: "rr-concurrent-share-3",
     description: "600 requests from 10 concurrent connections: each of 3 backends within +-5% of 1/3",
     feature: "round-robin",
     topology: "front-3",
-    check: (ctx) => expectSpread(ctx, { service1: 1 / 3, service2: 1 / 3, service3: 1 / 3 }),
+    check: (ctx) => expectSpread(ctx, { service1: 1, service2: 1, service3: 1 }),
   },
   {
     id: "rr-weighted-70-30",
     description: "weighted_clusters 70/30: 600 requests from 10 connections within +-5% of 0.7/0.3",
     feature: "round-robin",
     topology: "weighted",
-    check: (ctx) => expectSpread(ctx, { service1: 0.7, service2: 0.3 }),
+    check: (ctx) => expectSpread(ctx, { service1: 7, service2: 3 }),
+  },
+  {
+    id: "lb-endpoint-weights-3-1",
+    description:
+      "endpoint load_balancing_weight 3 and 1: 400 requests, 10 in flight on new connections, within +-5% of 3/4 and 1/4",
+    feature: "lb-weights",
+    topology: "routes",
+    check: (ctx) => expectSpread(ctx, { ...ENDPOINT_WEIGHTS }, { total: 400, path: "/lbw", fresh: true }),
+  },
+  {
+    id: "lb-endpoint-weights-3-1-one-connection",
+    description:
+      "endpoint load_balancing_weight 3 and 1: 400 requests on one connection, within +-5% of 3/4 and 1/4",
+    feature: "lb-weights",
+    topology: "routes",
+    check: (ctx) => expectSpread(ctx, { ...ENDPOINT_WEIGHTS }, { total: 400, connections: 1, path: "/lbw" }),
   },
   {
     id: "rr-dns-join",

@@ -5,6 +5,7 @@ import { expect, expectShares } from "../harness/assert.js";
 import { counts, sha256 } from "../harness/client.js";
 import { promSum, stat } from "../harness/stats.js";
 import type { ConformanceTest, RunningTopology } from "../harness/types.js";
+import { WAITS } from "../harness/waits.js";
 import { closeSocket, nextMessages, type OpenSocket, openSocket } from "../harness/ws.js";
 
 /** Open, run `fn`, and always close. */
@@ -29,6 +30,15 @@ async function nothingOpen(topo: RunningTopology): Promise<Record<string, number
   for (const e of topo.topology.echos) {
     if (e.deferred) continue;
     out[`${e.name}.echo_websockets_open`] = await promSum(topo.echo(e.name), "echo_websockets_open");
+  }
+  return out;
+}
+
+/** Every proxy's `cluster.myservice.upstream_cx_connect_timeout`. */
+async function connectTimeouts(topo: RunningTopology): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const p of topo.topology.proxies) {
+    out[p.name] = await stat(topo.admin(p.name), "cluster.myservice.upstream_cx_connect_timeout");
   }
   return out;
 }
@@ -85,7 +95,7 @@ function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
       description: `1,000 messages sent back to back come back complete and in order ${via}`,
       async check({ topo, measure }) {
         await withSocket(topo, async ({ ws }) => {
-          const got = nextMessages(ws, 1000, 60_000);
+          const got = nextMessages(ws, 1000);
           for (let i = 0; i < 1000; i++) ws.send(`m-${i}`);
           const msgs = await got;
           const wrong = msgs.findIndex((m, i) => m.data.toString() !== `m-${i}`);
@@ -102,7 +112,7 @@ function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
         await withSocket(topo, async ({ ws }) => {
           const payload = randomBytes(16);
           const pong = new Promise<Buffer>((resolve, reject) => {
-            const t = setTimeout(() => reject(new Error("no pong within 10 s")), 10_000);
+            const t = setTimeout(() => reject(new Error(`no pong within ${WAITS.wsPeer} ms`)), WAITS.wsPeer);
             ws.once("pong", (data) => {
               clearTimeout(t);
               resolve(data);
@@ -132,8 +142,8 @@ function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
       description: `a close with code 4002 and a reason sent by the echo reaches the client unchanged ${via}`,
       async check({ topo, measure }) {
         const s = await openSocket(topo.listener(), "/ws?close=4002");
-        // The echo closes after echoing one message; a swallowed close ends as 1006 after 10 s.
-        const timer = setTimeout(() => s.ws.terminate(), 10_000);
+        // The echo closes after echoing one message; a swallowed close ends as 1006 after WAITS.wsPeer.
+        const timer = setTimeout(() => s.ws.terminate(), WAITS.wsPeer);
         s.ws.send("last words");
         const [code, reason] = await s.closed;
         clearTimeout(timer);
@@ -149,7 +159,6 @@ function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
       ...base,
       id: `ws-50-concurrent-${where}`,
       description: `50 concurrent sockets spread round-robin (+-5%) and each echoes its own message ${via}`,
-      timeoutMs: 60_000,
       async check({ topo, measure }) {
         const results = await Promise.allSettled(
           Array.from({ length: 50 }, () => openSocket(topo.listener())),
@@ -157,6 +166,9 @@ function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
         const sockets = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
         try {
           const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+          // A handshake answered 504 (v2) or 503 (v3) under load has been a connect timeout: the
+          // seed's 0.25 s connect_timeout against a proxy stalled that long (say so in the report).
+          if (failed.length > 0) measure("connectTimeouts", await connectTimeouts(topo));
           expect(failed.length === 0, `${failed.length} of 50 handshakes failed: ${failed[0]?.reason}`);
           const c = counts(sockets.map((s) => s.instance));
           measure("counts", c);
@@ -169,7 +181,7 @@ function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
           );
           const crossed = replies.filter((r, i) => r !== `socket-${i}`).length;
           expect(crossed === 0, `${crossed} sockets got another socket's message back`);
-          expectShares(c, { service1: 0.5, service2: 0.5 });
+          expectShares(c, { service1: 1, service2: 1 });
         } finally {
           await Promise.all(sockets.map((s) => closeSocket(s)));
         }
@@ -179,7 +191,6 @@ function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
       ...base,
       id: `ws-none-left-open-${where}`,
       description: `after 20 sockets echo and close, no proxy or echo holds an open WebSocket ${via}`,
-      timeoutMs: 60_000,
       async check({ topo, measure }) {
         const sockets = await Promise.all(Array.from({ length: 20 }, () => openSocket(topo.listener())));
         try {
@@ -198,11 +209,14 @@ function wsTests(where: "direct" | "mesh"): ConformanceTest[] {
           await Promise.all(sockets.map((s) => closeSocket(s)));
         }
         const allClosed = (gauges: Record<string, number>) => Object.values(gauges).every((v) => v === 0);
-        const after = await poll(() => nothingOpen(topo), allClosed, { withinMs: 15_000, intervalMs: 250 });
+        const after = await poll(() => nothingOpen(topo), allClosed, {
+          withinMs: WAITS.gaugesSettle,
+          intervalMs: 250,
+        });
         measure("afterClose", after);
         expect(
           allClosed(after),
-          `WebSockets still counted open 15 s after every client closed: ${JSON.stringify(after)}`,
+          `WebSockets still counted open ${WAITS.gaugesSettle} ms after every client closed: ${JSON.stringify(after)}`,
         );
       },
     },

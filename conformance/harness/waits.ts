@@ -1,0 +1,25 @@
+/** The one table of the suite's waits (its own module: client, ws and runner all import it). */
+/**
+ * Every wait of the suite, in one place (ms). Each is generous: a wait that runs out is a failure,
+ * so none may be tuned to pass on a quiet machine only (2 cores under load is the norm here).
+ */
+export const WAITS = {
+  /** A whole test, unless it declares its own `timeoutMs`. */
+  test: 60_000,
+  /** An HTTP request or HTTP/2 stream, from send to the last byte of the response. */
+  request: 20_000,
+  /** A WebSocket handshake (101 or an error). */
+  wsHandshake: 15_000,
+  /** The next messages on a WebSocket (1,000 back to back included). */
+  wsMessages: 60_000,
+  /** A pong, or the echo's close after its last message. */
+  wsPeer: 10_000,
+  /** The peer's answer to our close before we terminate. */
+  wsClose: 5_000,
+  /** Gauges back to 0 after every client closed. */
+  gaugesSettle: 15_000,
+  /** A condition that must hold three times in a row (Gateway API's eventual consistency). */
+  consistently: 30_000,
+  /** Traffic converging on a DNS name's new members. */
+  converge: 20_000,
+} as const;

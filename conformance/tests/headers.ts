@@ -1,0 +1,258 @@
+/**
+ * What arrives, both ways, on every hop: hop-by-hop request headers dropped, Host/:authority kept
+ * (or rewritten by `host_rewrite`), the headers Envoy adds, repeated response headers kept as
+ * separate fields, response framing (content-length, 204/304, HEAD), and a retried POST's body.
+ * The echo's JSON view (`?format=json`) is what the last hop sent.
+ */
+import { randomBytes } from "node:crypto";
+import { expect } from "../harness/assert.js";
+import { header, pool, request, sha256 } from "../harness/client.js";
+import { stat } from "../harness/stats.js";
+import { REWRITTEN_HOST } from "../harness/topologies.js";
+import type { ConformanceTest, Endpoint } from "../harness/types.js";
+
+interface EchoJson {
+  host?: string;
+  headers?: Record<string, string[]>;
+}
+
+/** Values of one request header as the echo saw them (names compared case-insensitively). */
+function seen(json: EchoJson, name: string): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(json.headers ?? {})) if (k.toLowerCase() === name) out.push(...v);
+  return out;
+}
+
+/**
+ * GET `path` (with `?format=json`) sending `headers` (raw name/value list, plus the endpoint as Host
+ * unless it names one); the echo's view.
+ */
+async function echoView(ep: Endpoint, path: string, headers: string[]): Promise<EchoJson> {
+  const sep = path.includes("?") ? "&" : "?";
+  const host = headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === "host")
+    ? []
+    : ["Host", `${ep.host}:${ep.port}`];
+  const r = await request(ep, `${path}${sep}format=json`, { headers: [...host, ...headers] });
+  expect(header(r, "x-echo-instance") !== undefined, `the proxy answered ${r.status} itself`);
+  return JSON.parse(r.body.toString("utf8")) as EchoJson;
+}
+
+/** Every value of a response header, in order, as separate fields (never joined). */
+function fields(rawHeaders: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === name) out.push(rawHeaders[i + 1] ?? "");
+  }
+  return out;
+}
+
+/** Hop-by-hop request headers (RFC 9110 7.6.1), and `x-drop-me`, which `Connection` nominates. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "upgrade", "x-drop-me"];
+/** Envoy's default route timeout, which x-envoy-expected-rq-timeout-ms carries. */
+const DEFAULT_ROUTE_TIMEOUT_MS = "15000";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const COOKIES = ["a=1; Path=/", "b=2; Expires=Wed, 21 Oct 2015 07:28:00 GMT; HttpOnly"];
+
+function perHop(where: "direct" | "mesh"): ConformanceTest[] {
+  const topology = where === "direct" ? "front" : "mesh";
+  const via = where === "direct" ? "through the front proxy" : "through the mesh (h1 -> h2 -> h1)";
+  return [
+    {
+      id: `hop-by-hop-dropped-${where}`,
+      description: `connection, keep-alive, proxy-connection, te, upgrade and Connection-nominated headers are not forwarded ${via}`,
+      feature: "headers",
+      topology,
+      async check({ topo, measure }) {
+        const json = await echoView(topo.listener(), "/", [
+          "Connection",
+          "keep-alive, X-Drop-Me",
+          "Keep-Alive",
+          "timeout=5",
+          "Proxy-Connection",
+          "keep-alive",
+          "TE",
+          "gzip",
+          "Upgrade",
+          "example/1",
+          "X-Drop-Me",
+          "1",
+          "X-Keep-Me",
+          "1",
+        ]);
+        const leaked = HOP_BY_HOP.filter((h) => seen(json, h).length > 0).map(
+          (h) => `${h}: ${seen(json, h)}`,
+        );
+        measure("leaked", leaked);
+        expect(
+          seen(json, "x-keep-me").join() === "1",
+          `an end-to-end header arrived as ${seen(json, "x-keep-me")}`,
+        );
+        expect(leaked.length === 0, `hop-by-hop headers reached the echo: ${leaked.join("; ")}`);
+      },
+    },
+    {
+      id: `host-preserved-${where}`,
+      description: `the client's Host (with its port) reaches the echo unchanged ${via}`,
+      feature: "headers",
+      topology,
+      async check({ topo, measure }) {
+        const host = "app.example.test:8443";
+        const json = await echoView(topo.listener(), "/", ["Host", host]);
+        measure("host", json.host);
+        expect(json.host === host, `echo saw Host ${json.host}, sent ${host}`);
+      },
+    },
+    {
+      id: `set-cookie-fields-${where}`,
+      description: `repeated response headers (set-cookie with a comma in its value) arrive as separate fields ${via}`,
+      feature: "headers",
+      topology,
+      async check({ topo, measure }) {
+        const q = COOKIES.map((c) => `echo_header=${encodeURIComponent(`Set-Cookie:${c}`)}`).join("&");
+        const r = await request(topo.listener(), `/?${q}&echo_header=X-Twice:1&echo_header=X-Twice:2`);
+        const cookies = fields(r.rawHeaders, "set-cookie");
+        const twice = fields(r.rawHeaders, "x-twice");
+        measure("set-cookie", cookies);
+        measure("x-twice", twice);
+        expect(r.status === 200, `GET answered ${r.status}`);
+        expect(
+          JSON.stringify(cookies) === JSON.stringify(COOKIES),
+          `set-cookie arrived as ${JSON.stringify(cookies)}; sent ${JSON.stringify(COOKIES)}`,
+        );
+        // Joining other names is allowed (RFC 9110 5.3) but loses nothing here only if the order holds.
+        expect(twice.join(", ") === "1, 2", `x-twice arrived as ${JSON.stringify(twice)}`);
+      },
+    },
+    {
+      id: `envoy-request-headers-${where}`,
+      description: `the echo sees x-forwarded-proto http, one UUID x-request-id and x-envoy-expected-rq-timeout-ms 15000 ${via}`,
+      feature: "envoy-headers",
+      topology,
+      async check({ topo, measure }) {
+        const json = await echoView(topo.listener(), "/", []);
+        const proto = seen(json, "x-forwarded-proto");
+        const id = seen(json, "x-request-id");
+        const timeout = seen(json, "x-envoy-expected-rq-timeout-ms");
+        measure("x-forwarded-proto", proto);
+        measure("x-request-id", id);
+        measure("x-envoy-expected-rq-timeout-ms", timeout);
+        expect(proto.join() === "http", `x-forwarded-proto arrived as ${JSON.stringify(proto)}`);
+        expect(id.length === 1 && UUID.test(id[0] ?? ""), `x-request-id arrived as ${JSON.stringify(id)}`);
+        expect(
+          timeout.join() === DEFAULT_ROUTE_TIMEOUT_MS,
+          `x-envoy-expected-rq-timeout-ms arrived as ${JSON.stringify(timeout)}`,
+        );
+      },
+    },
+    {
+      id: `framing-content-length-${where}`,
+      description: `a response with content-length keeps it (not turned into chunked) ${via}`,
+      feature: "framing",
+      topology,
+      async check({ topo, measure }) {
+        const r = await request(topo.listener(), "/?echo_size=1000");
+        const length = fields(r.rawHeaders, "content-length");
+        const te = fields(r.rawHeaders, "transfer-encoding");
+        measure("content-length", length);
+        measure("transfer-encoding", te);
+        expect(
+          r.status === 200 && r.body.length === 1000,
+          `answered ${r.status} with ${r.body.length} bytes`,
+        );
+        expect(
+          length.join() === "1000" && te.length === 0,
+          `framed as content-length ${length} transfer-encoding ${te}`,
+        );
+      },
+    },
+    {
+      id: `framing-204-304-head-${where}`,
+      description: `204, 304 and HEAD responses carry no body nor chunked framing, and the connection stays usable ${via}`,
+      feature: "framing",
+      topology,
+      async check({ topo, measure }) {
+        const agent = pool(1);
+        try {
+          const ep = topo.listener();
+          const got: string[] = [];
+          for (const [method, path, status] of [
+            ["GET", "/?echo_status=204", 204],
+            ["GET", "/?echo_status=304", 304],
+            ["HEAD", "/?echo_size=1000", 200],
+            ["GET", "/?echo_size=10", 200],
+          ] as const) {
+            const r = await request(ep, path, { method, agent });
+            const length = fields(r.rawHeaders, "content-length");
+            const te = fields(r.rawHeaders, "transfer-encoding");
+            got.push(`${method} ${path}: ${r.status} cl=${length} te=${te} body=${r.body.length}`);
+            expect(r.status === status, `${method} ${path} answered ${r.status}`);
+            expect(te.length === 0, `${method} ${path}: transfer-encoding ${te}`);
+            if (status === 204)
+              expect(length.length === 0, `204 with content-length ${length} (RFC 9110 8.6)`);
+            if (method === "HEAD")
+              expect(length.join() === "1000", `HEAD: content-length ${length}, the echo sent 1000`);
+            expect(
+              r.body.length === (path.endsWith("=10") ? 10 : 0),
+              `${method} ${path}: ${r.body.length}-byte body`,
+            );
+          }
+          measure("responses", got);
+        } finally {
+          agent.destroy();
+        }
+      },
+    },
+  ];
+}
+
+/** POST /echo (route with a retry_policy to one host) after arming the echo's next answer to fail. */
+function retryTest(failure: "503" | "reset"): ConformanceTest {
+  return {
+    id: `retry-post-body-after-${failure}`,
+    description: `a POST whose first attempt meets ${failure === "reset" ? "a reset" : "a 503"} is retried with its whole body`,
+    feature: "retries",
+    topology: "routes",
+    async check({ topo, measure }) {
+      const echo = topo.echo("service1");
+      const armed = await request(echo, `/_echo/fail?count=1&status=${failure}`, { method: "POST" });
+      expect(armed.status === 200, `arming the echo's failure answered ${armed.status}`);
+      const before = await stat(topo.admin(), "cluster.solo.upstream_rq_retry");
+      const body = randomBytes(64 * 1024);
+      const r = await request(topo.listener(), "/echo", { body });
+      const retries = (await stat(topo.admin(), "cluster.solo.upstream_rq_retry")) - before;
+      const left = await request(echo, "/_echo/fail");
+      measure("status", r.status);
+      measure("bytesBack", r.body.length);
+      measure("cluster.solo.upstream_rq_retry", retries);
+      measure("echoFailLeft", left.body.toString("utf8").trim());
+      expect(retries >= 1, "cluster.solo.upstream_rq_retry did not grow: the first attempt was not retried");
+      expect(
+        r.status === 200,
+        `the retried POST answered ${r.status}: ${r.body.subarray(0, 120).toString()}`,
+      );
+      expect(r.body.length === body.length, `sent ${body.length} bytes; the retry echoed ${r.body.length}`);
+      expect(sha256(r.body) === sha256(body), "the retried body came back with a different sha256");
+    },
+  };
+}
+
+export const headerTests: ConformanceTest[] = [
+  ...perHop("direct"),
+  ...perHop("mesh"),
+  {
+    id: "host-rewrite-literal",
+    description: "a route's host_rewrite (v3 host_rewrite_literal) replaces the Host the echo sees",
+    feature: "headers",
+    topology: "routes",
+    async check({ topo, measure }) {
+      const json = await echoView(topo.listener(), "/hello", ["Host", "app.example.test"]);
+      measure("host", json.host);
+      expect(
+        json.host === REWRITTEN_HOST,
+        `echo saw Host ${json.host}; the route rewrites to ${REWRITTEN_HOST}`,
+      );
+    },
+  },
+  retryTest("503"),
+  retryTest("reset"),
+];
