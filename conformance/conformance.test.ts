@@ -6,7 +6,7 @@
  * ECHOMESH_TARGETS=a,b or ECHOMESH_TARGET=a narrows that. One topology start per group of tests;
  * one report per target, conformance/report/latest-<target>.{json,md}, and a summary table per
  * target plus one line per target at the end. ECHOMESH_TESTS=id-or-feature,... narrows the tests;
- * ECHOMESH_REPEAT=N runs each selected group N times on one topology start (flakiness).
+ * ECHOMESH_REPEAT=N runs each selected group N times, a topology start per round (flakiness).
  */
 import { afterAll, beforeAll, describe, test } from "vitest";
 import { buildReport, type Report, summaryLine, summaryTable, writeReport } from "./harness/report.js";
