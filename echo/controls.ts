@@ -22,11 +22,13 @@ export interface Controls {
   headers?: Array<[string, string]>;
   /** Reset the connection (HTTP/1.1) or the stream (HTTP/2) instead of answering. */
   reset?: boolean;
+  /** Answer without `content-length`: chunked on HTTP/1.1 (two chunks or more), END_STREAM on HTTP/2. */
+  chunked?: boolean;
 }
 
 export const NO_CONTROLS: Readonly<Controls> = Object.freeze({});
 
-const NAMES = ["status", "delay", "size", "header", "reset"] as const;
+const NAMES = ["status", "delay", "size", "header", "reset", "chunked"] as const;
 type Name = (typeof NAMES)[number];
 /** Headers `echo_header` may not set: message framing (would corrupt the exchange) and identity. */
 const RESERVED_HEADERS = new Set([
@@ -92,12 +94,21 @@ export function parseControls(x: Exchange, config: EchoConfig): Readonly<Control
         break;
       }
       case "reset": {
-        c.reset = !["", "0", "false", "no", "off"].includes(first.toLowerCase());
+        c.reset = isOn(first);
+        break;
+      }
+      case "chunked": {
+        c.chunked = isOn(first);
         break;
       }
     }
   }
   return c;
+}
+
+/** A flag control's value: anything but `0`, `false`, `no`, `off` (or empty) means on. */
+function isOn(value: string): boolean {
+  return !["", "0", "false", "no", "off"].includes(value.toLowerCase());
 }
 
 /**

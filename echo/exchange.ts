@@ -108,6 +108,33 @@ export function send(
   else (x.res as ServerResponse).end(body);
 }
 
+/**
+ * `send` without `content-length` (the `echo_chunked` control): HTTP/1.1 frames the body with
+ * `transfer-encoding: chunked` in two chunks (one per write), HTTP/2 ends it with END_STREAM.
+ * HTTP/1.0 gets a body delimited by the close, as Node does for it.
+ */
+export function sendChunked(
+  x: Exchange,
+  status: number,
+  body: string | Buffer,
+  contentType: string,
+  extra?: OutgoingHttpHeaders,
+): void {
+  const headers = baseHeaders(x);
+  headers["content-type"] = contentType;
+  if (extra !== undefined) Object.assign(headers, extra);
+  writeHead(x.res, status, headers);
+  if (bodyForbidden(status, x.req.method)) {
+    x.res.end();
+    return;
+  }
+  const bytes = typeof body === "string" ? Buffer.from(body) : body;
+  const half = bytes.length >> 1;
+  const res = x.res as ServerResponse;
+  if (half > 0) res.write(bytes.subarray(0, half));
+  res.end(bytes.subarray(half));
+}
+
 /** `writeHead` over both response kinds (their TypeScript signatures differ, the call does not). */
 export function writeHead(res: EchoResponse, status: number, headers: OutgoingHttpHeaders): void {
   (res as ServerResponse).writeHead(status, headers);

@@ -1,10 +1,12 @@
 /**
  * What arrives, both ways, on every hop: hop-by-hop request headers dropped, Host/:authority kept
  * (or rewritten by `host_rewrite`), the headers Envoy adds, repeated response headers kept as
- * separate fields, response framing (content-length, 204/304, HEAD), and a retried POST's body.
+ * separate fields, response framing (content-length, chunked, 204/304, HEAD), and a retried POST's body.
  * The echo's JSON view (`?format=json`) is what the last hop sent.
  */
 import { randomBytes } from "node:crypto";
+import type { Agent } from "node:http";
+import type { Socket } from "node:net";
 import { expect } from "../harness/assert.js";
 import { header, pool, request, sha256 } from "../harness/client.js";
 import { stat } from "../harness/stats.js";
@@ -202,7 +204,50 @@ function perHop(where: "direct" | "mesh"): ConformanceTest[] {
         }
       },
     },
+    {
+      id: `framing-chunked-${where}`,
+      description: `a chunked response arrives whole and ends, and the keep-alive connection answers the next request ${via}`,
+      feature: "framing",
+      topology,
+      async check({ topo, measure }) {
+        const agent = pool(1);
+        try {
+          const ep = topo.listener();
+          // The echo answers in two chunks without content-length; a missing last chunk times out here.
+          const r = await request(ep, `/?echo_size=${CHUNKED_BYTES}&echo_chunked=1`, { agent });
+          const first = idleSocket(agent);
+          const te = fields(r.rawHeaders, "transfer-encoding");
+          measure("status", r.status);
+          measure("bytes", r.body.length);
+          measure("transfer-encoding", te);
+          measure("content-length", fields(r.rawHeaders, "content-length"));
+          expect(header(r, "x-echo-instance") !== undefined, `the proxy answered ${r.status} itself`);
+          expect(r.status === 200, `answered ${r.status}`);
+          expect(
+            r.body.equals(CHUNKED_BODY),
+            `the body is ${r.body.length} bytes, not the echo's ${CHUNKED_BYTES} x`,
+          );
+          expect(first !== undefined, "the connection closed after the chunked response");
+          const again = await request(ep, "/hello", { agent });
+          measure("second", again.status);
+          expect(again.status === 200, `the second request answered ${again.status}`);
+          expect(idleSocket(agent) === first, "the second request went on a new connection");
+        } finally {
+          agent.destroy();
+        }
+      },
+    },
   ];
+}
+
+/** The echo's `echo_size` body: that many `x`. */
+const CHUNKED_BYTES = 3000;
+const CHUNKED_BODY = Buffer.alloc(CHUNKED_BYTES, "x");
+
+/** The one idle keep-alive socket of a `pool(1)` agent, if it kept one. */
+function idleSocket(agent: Agent): Socket | undefined {
+  for (const list of Object.values(agent.freeSockets)) if (list?.[0] !== undefined) return list[0];
+  return undefined;
 }
 
 /** POST /echo (route with a retry_policy to one host) after arming the echo's next answer to fail. */

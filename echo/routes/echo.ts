@@ -1,12 +1,13 @@
 import { pipeline } from "node:stream";
 import { applyHeaders, type Controls } from "../controls.js";
-import { baseHeaders, bodyForbidden, type Exchange, send, writeHead } from "../exchange.js";
+import { baseHeaders, bodyForbidden, type Exchange, send, sendChunked, writeHead } from "../exchange.js";
 import { sendSized } from "../reply.js";
 
 /**
  * POST /echo: the request body back byte for byte, with the request's Content-Type
  * (`application/octet-stream` when it has none). A declared Content-Length is streamed back with
- * backpressure; a body of unknown length is collected first. Over `maxBodyBytes` answers 413.
+ * backpressure; a body of unknown length (or one to answer with `echo_chunked`) is collected first.
+ * Over `maxBodyBytes` answers 413.
  */
 export function echo(x: Exchange, c: Readonly<Controls>): void {
   const limit = x.ctx.config.maxBodyBytes;
@@ -21,11 +22,12 @@ export function echo(x: Exchange, c: Readonly<Controls>): void {
     return;
   }
   const type = x.req.headers["content-type"] ?? "application/octet-stream";
-  if (declared === undefined || bodyForbidden(status, x.req.method)) {
+  if (declared === undefined || c.chunked === true || bodyForbidden(status, x.req.method)) {
     collect(x, limit, (body) => {
       const extra = {};
       applyHeaders(extra, c);
-      send(x, status, body, type, extra);
+      if (c.chunked === true) sendChunked(x, status, body, type, extra);
+      else send(x, status, body, type, extra);
     });
     return;
   }

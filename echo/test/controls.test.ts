@@ -1,7 +1,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { h2, h2session } from "../../test-support/h2.js";
-import { request } from "../../test-support/http.js";
+import { raw, request, wholeResponse } from "../../test-support/http.js";
 import type { EchoServer } from "../server.js";
 import { start } from "./helpers.js";
 
@@ -110,6 +110,78 @@ describe("status, delay, size, header controls (query and header forms)", () => 
     expect(r.status).toBe(503);
     expect(r.body.length).toBe(10);
     expect(r.headers["x-b"]).toBe("2");
+  });
+});
+
+/** The chunk sizes of a chunked HTTP/1.1 response held whole in `text` (latin1), last chunk (0) included. */
+function chunkSizes(text: string): number[] {
+  let at = text.indexOf("\r\n\r\n") + 4;
+  const sizes: number[] = [];
+  for (;;) {
+    const eol = text.indexOf("\r\n", at);
+    const size = Number.parseInt(text.slice(at, eol), 16);
+    sizes.push(size);
+    if (size === 0 || Number.isNaN(size)) return sizes;
+    at = eol + 2 + size + 2;
+  }
+}
+
+describe("echo_chunked", () => {
+  const get = (path: string, headers = ""): string =>
+    `GET ${path} HTTP/1.1\r\nHost: echo.test\r\n${headers}\r\n`;
+
+  it("answers without content-length, in two chunks or more, on HTTP/1.1 (query and header forms)", async () => {
+    for (const [request1, bodyLength] of [
+      [get("/?echo_size=1000&echo_chunked=1"), 1000],
+      [get("/?echo_size=100000", "x-echo-chunked: true\r\n"), 100000],
+      [get("/hello?echo_chunked=1"), -1],
+    ] as const) {
+      const r = await raw(echo.port, request1, { until: wholeResponse });
+      const head = r.text.slice(0, r.text.indexOf("\r\n\r\n")).toLowerCase();
+      expect(head, request1).toContain("transfer-encoding: chunked");
+      expect(head, request1).not.toContain("content-length");
+      const sizes = chunkSizes(r.text);
+      expect(sizes.at(-1), request1).toBe(0);
+      expect(sizes.length, request1).toBeGreaterThanOrEqual(3);
+      if (bodyLength >= 0)
+        expect(
+          sizes.reduce((a, b) => a + b, 0),
+          request1,
+        ).toBe(bodyLength);
+    }
+  });
+
+  it("keeps the body and the connection: the same bytes as without it, then a second request", async () => {
+    const plain = await request(echo.port, "/?echo_size=777");
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const chunked = await request(echo.port, "/?echo_size=777&echo_chunked=1", { agent });
+      const again = await request(echo.port, "/hello", { agent });
+      expect(chunked.body.equals(plain.body)).toBe(true);
+      expect(chunked.headers["transfer-encoding"]).toBe("chunked");
+      expect(again.status).toBe(200);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("POST /echo sends the request body back chunked", async () => {
+    const body = Buffer.from("0123456789".repeat(50));
+    const r = await request(echo.port, "/echo?echo_chunked=1", { method: "POST", body });
+    expect(r.headers["content-length"]).toBeUndefined();
+    expect(r.headers["transfer-encoding"]).toBe("chunked");
+    expect(r.body.equals(body)).toBe(true);
+  });
+
+  it("answers HTTP/2 without content-length; 0/false/off mean off", async () => {
+    const r = await h2(echo.port, "/?echo_size=1000&echo_chunked=1");
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(1000);
+    expect(r.headers["content-length"]).toBeUndefined();
+    for (const off of ["0", "false", "off"]) {
+      const plain = await request(echo.port, `/?echo_size=10&echo_chunked=${off}`);
+      expect(plain.headers["content-length"], off).toBe("10");
+    }
   });
 });
 
