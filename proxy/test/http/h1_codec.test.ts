@@ -7,7 +7,7 @@ import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { sleep, waitUntil } from "../../../lib/wait.js";
 import { raw, wholeResponse } from "../../../test-support/http.js";
-import { parseRequestHead, type RequestHead } from "../../http/h1_codec.js";
+import { parseRequestHead, type RequestHead } from "../../http/h1_request_parser.js";
 import { type TestProxy, useProxyFixture } from "./helpers.js";
 
 const parse = (text: string, max = 100): RequestHead | string => parseRequestHead(text, max);
