@@ -22,7 +22,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
-import { HOP_BY_HOP } from "../../proxy/http/headers.js";
+import { HOP_BY_HOP } from "../../proxy/api/headers.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: raw YAML of the known subset, read without a schema
 type Obj = Record<string, any>;

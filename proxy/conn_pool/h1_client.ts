@@ -18,9 +18,9 @@
  */
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
+import type { RawHeaders } from "../api/headers.js";
 import type { CxState } from "./connector.js";
 import { requestHead } from "./h1_request_head.js";
-import type { RawHeaders } from "./types.js";
 
 /** Envoy's `max_response_headers_kb` default. */
 const MAX_HEAD_BYTES = 60 * 1024;

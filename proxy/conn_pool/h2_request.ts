@@ -5,9 +5,18 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { Readable } from "node:stream";
 import { ignoreErrorHandledOnClose, ignoreErrorUntilHandedOver } from "../../lib/errors.js";
+import { addH2Headers, h2RequestHeaders, h2Trailers, rawFromH2, rawFromH2Object } from "../api/h2_headers.js";
+import {
+  type RawHeaders,
+  type ResetReason,
+  TunnelError,
+  type TunnelResult,
+  type UpstreamRequest,
+  type UpstreamRequestHandle,
+  type UpstreamResponseHandler,
+} from "../api/upstream.js";
 import type { ClusterStats } from "../upstream/cluster_stats.js";
 import type { Host } from "../upstream/host.js";
-import { addH2Headers, h2RequestHeaders, h2Trailers, rawFromH2, rawFromH2Object } from "./h2_headers.js";
 import type { Session, Waiter } from "./h2_session.js";
 import {
   countFailureBeforeHead,
@@ -20,15 +29,6 @@ import {
   type PoolState,
 } from "./host_stats.js";
 import type { Http2Pool } from "./http2_pool.js";
-import {
-  type RawHeaders,
-  type ResetReason,
-  TunnelError,
-  type TunnelResult,
-  type UpstreamRequest,
-  type UpstreamRequestHandle,
-  type UpstreamResponseHandler,
-} from "./types.js";
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 

@@ -1,7 +1,7 @@
 /** One h2c session of an Http2Pool and what waits for a stream on it. */
 import type { ClientHttp2Session } from "node:http2";
+import type { ResetReason } from "../api/upstream.js";
 import type { CxState } from "./connector.js";
-import type { ResetReason } from "./types.js";
 
 /** One h2c connection. `active` counts its open streams (requests and tunnels). */
 export class Session {

@@ -1,4 +1,13 @@
 import { EchomeshError } from "../../lib/errors.js";
+import type {
+  ConnPool,
+  RawHeaders,
+  ResetReason,
+  TunnelResult,
+  UpstreamRequest,
+  UpstreamRequestHandle,
+  UpstreamResponseHandler,
+} from "../api/upstream.js";
 import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
 import type { ResourceManager } from "../upstream/resource_manager.js";
@@ -16,15 +25,6 @@ import {
 } from "./host_stats.js";
 import type { PoolOptions } from "./options.js";
 import { openH1Tunnel } from "./tunnel.js";
-import type {
-  ConnPool,
-  RawHeaders,
-  ResetReason,
-  TunnelResult,
-  UpstreamRequest,
-  UpstreamRequestHandle,
-  UpstreamResponseHandler,
-} from "./types.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 

@@ -1,13 +1,5 @@
 import http2 from "node:http2";
 import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
-import type { ClusterConfig } from "../config/model.js";
-import type { ClusterStats, Host } from "../upstream/host.js";
-import type { ResourceManager } from "../upstream/resource_manager.js";
-import { type ConnectContext, connectTcp } from "./connector.js";
-import { extendedConnect, H2Request } from "./h2_request.js";
-import { Session, type Waiter } from "./h2_session.js";
-import type { PoolOptions } from "./options.js";
-import { openH1Tunnel } from "./tunnel.js";
 import {
   type ConnPool,
   type ResetReason,
@@ -16,7 +8,15 @@ import {
   type UpstreamRequest,
   type UpstreamRequestHandle,
   type UpstreamResponseHandler,
-} from "./types.js";
+} from "../api/upstream.js";
+import type { ClusterConfig } from "../config/model.js";
+import type { ClusterStats, Host } from "../upstream/host.js";
+import type { ResourceManager } from "../upstream/resource_manager.js";
+import { type ConnectContext, connectTcp } from "./connector.js";
+import { extendedConnect, H2Request } from "./h2_request.js";
+import { Session, type Waiter } from "./h2_session.js";
+import type { PoolOptions } from "./options.js";
+import { openH1Tunnel } from "./tunnel.js";
 
 /**
  * h2c (prior knowledge) pool for one host: one session carries many streams. A new session is opened

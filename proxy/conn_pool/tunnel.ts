@@ -1,9 +1,9 @@
 import http from "node:http";
 import type { Socket } from "node:net";
 import { ignoreErrorUntilHandedOver } from "../../lib/errors.js";
-import { stripHopByHop } from "../http/headers.js";
+import { stripHopByHop } from "../api/headers.js";
+import { TunnelError, type TunnelResult, type UpstreamRequest } from "../api/upstream.js";
 import { type ConnectContext, type CxState, connectTcp } from "./connector.js";
-import { TunnelError, type TunnelResult, type UpstreamRequest } from "./types.js";
 
 /**
  * An HTTP/1.1 upgrade (WebSocket) on a dedicated new TCP connection, as Envoy's 2018 `use_websocket`

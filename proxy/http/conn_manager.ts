@@ -4,6 +4,7 @@
  * or HTTP/2 stream) into a DownstreamStream with Envoy's request header mutation, then handing it
  * to the router. Codec errors get Envoy's local replies (400, 431, 426, 408).
  */
+
 import http2, {
   type Http2Server,
   type IncomingHttpHeaders,
@@ -12,15 +13,15 @@ import http2, {
 } from "node:http2";
 import type { Socket } from "node:net";
 import type { AccessLogEntry } from "../access_log/entry.js";
+import { rawFromH2Object } from "../api/h2_headers.js";
+import { httpDate } from "../api/headers.js";
+import type { RequestHandler } from "../api/request_handler.js";
 import type { ConfigVersion, HttpConnectionManagerConfig } from "../config/model.js";
-import { rawFromH2Object } from "../conn_pool/h2_headers.js";
-import type { Router } from "../router/router.js";
 import { downstreamHeaders, joinCookies } from "./downstream_headers.js";
 import { type CodecError, type H1Connection, H1Server, type RequestHead } from "./h1_codec.js";
 import { H1RawStream } from "./h1_raw_stream.js";
 import { closeAfterDelay, H1Stream, reasonPhrase } from "./h1_stream.js";
 import { guardedBody, H2Connection, H2Stream } from "./h2_stream.js";
-import { httpDate } from "./headers.js";
 import {
   internalAddressPolicy,
   localAddress,
@@ -70,7 +71,7 @@ export class ConnectionManager {
   /** `dialect`: the config file's; which clients are internal depends on it (./request_headers.ts). */
   constructor(
     private readonly hcm: HttpConnectionManagerConfig,
-    private readonly router: Router,
+    private readonly router: RequestHandler<DownstreamStream>,
     readonly stats: HcmStats,
     onRequestComplete: ((e: AccessLogEntry) => void) | null,
     dialect: ConfigVersion = "v3",

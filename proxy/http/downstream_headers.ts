@@ -1,5 +1,5 @@
-import type { RawHeaders } from "../conn_pool/types.js";
-import { HOP_BY_HOP, stripHopByHop, teTrailers } from "./headers.js";
+import type { RawHeaders } from "../api/headers.js";
+import { HOP_BY_HOP, stripHopByHop, teTrailers } from "../api/headers.js";
 
 /**
  * Downstream request headers as they travel on: no pseudo-headers, no `host` (the authority carries

@@ -15,7 +15,7 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
-import type { RawHeaders } from "../conn_pool/types.js";
+import type { RawHeaders } from "../api/headers.js";
 import {
   bareLineFeed,
   type CodecError,

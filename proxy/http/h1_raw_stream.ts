@@ -2,9 +2,9 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
-import type { RawHeaders } from "../conn_pool/types.js";
+import type { RawHeaders } from "../api/headers.js";
+import { getRawHeader, hasRawHeader, httpDate } from "../api/headers.js";
 import { closeAfterDelay } from "./h1_stream.js";
-import { getRawHeader, hasRawHeader, httpDate } from "./headers.js";
 import {
   type DownstreamProtocol,
   DownstreamStream,

@@ -4,7 +4,7 @@
  * only, one Content-Length or a Transfer-Encoding ending in `chunked`), chunk-size and trailer lines.
  * Text is latin1, one character per byte.
  */
-import type { RawHeaders } from "../conn_pool/types.js";
+import type { RawHeaders } from "../api/headers.js";
 import type { RequestBody } from "./h1_codec.js";
 
 /** A parsed request head. */

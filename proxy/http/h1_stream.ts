@@ -1,9 +1,9 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { RawHeaders } from "../conn_pool/types.js";
+import type { RawHeaders } from "../api/headers.js";
+import { hasRawHeader } from "../api/headers.js";
 import type { H1ActiveStream, H1Connection, RequestHead } from "./h1_codec.js";
-import { hasRawHeader } from "./headers.js";
 import {
   CONNECTION,
   type DownstreamProtocol,

@@ -1,8 +1,8 @@
 import http2, { type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import { type Duplex, Readable } from "node:stream";
 import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
-import { addH2Headers, h2Trailers } from "../conn_pool/h2_headers.js";
-import type { RawHeaders } from "../conn_pool/types.js";
+import { addH2Headers, h2Trailers } from "../api/h2_headers.js";
+import type { RawHeaders } from "../api/headers.js";
 import type { Http2CodecStats } from "./h2_codec_stats.js";
 import type { HcmStats } from "./stats.js";
 import { DownstreamStream, type StreamContext, type WatchedSocket } from "./stream.js";

@@ -2,8 +2,10 @@
  * Envoy's local reply texts (router.cc, conn_manager_impl.cc) and response flags
  * (access log `%RESPONSE_FLAGS%`). Bodies are sent as `text/plain`; an empty body sends no content-type.
  */
+
+import type { ResponseFlag } from "../api/stream_info.js";
+import type { ResetReason } from "../api/upstream.js";
 import type { ConfigVersion } from "../config/model.js";
-import type { ResetReason } from "../conn_pool/types.js";
 
 export const NO_HEALTHY_UPSTREAM = "no healthy upstream";
 export const UPSTREAM_TIMEOUT = "upstream request timeout";
@@ -65,20 +67,3 @@ export function resetDetails(
     ? `upstream_reset_after_response_started{${r}}`
     : `upstream_reset_before_response_started{${r}}`;
 }
-
-/** The flags this proxy can set (Envoy's short names). */
-export type ResponseFlag =
-  | "NR" // no route
-  | "NC" // cluster not found
-  | "UH" // no healthy upstream
-  | "UF" // upstream connection failure
-  | "UC" // upstream connection termination
-  | "UR" // upstream remote reset
-  | "LR" // local reset
-  | "UO" // upstream overflow
-  | "UPE" // upstream protocol error
-  | "UT" // upstream request timeout
-  | "URX" // retry limit reached
-  | "DC" // downstream connection termination
-  | "SI" // stream idle timeout
-  | "DPE"; // downstream protocol error

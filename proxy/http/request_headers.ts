@@ -9,8 +9,8 @@
 import { randomUUID } from "node:crypto";
 import { BlockList } from "node:net";
 import { networkInterfaces } from "node:os";
+import type { RawHeaders } from "../api/headers.js";
 import type { CidrRange, ConfigVersion } from "../config/model.js";
-import type { RawHeaders } from "../conn_pool/types.js";
 
 export interface RequestHeaderConfig {
   useRemoteAddress: boolean;

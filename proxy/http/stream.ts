@@ -8,9 +8,9 @@
  */
 import type { Duplex, Readable } from "node:stream";
 import type { AccessLogEntry } from "../access_log/entry.js";
-import type { RawHeaders } from "../conn_pool/types.js";
-import { httpDate } from "./headers.js";
-import type { ResponseFlag } from "./local_reply.js";
+import type { RawHeaders } from "../api/headers.js";
+import { httpDate } from "../api/headers.js";
+import type { ResponseFlag } from "../api/stream_info.js";
 import type { HcmStats } from "./stats.js";
 import type { StreamTimeouts, TimedStream } from "./stream_timeouts.js";
 

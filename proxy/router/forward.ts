@@ -5,15 +5,15 @@
  * local replies and resets of every failure.
  */
 import type { Readable } from "node:stream";
-import type { ConfigVersion, ForwardAction, RetryPolicy, RouteMatch } from "../config/model.js";
-import { countRetriedHead } from "../conn_pool/host_stats.js";
 import type {
   RawHeaders,
   ResetReason,
   UpstreamRequest,
   UpstreamRequestHandle,
   UpstreamResponseHandler,
-} from "../conn_pool/types.js";
+} from "../api/upstream.js";
+import type { ConfigVersion, ForwardAction, RetryPolicy, RouteMatch } from "../config/model.js";
+import { countRetriedHead } from "../conn_pool/host_stats.js";
 import {
   NO_HEALTHY_UPSTREAM,
   resetDetails,

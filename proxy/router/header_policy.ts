@@ -4,8 +4,9 @@
  * them from the others); the router consumes them: they are removed before the request goes
  * upstream, as measured against Envoy 1.40 (a client in `internal_address_config`).
  */
+
+import type { RawHeaders } from "../api/headers.js";
 import type { RetryPolicy } from "../config/model.js";
-import type { RawHeaders } from "../conn_pool/types.js";
 
 /** What the headers ask; null = not asked. */
 export interface HeaderOverrides {

@@ -2,8 +2,9 @@
  * Envoy's retry decisions (router/retry_state_impl.cc) for one downstream request: which upstream
  * outcomes are retried under `retry_on`, how many retries remain, and the back-off before the next try.
  */
+
+import type { ResetReason } from "../api/upstream.js";
 import type { RetryPolicy } from "../config/model.js";
-import type { ResetReason } from "../conn_pool/types.js";
 
 export class RetryState {
   /** Retries left under `num_retries`. */

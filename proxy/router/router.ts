@@ -4,6 +4,7 @@
  * (./upgrade.ts). One Router per listener; it keeps no per-request state.
  */
 
+import type { RequestHandler } from "../api/request_handler.js";
 import type { ConfigVersion, ForwardAction, HttpConnectionManagerConfig } from "../config/model.js";
 import type { HcmStats } from "../http/stats.js";
 import type { DownstreamStream } from "../http/stream.js";
@@ -26,7 +27,7 @@ export interface RouterDeps {
 
 const DEFAULT_RETRY_BUFFER_LIMIT = 1024 * 1024;
 
-export class Router {
+export class Router implements RequestHandler<DownstreamStream> {
   private readonly table: RouteTable;
   private readonly ctx: ForwardContext;
   private readonly clusters: ClusterManager;

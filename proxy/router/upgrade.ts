@@ -21,11 +21,11 @@
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
+import { getRawHeader } from "../api/headers.js";
+import { type RawHeaders, TunnelError, type TunnelResult } from "../api/upstream.js";
 import type { ConfigVersion, ForwardAction, RouteMatch } from "../config/model.js";
 import { countFailureBeforeHead, countResponseHead } from "../conn_pool/host_stats.js";
 import { splice } from "../conn_pool/splice.js";
-import { type RawHeaders, TunnelError, type TunnelResult } from "../conn_pool/types.js";
-import { getRawHeader } from "../http/headers.js";
 import {
   NO_HEALTHY_UPSTREAM,
   resetDetails,

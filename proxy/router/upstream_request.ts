@@ -3,8 +3,9 @@
  * rewritten authority (`x-envoy-original-host`), `x-envoy-expected-rq-timeout-ms`, and the downstream
  * headers (already stripped of hop-by-hop headers by the connection manager) in their case and order.
  */
+
+import type { RawHeaders, UpstreamRequest } from "../api/upstream.js";
 import type { ForwardAction, RouteMatch } from "../config/model.js";
-import type { RawHeaders, UpstreamRequest } from "../conn_pool/types.js";
 import type { DownstreamStream } from "../http/stream.js";
 import type { Cluster } from "../upstream/cluster.js";
 import type { Host } from "../upstream/host.js";

@@ -1,6 +1,6 @@
+import type { ConnPool } from "../api/upstream.js";
 import { circuitBreakersOf } from "../config/cluster.js";
 import type { ClusterConfig } from "../config/model.js";
-import type { ConnPool } from "../conn_pool/types.js";
 import { createLoadBalancer, type LoadBalancer, type RandomSource } from "../load_balancer/index.js";
 import type { Cluster } from "./cluster.js";
 import type { ClusterStats, Host } from "./host.js";

@@ -1,5 +1,5 @@
+import type { ConnPool } from "../api/upstream.js";
 import type { ClusterConfig } from "../config/model.js";
-import type { ConnPool } from "../conn_pool/types.js";
 import type { ClusterStats, Host } from "./host.js";
 import type { ResourceManager } from "./resource_manager.js";
 

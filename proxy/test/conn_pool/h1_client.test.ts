@@ -7,7 +7,7 @@ import net from "node:net";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { sleep, waitUntil } from "../../../lib/wait.js";
-import type { UpstreamRequest } from "../../conn_pool/types.js";
+import type { UpstreamRequest } from "../../api/upstream.js";
 import { type Outcome, rawUpstream, send, usePools } from "./helpers.js";
 
 const { makePool, serve } = usePools();

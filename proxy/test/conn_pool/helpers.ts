@@ -2,15 +2,15 @@
 import { createServer, type Server } from "node:net";
 import { useCleanup } from "../../../test-support/cleanup.js";
 import { closeServer, listen } from "../../../test-support/servers.js";
-import type { ClusterConfig } from "../../config/model.js";
-import { createConnPool, type PoolOptions } from "../../conn_pool/index.js";
 import type {
   ConnPool,
   RawHeaders,
   ResetReason,
   UpstreamRequest,
   UpstreamRequestHandle,
-} from "../../conn_pool/types.js";
+} from "../../api/upstream.js";
+import type { ClusterConfig } from "../../config/model.js";
+import { createConnPool, type PoolOptions } from "../../conn_pool/index.js";
 import { StatsStore } from "../../stats/store.js";
 import { createClusterStats } from "../../upstream/cluster_stats.js";
 import { Host } from "../../upstream/host.js";

@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import { freePort } from "../../../lib/net.js";
 import { sleep, waitUntil } from "../../../lib/wait.js";
 import { connections } from "../../../test-support/servers.js";
+import { TunnelError, type TunnelResult, type UpstreamRequest } from "../../api/upstream.js";
 import { splice } from "../../conn_pool/splice.js";
-import { TunnelError, type TunnelResult, type UpstreamRequest } from "../../conn_pool/types.js";
 import { header, usePools } from "./helpers.js";
 
 const { makePool, serve } = usePools();

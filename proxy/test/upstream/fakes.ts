@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, vi } from "vitest";
-import type { ClusterConfig } from "../../config/model.js";
 import type {
   ConnPool,
   TunnelResult,
   UpstreamRequest,
   UpstreamRequestHandle,
   UpstreamResponseHandler,
-} from "../../conn_pool/types.js";
+} from "../../api/upstream.js";
+import type { ClusterConfig } from "../../config/model.js";
 import { StatsStore } from "../../stats/store.js";
 import { createClusterManager, type Resolver } from "../../upstream/cluster_manager.js";
 import type { ClusterStats, Host } from "../../upstream/host.js";

@@ -1,4 +1,9 @@
-import type { RawHeaders } from "../conn_pool/types.js";
+/**
+ * Headers as every step of the proxy passes them: flat arrays `[name, value, name, value, ...]` like
+ * Node's `rawHeaders`: original case and order kept, repeats kept, no pseudo-headers. Between the
+ * connection manager and the pools, hop-by-hop headers are already removed.
+ */
+export type RawHeaders = string[];
 
 /**
  * Hop-by-hop and connection-specific headers as Envoy 1.40 removes them (measured): `connection`,

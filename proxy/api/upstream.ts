@@ -1,14 +1,14 @@
 import type { Duplex, Readable } from "node:stream";
 import { EchomeshError } from "../../lib/errors.js";
 import type { Host } from "../upstream/host.js";
+import type { RawHeaders } from "./headers.js";
+
+export type { RawHeaders } from "./headers.js";
 
 /**
  * The contract between the router and the upstream connection pools (one pool per Host).
  * Modelled on undici's dispatcher: the router hands a request and a handler; the pool calls back.
- * Headers travel as flat arrays `[name, value, name, value, ...]` like Node's `rawHeaders`:
- * original case and order kept, repeats kept, no pseudo-headers, hop-by-hop headers already removed.
  */
-export type RawHeaders = string[];
 
 export interface UpstreamRequest {
   method: string;

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import { H2_SINGLE_VALUE_HEADERS } from "../../lib/h2_single_value.js";
-import { HOP_BY_HOP } from "../http/headers.js";
-import type { RawHeaders, UpstreamRequest } from "./types.js";
+import { HOP_BY_HOP } from "./headers.js";
+import type { RawHeaders, UpstreamRequest } from "./upstream.js";
 
 /**
  * RawHeaders -> an HTTP/2 header object: names lower-cased, repeats as arrays (one field each on the
