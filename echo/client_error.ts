@@ -18,17 +18,22 @@ export function clientErrorHandler(ctx: EchoContext): (err: NodeJS.ErrnoExceptio
     }
     const status =
       err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-    const reason = STATUS_CODES[status] ?? "Bad Request";
-    const body = `${status} ${reason}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\n` +
-        "Content-Type: text/plain; charset=utf-8\r\n" +
-        `Content-Length: ${body.length}\r\n` +
-        "Connection: close\r\n" +
-        `${HEADER_INSTANCE}: ${ctx.config.instance}\r\n` +
-        `${HEADER_PROTOCOL}: HTTP/1.1\r\n\r\n` +
-        body,
-    );
-    ctx.metrics.request("bad_request", status, "HTTP/1.1");
+    answerClientError(ctx, socket, status);
   };
+}
+
+/** The answer to a refused head (400, 408, 431), then the connection closes; counted as `bad_request`. */
+export function answerClientError(ctx: EchoContext, socket: Socket, status: number): void {
+  const reason = STATUS_CODES[status] ?? "Bad Request";
+  const body = `${status} ${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\n` +
+      "Content-Type: text/plain; charset=utf-8\r\n" +
+      `Content-Length: ${body.length}\r\n` +
+      "Connection: close\r\n" +
+      `${HEADER_INSTANCE}: ${ctx.config.instance}\r\n` +
+      `${HEADER_PROTOCOL}: HTTP/1.1\r\n\r\n` +
+      body,
+  );
+  ctx.metrics.request("bad_request", status, "HTTP/1.1");
 }

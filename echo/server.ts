@@ -8,6 +8,7 @@ import { sniff } from "../lib/h2c_sniff.js";
 import { createHandler, type RequestHandler } from "./app.js";
 import { clientErrorHandler } from "./client_error.js";
 import { type EchoConfig, resolveConfig } from "./config.js";
+import { createFastHttp1 } from "./http1.js";
 import { createLogger } from "./log.js";
 import { EchoMetrics } from "./metrics.js";
 import type { EchoContext } from "./state.js";
@@ -67,6 +68,14 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
     if (!ctx.draining && WsEcho.isHandshake(req)) ws.upgrade(req, socket, head);
     else reparse(plain, req, socket as Socket, head);
   });
+  // Every HTTP/1.x connection starts on our codec, which answers GET / and POST /echo itself and
+  // hands a connection to `h1` (node:http) at its first other request, with the bytes it read.
+  const toNode = (socket: Socket, bytes: Buffer): void => {
+    socket.unshift(bytes);
+    h1.emit("connection", socket);
+    socket.resume();
+  };
+  const fast = createFastHttp1(ctx, toNode, toNode);
 
   // HTTP/2 (h2c prior knowledge) with RFC 8441 extended CONNECT.
   const h2 = http2.createServer(
@@ -103,7 +112,7 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
       if (protocol === "http2") {
         h2.emit("connection", socket); // the session reads the buffered preface itself
       } else {
-        h1.emit("connection", socket);
+        fast.emit("connection", socket);
         socket.resume(); // deliver the buffered bytes to the parser
       }
     });
@@ -126,6 +135,7 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
     closing ??= new Promise<void>((resolve) => {
       ctx.draining = true;
       const idle = (): void => {
+        fast.closeIdleConnections();
         h1.closeIdleConnections();
         plain.closeIdleConnections();
       };
@@ -138,6 +148,7 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
       outer.close(() => {
         clearInterval(ticker);
         clearTimeout(deadline);
+        fast.close();
         h1.close();
         plain.close();
         resolve();

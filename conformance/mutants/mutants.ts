@@ -244,7 +244,7 @@ export const mutants: Mutant[] = [
     area: "bodies",
     description:
       "a streamed request body paused on upstream backpressure is never resumed: large uploads stall (then 504)",
-    file: "proxy/conn_pool/h1_client.ts",
+    file: "lib/http1/client_connection.ts",
     edits: [
       {
         search: 'body.pause();\n                socket.once("drain", onDrain);',
@@ -300,7 +300,7 @@ export const mutants: Mutant[] = [
     name: "frame-head-waits-for-body",
     area: "framing",
     description: "the upstream client reads a body after a HEAD response's content-length (hangs, then 504)",
-    file: "proxy/conn_pool/h1_client.ts",
+    file: "lib/http1/client_connection.ts",
     edits: [
       {
         search: "if (this.headRequest || status === 204 || status === 304)",
@@ -313,7 +313,7 @@ export const mutants: Mutant[] = [
     area: "framing",
     description:
       "a request's `content-length` not seen: the request goes up with both content-length and chunked",
-    file: "proxy/conn_pool/h1_request_head.ts",
+    file: "lib/http1/serializer.ts",
     edits: [
       {
         search: 'if (name.length === 14 && name === "content-length")\n            hasContentLength = true;',

@@ -21,14 +21,18 @@ function wantsJson(x: Exchange): boolean {
  * and are left out. With `showIp`, zcong's later `ip: <client>` line ends the text.
  */
 export function textView(x: Exchange): string {
-  const raw = x.req.rawHeaders;
+  return helloText(x.req.rawHeaders, x.ctx.config.showIp ? clientIp(x) : undefined);
+}
+
+/** The text view of `raw` headers; `ip` (with `showIp`) adds its line. */
+export function helloText(raw: readonly string[], ip: string | undefined): string {
   let out = "";
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? "";
     if (name.charCodeAt(0) === 58) continue; // ':' pseudo-header
     out += name + ":[" + (raw[i + 1] ?? "") + "]\n";
   }
-  if (x.ctx.config.showIp) out += "ip: " + clientIp(x) + "\n";
+  if (ip !== undefined) out += "ip: " + ip + "\n";
   return out;
 }
 
@@ -95,6 +99,11 @@ function canonical(name: string): string {
 
 /** The peer address, IPv4-mapped IPv6 shown as IPv4 (as Go would). */
 function clientIp(x: Exchange): string {
-  const addr = x.req.socket?.remoteAddress ?? "";
-  return addr.startsWith("::ffff:") ? addr.slice(7) : addr;
+  return peerAddress(x.req.socket?.remoteAddress);
+}
+
+/** A socket's peer address as Go shows it: IPv4-mapped IPv6 as IPv4. */
+export function peerAddress(addr: string | undefined): string {
+  const a = addr ?? "";
+  return a.startsWith("::ffff:") ? a.slice(7) : a;
 }

@@ -12,7 +12,7 @@ import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
 import type { ResourceManager } from "../upstream/resource_manager.js";
 import { type ConnectContext, ConnectFailure, connectTcp } from "./connector.js";
-import { bodyIntact, H1Client, type H1Exchange, type H1Handler } from "./h1_client.js";
+import { bodyIntact, H1Client, type H1Exchange, type H1Handler } from "../../lib/http1/client_connection.js";
 import {
   countFailureBeforeHead,
   countResponseHead,

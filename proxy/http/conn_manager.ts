@@ -18,7 +18,7 @@ import { httpDate } from "../api/headers.js";
 import type { RequestHandler } from "../api/request_handler.js";
 import type { ConfigVersion, HttpConnectionManagerConfig } from "../config/model.js";
 import { downstreamHeaders, joinCookies } from "./downstream_headers.js";
-import { type CodecError, type H1Connection, H1Server, type RequestHead } from "./h1_codec.js";
+import { type CodecError, type H1Connection, H1Server, type RequestHead } from "../../lib/http1/server_connection.js";
 import { H1RawStream } from "./h1_raw_stream.js";
 import { closeAfterDelay, H1Stream, reasonPhrase } from "./h1_stream.js";
 import { guardedBody, H2Connection, H2Stream } from "./h2_stream.js";

@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { RawHeaders } from "../api/headers.js";
 import { hasRawHeader } from "../api/headers.js";
-import type { H1ActiveStream, H1Connection, RequestHead } from "./h1_codec.js";
+import type { H1ActiveStream, H1Connection, RequestHead } from "../../lib/http1/server_connection.js";
 import {
   CONNECTION,
   type DownstreamProtocol,

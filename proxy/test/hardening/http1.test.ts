@@ -301,6 +301,34 @@ describe("HTTP/1.1 downstream hardening", () => {
     expect(c.closed()).toBe(false);
   });
 
+  it("an upstream response with a non-token header name, two Content-Lengths, or CL and TE: 502, as Envoy 1.40", async () => {
+    // Each answer measured on a running Envoy 1.40: 502 `... reset reason: protocol error`, nothing
+    // of the upstream's head forwarded. Forwarded, each would reach the client as the upstream sent it.
+    const BAD: Record<string, string> = {
+      "/paren": "HTTP/1.1 200 OK\r\nX(A: b\r\ncontent-length: 2\r\n\r\nok",
+      "/tab": "HTTP/1.1 200 OK\r\nX-A\t: b\r\ncontent-length: 2\r\n\r\nok",
+      "/latin1": "HTTP/1.1 200 OK\r\nX-\xe9: b\r\ncontent-length: 2\r\n\r\nok",
+      "/cl-twice": "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 2\r\n\r\nok",
+      "/te-cl":
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+      "/cl-te":
+        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    };
+    const up = await recordingUpstream((path) => ({ bytes: Buffer.from(BAD[path] ?? OK, "latin1") }));
+    const p = await proxyTo(up);
+    for (const path of Object.keys(BAD)) {
+      const r = await raw(p.port, `GET ${path} HTTP/1.1\r\nhost: a\r\n\r\n`, { until: wholeResponse });
+      expect(r.text, path).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+      expect(r.text, path).toMatch(/reset reason: protocol error$/);
+      expect(r.text, path).not.toMatch(/x.a|\r\ncontent-length: 2\r\n/i);
+    }
+    expect(up.seen.length).toBe(Object.keys(BAD).length);
+    // The same upstream's well-formed answer still passes.
+    const ok = await raw(p.port, "GET /fine HTTP/1.1\r\nhost: a\r\n\r\n", { until: wholeResponse });
+    expect(ok.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(ok.text.endsWith("\r\n\r\nok")).toBe(true);
+  });
+
   it("max_requests_per_connection: the Nth response says connection: close, the connection closes at once", async () => {
     const up = await recordingUpstream(() => ({ bytes: OK }));
     // Envoy's 1 s delayed close applies to other closes, not this one (measured on Envoy 1.40).

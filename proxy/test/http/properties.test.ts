@@ -7,8 +7,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { requestHead } from "../../../lib/http1/serializer.js";
 import { raw, request, statusOf } from "../../../test-support/http.js";
-import { requestHead } from "../../conn_pool/h1_request_head.js";
 import { mutateRequestHeaders, type RequestHeaderConfig } from "../../http/request_headers.js";
 import { CATCH_ALL, useProxies } from "./helpers.js";
 

@@ -1,16 +1,18 @@
 /**
- * One upstream HTTP/1.1 connection (the socket of one Http1Pool connection), written for the proxy
+ * One client HTTP/1.1 connection (the socket of one connection of a pool), written for the proxy
  * so that the bytes on the wire are Envoy's (measured against Envoy 1.40 with a raw TCP upstream):
  * the request line, `host`, then the request's headers in their order with lower-case names; no
  * `connection` header; the body framed as the request was (`content-length` kept where it is,
  * otherwise `transfer-encoding: chunked` last, and `content-length: 0` for a body-less request whose
- * method anticipates a body); HEAD keeps the connection. Responses are parsed here (status line,
- * headers, content-length / chunked / until-close bodies, trailers, 1xx skipped).
+ * method anticipates a body); HEAD keeps the connection. Responses: the head by
+ * ./response_parser.ts, the body here (content-length, chunked by ./chunked.ts, until close), 1xx
+ * skipped.
  *
  * One exchange at a time (no pipelining). The socket comes from `connect` (the pool's connector,
- * which keeps the connection stats); the connection is reusable after an exchange when both sides
- * completed cleanly, the response did not ask to close, and `maxRequests` is not reached. An idle
- * connection closes after `idleTimeoutMs`; one the upstream closes leaves the pool at once.
+ * which keeps the connection stats and reads from an ExchangeState whether an exchange is on the
+ * connection); the connection is reusable after an exchange when both sides completed cleanly, the
+ * response did not ask to close, and `maxRequests` is not reached. An idle connection closes after
+ * `idleTimeoutMs`; one the upstream closes leaves the pool at once.
  *
  * Errors carry Node-style codes: `ECONNRESET` (the upstream closed or reset before the response
  * ended), `HPE_INVALID_RESPONSE` (unparsable response: Envoy's protocol error), `ERR_H1_ABORTED`
@@ -18,9 +20,10 @@
  */
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
-import type { RawHeaders } from "../api/headers.js";
-import type { CxState } from "./connector.js";
-import { requestHead } from "./h1_request_head.js";
+import { CHUNK_DATA, CHUNK_DONE, CHUNK_ERROR, ChunkedDecoder } from "./chunked.js";
+import { parseResponseHead } from "./response_parser.js";
+import { chunkHeader, requestHead } from "./serializer.js";
+import type { RawHeaders } from "./types.js";
 
 /** Envoy's `max_response_headers_kb` default. */
 const MAX_HEAD_BYTES = 60 * 1024;
@@ -28,20 +31,7 @@ const MAX_HEAD_BYTES = 60 * 1024;
 /** Methods whose requests get no `content-length: 0` when they have no body (as Envoy 1.40). */
 const BODILESS: ReadonlySet<string> = new Set(["GET", "HEAD", "DELETE", "CONNECT", "TRACE"]);
 
-/** Response headers Envoy removes (a response keeps the headers its `Connection` names). */
-const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-]);
-
 const CRLF2 = Buffer.from("\r\n\r\n");
-
-/** In a response head: a control character other than HTAB, CR and LF; or a CR or LF not in a CR LF pair. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
-const INVALID_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 
 export interface H1Exchange {
   method: string;
@@ -75,16 +65,24 @@ export interface H1ClientEvents {
   onProtocolError(): void;
 }
 
+/**
+ * What the connection tells whoever opened its socket, read when the socket closes: the shape of the
+ * proxy's connector state (`CxState`).
+ */
+export interface ExchangeState {
+  /** An exchange is in progress on the connection. */
+  activeRq: boolean;
+  /** The owner started closing it (never set by H1Client itself). */
+  closing: boolean;
+}
+
 /** Opens the socket; `cx` tells the connector whether a request is on the connection when it closes. */
-type Connector = (cb: (err: Error | null, socket: Socket | null) => void, cx: CxState) => void;
+type Connector = (cb: (err: Error | null, socket: Socket | null) => void, cx: ExchangeState) => void;
 
 enum Body {
   Head,
   Length,
-  ChunkSize,
-  ChunkData,
-  ChunkEnd,
-  Trailers,
+  Chunked,
   UntilClose,
   Done,
 }
@@ -97,7 +95,7 @@ export class H1Client {
   private exchange: H1Exchange | null = null;
   private served = 0;
   private lastError: Error | null = null;
-  private readonly cx: CxState = { activeRq: false, closing: false };
+  private readonly cx: ExchangeState = { activeRq: false, closing: false };
 
   // Response parsing state.
   private state = Body.Done;
@@ -106,6 +104,8 @@ export class H1Client {
   private keepAlive = true;
   private headRequest = false;
   private trailers: RawHeaders | null = null;
+  /** Made on the first chunked response of the connection, reused by the next. */
+  private decoder: ChunkedDecoder | null = null;
   private paused = false;
   /** The final response head of the exchange in progress was parsed. */
   private headSeen = false;
@@ -262,7 +262,7 @@ export class H1Client {
     if (Buffer.isBuffer(body)) {
       socket.cork();
       socket.write(`${head}\r\n`, "latin1");
-      if (chunked) socket.write(`${body.length.toString(16)}\r\n`, "latin1");
+      if (chunked) socket.write(chunkHeader(body.length), "latin1");
       socket.write(body);
       if (chunked) socket.write("\r\n0\r\n\r\n", "latin1");
       socket.uncork();
@@ -285,7 +285,7 @@ export class H1Client {
       let ok: boolean;
       if (chunked) {
         socket.cork();
-        socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+        socket.write(chunkHeader(chunk.length), "latin1");
         socket.write(chunk);
         ok = socket.write("\r\n", "latin1");
         socket.uncork();
@@ -372,78 +372,21 @@ export class H1Client {
           this.deliver(chunk);
           break;
         }
-        case Body.ChunkSize: {
-          const eol = buf.indexOf("\r\n", at, "latin1");
-          if (eol < 0) {
-            if (buf.length - at > 1024) {
-              this.protocolError("chunk size line too long");
-              return;
-            }
-            this.pending = buf.subarray(at);
-            return;
-          }
-          const line = buf.toString("latin1", at, eol);
-          at = eol + 2;
-          const semi = line.indexOf(";");
-          const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
-          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) {
-            this.protocolError("bad chunk size");
-            return;
-          }
-          const size = Number.parseInt(hex, 16);
-          if (size === 0) this.state = Body.Trailers;
-          else {
-            this.remaining = size;
-            this.state = Body.ChunkData;
-          }
-          break;
-        }
-        case Body.ChunkData: {
-          const n = Math.min(this.remaining, buf.length - at);
-          this.remaining -= n;
-          const chunk = buf.subarray(at, at + n);
-          at += n;
-          if (this.remaining === 0) this.state = Body.ChunkEnd;
-          this.deliver(chunk);
-          break;
-        }
-        case Body.ChunkEnd: {
-          if (buf.length - at < 2) {
-            this.pending = buf.subarray(at);
-            return;
-          }
-          if (buf[at] !== 13 || buf[at + 1] !== 10) {
-            this.protocolError("bad chunk end");
-            return;
-          }
-          at += 2;
-          this.state = Body.ChunkSize;
-          break;
-        }
-        case Body.Trailers: {
-          const eol = buf.indexOf("\r\n", at, "latin1");
-          if (eol < 0) {
-            if (buf.length - at > MAX_HEAD_BYTES) {
-              this.protocolError("trailers too large");
-              return;
-            }
-            this.pending = buf.subarray(at);
-            return;
-          }
-          if (eol === at) {
-            at += 2;
+        case Body.Chunked: {
+          const decoder = this.decoder as ChunkedDecoder;
+          at = decoder.decode(buf, at, buf.length);
+          if (decoder.event === CHUNK_DATA) this.deliver(decoder.data);
+          else if (decoder.event === CHUNK_DONE) {
+            this.trailers = decoder.trailers;
             this.state = Body.Done;
-            break;
-          }
-          const line = buf.toString("latin1", at, eol);
-          at = eol + 2;
-          const colon = line.indexOf(":");
-          if (colon <= 0) {
-            this.protocolError("bad trailer");
+          } else if (decoder.event === CHUNK_ERROR) {
+            this.protocolError(decoder.error);
+            return;
+          } else {
+            // A line (size, chunk end, trailer) continues in the next read.
+            if (at < buf.length) this.pending = buf.subarray(at);
             return;
           }
-          this.trailers ??= [];
-          this.trailers.push(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
           break;
         }
         case Body.Done:
@@ -460,69 +403,13 @@ export class H1Client {
 
   /** Parse a response head; false when the exchange ended (error). */
   private onHead(text: string): boolean {
-    if (INVALID_HEAD.test(text)) {
-      // Control characters, or a CR or LF alone: Envoy's codec refuses the former (502); a lone
-      // line end would reach the client as a line of its own, so it is refused too.
-      this.protocolError("invalid character in the response head");
+    const parsed = parseResponseHead(text);
+    if (typeof parsed === "string") {
+      this.protocolError(parsed);
       return false;
     }
-    let eol = text.indexOf("\r\n");
-    if (eol < 0) eol = text.length;
-    const line = text.slice(0, eol);
-    // `HTTP/1.x SSS reason`
-    if (
-      line.length < 12 ||
-      !line.startsWith("HTTP/1.") ||
-      line.charCodeAt(8) !== 32 ||
-      (line.length > 12 && line.charCodeAt(12) !== 32)
-    ) {
-      this.protocolError("bad status line");
-      return false;
-    }
-    const minor = line.charCodeAt(7) - 48;
-    const status = Number(line.slice(9, 12));
-    if (!(status >= 100 && status <= 999) || (minor !== 0 && minor !== 1)) {
-      this.protocolError("bad status line");
-      return false;
-    }
-    const headers: RawHeaders = [];
-    let length = -1;
-    let chunked = false;
-    let close = minor === 0;
-    let at = eol + 2;
-    while (at < text.length) {
-      let end = text.indexOf("\r\n", at);
-      if (end < 0) end = text.length;
-      const colon = text.indexOf(":", at);
-      if (colon <= at || colon > end) {
-        this.protocolError("bad header line");
-        return false;
-      }
-      const c0 = text.charCodeAt(at);
-      if (c0 === 32 || c0 === 9 || text.charCodeAt(colon - 1) === 32) {
-        this.protocolError("bad header line");
-        return false;
-      }
-      const name = text.slice(at, colon).toLowerCase();
-      const value = text.slice(colon + 1, end).trim();
-      at = end + 2;
-      if (name.length === 14 && name === "content-length") {
-        if (!/^\d{1,15}$/.test(value) || (length >= 0 && length !== Number(value))) {
-          this.protocolError("bad content-length");
-          return false;
-        }
-        length = Number(value);
-      } else if (RESPONSE_HOP_BY_HOP.has(name)) {
-        if (name === "transfer-encoding") chunked = /(^|,)\s*chunked\s*$/i.test(value);
-        else if (name === "connection") {
-          const v = value.toLowerCase();
-          if (v.includes("close")) close = true;
-          else if (minor === 0 && v.includes("keep-alive")) close = false;
-        }
-        continue;
-      }
-      headers.push(name, value);
-    }
+    const { status, headers, chunked, close } = parsed;
+    const length = parsed.contentLength;
     if (status < 200) {
       // 100 Continue and other interim answers are not forwarded (Envoy's default).
       if (status === 101) {
@@ -548,7 +435,9 @@ export class H1Client {
     if (this.headRequest || status === 204 || status === 304) this.state = Body.Done;
     else if (chunked) {
       if (length >= 0) this.keepAlive = false;
-      this.state = Body.ChunkSize;
+      this.decoder ??= new ChunkedDecoder(MAX_HEAD_BYTES);
+      this.decoder.reset();
+      this.state = Body.Chunked;
     } else if (length >= 0) {
       this.remaining = length;
       this.state = length === 0 ? Body.Done : Body.Length;

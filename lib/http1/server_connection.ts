@@ -1,39 +1,31 @@
 /**
- * The downstream HTTP/1.1 codec (Envoy's `Http1::ServerConnectionImpl`): one H1Connection per socket
- * parses requests from the bytes it reads and hands each one to the connection manager, ONE AT A TIME
- * as Envoy does: the next request of a pipelining client is not parsed (nor counted, nor routed) until
- * the response to the current one is complete. Bytes read meanwhile wait in the connection's buffer,
- * up to Envoy's per-connection buffer limit (1 MiB), past which the socket stops being read. Reading
- * goes on below that limit, so a client that leaves is seen at once and its request cancelled.
+ * The server side of the HTTP/1.1 codec (Envoy's `Http1::ServerConnectionImpl`), used by the proxy's
+ * connection manager and by the echo: one H1Connection per socket parses requests from the bytes it
+ * reads and hands each one to its handler, ONE AT A TIME as Envoy does: the next request of a
+ * pipelining client is not parsed (nor counted, nor routed) until the response to the current one is
+ * complete. Bytes read meanwhile wait in the connection's buffer, up to Envoy's per-connection buffer
+ * limit (1 MiB), past which the socket stops being read. Reading goes on below that limit, so a
+ * client that leaves is seen at once and its request cancelled.
  *
- * The grammar is ./h1_request_parser.ts (strict RFC 9112); this file is the connection: buffering,
- * one request at a time, body framing with backpressure, head deadlines. Limits as Envoy's: `max_request_headers_kb`
- * (431), `max_headers_count` (431), and the request head deadlines from its first byte:
- * `request_headers_timeout`, `stream_idle_timeout` and `request_timeout` (408).
+ * The grammar is ./request_parser.ts (strict RFC 9112) and ./chunked.ts; this file is the connection:
+ * buffering, one request at a time, body framing with backpressure, head deadlines, handing the socket
+ * to another server (`detach`). Limits as Envoy's: `max_request_headers_kb` (431), `max_headers_count`
+ * (431), and the request head deadlines from its first byte: `request_headers_timeout`,
+ * `stream_idle_timeout` and `request_timeout` (408).
  */
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { Readable } from "node:stream";
-import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
-import type { RawHeaders } from "../api/headers.js";
-import {
-  bareLineFeed,
-  type CodecError,
-  chunkSize,
-  lineEnd,
-  MALFORMED,
-  parseField,
-  parseRequestHead,
-  type RequestHead,
-} from "./h1_request_parser.js";
+import { CHUNK_DATA, CHUNK_DONE, CHUNK_ERROR, ChunkedDecoder } from "./chunked.js";
+import { RequestBody } from "./request_body.js";
+import { parseRequestHead } from "./request_parser.js";
+import { bareLineEnd } from "./syntax.js";
+import type { CodecError, RawHeaders, RequestHead } from "./types.js";
 
-export type { CodecError, RequestHead } from "./h1_request_parser.js";
+export { RequestBody } from "./request_body.js";
+export type { CodecError, RequestHead } from "./types.js";
 
 /** Envoy's `per_connection_buffer_limit_bytes` default: how much a connection buffers before it stops reading. */
 const BUFFER_LIMIT = 1024 * 1024;
-
-/** Longest chunk-size line (size, extensions) accepted. */
-const MAX_CHUNK_LINE = 4096;
 
 const CRLF2 = Buffer.from("\r\n\r\n");
 const EMPTY = Buffer.alloc(0);
@@ -59,8 +51,12 @@ export interface H1Handler {
   onRequest(conn: H1Connection, head: RequestHead): void;
   /** An Upgrade or CONNECT request: the socket is the handler's from now on; `rest` was read after the head. */
   onUpgrade(conn: H1Connection, head: RequestHead, rest: Buffer): void;
-  /** A head refused before any request existed: answer on the socket and close it. */
-  onCodecError(socket: Socket, error: CodecError): void;
+  /**
+   * A head refused before any request existed: answer on the socket and close it. `read`: the bytes
+   * read from the refused head's first byte on (for a handler that passes the connection on instead;
+   * the socket is then its own, and flowing: it pauses it at once).
+   */
+  onCodecError(socket: Socket, error: CodecError, read: Buffer): void;
   /** The connection was idle for `idle_timeout` and is closed. */
   onIdleTimeout(): void;
 }
@@ -117,14 +113,6 @@ enum Phase {
   Done,
 }
 
-enum BodyState {
-  Length,
-  ChunkSize,
-  ChunkData,
-  ChunkEnd,
-  Trailers,
-}
-
 /** Why the socket is not being read. */
 const PAUSED_BODY = 1;
 const PAUSED_BUFFER = 2;
@@ -141,6 +129,8 @@ export class H1Connection {
   private buf: Buffer = EMPTY;
   private start = 0;
   private end = 0;
+  /** Where the head being handed over began (`detach`, `refuse`). */
+  private headAt = 0;
   /** Bytes from `start` already searched for the end of the head. */
   private searched = 0;
   private paused = 0;
@@ -149,8 +139,11 @@ export class H1Connection {
 
   // The body of the request in progress.
   private head: RequestHead | null = null;
-  private bodyState = BodyState.Length;
+  /** The body is chunked (else it has a length: `remaining`). */
+  private chunked = false;
   private remaining = 0;
+  /** Made on the first chunked body of the connection, reused by the next. */
+  private decoder: ChunkedDecoder | null = null;
 
   /** The head deadline, armed only while a head spans reads. */
   private headTimer: NodeJS.Timeout | null = null;
@@ -219,6 +212,22 @@ export class H1Connection {
       this.paused = 0;
       this.socket.resume();
     }
+  }
+
+  /**
+   * Hand the socket to another HTTP/1.1 server, from `onRequest` (before `begin`): nothing more is
+   * parsed or watched here; returns the bytes read after the current head (its body, what a client
+   * pipelined), or with `withHead` from the head's first byte (the new owner parses the request
+   * again, as it was sent). The new owner must read them first; the socket is left paused.
+   */
+  detach(withHead = false): Buffer {
+    const rest = this.buf.subarray(withHead ? this.headAt : this.start, this.end);
+    this.phase = Phase.Done;
+    this.release();
+    this.socket.removeListener("close", this.onClose);
+    this.registry.delete(this);
+    this.socket.pause();
+    return rest;
   }
 
   stopHeadTimer(): void {
@@ -326,8 +335,9 @@ export class H1Connection {
     if (at < 0) {
       const length = this.end - this.start;
       if (length > maxHead) return this.refuse("headers_too_large");
-      // A line feed without its carriage return will never end a head: refused now.
-      if (bareLineFeed(view, from)) return this.refuse("bad_request");
+      // A LF without its CR, or a CR without its LF, will never end a head (and the parser refuses
+      // either in a complete one): refused now, not at max_request_headers_kb or the head timeout.
+      if (bareLineEnd(view, from)) return this.refuse("bad_request");
       this.searched = length;
       this.armHeadTimer();
       return false;
@@ -335,25 +345,24 @@ export class H1Connection {
     this.stopHeadTimer();
     this.searched = 0;
     if (at - this.start > maxHead) return this.refuse("headers_too_large");
+    this.headAt = this.start;
     const parsed = parseRequestHead(buf.toString("latin1", this.start, at), this.options.maxHeadersCount);
     this.start = at + 4;
-    if (typeof parsed === "string") return this.refuse(parsed);
+    if (typeof parsed === "string") return this.refuse(parsed, this.headAt);
     // `Upgrade: h2c` is served as the plain request it also is (Envoy's codec ignores it).
     if ((parsed.upgrade !== null && parsed.upgrade !== "h2c") || parsed.method === "CONNECT") {
-      // The rest of the bytes belong to the tunnel (or are dropped with a refusal).
-      const rest = this.buf.subarray(this.start, this.end);
-      this.phase = Phase.Done;
-      this.release();
-      this.socket.removeListener("close", this.onClose);
-      this.registry.delete(this);
-      // Held until the new owner reads it (a pipe resumes it; a refusal drops what comes).
-      this.socket.pause();
-      this.handler.onUpgrade(this, parsed, rest);
+      // The rest of the bytes belong to the tunnel (or are dropped with a refusal); the socket is
+      // held until the new owner reads it (a pipe resumes it; a refusal drops what comes).
+      this.handler.onUpgrade(this, parsed, this.detach());
       return false;
     }
     if (parsed.framing === "length" || parsed.framing === "chunked") {
       parsed.body = new RequestBody(this);
-      this.bodyState = parsed.framing === "length" ? BodyState.Length : BodyState.ChunkSize;
+      this.chunked = parsed.framing === "chunked";
+      if (this.chunked) {
+        this.decoder ??= new ChunkedDecoder(this.options.maxHeadBytes);
+        this.decoder.reset();
+      }
       this.remaining = parsed.contentLength;
       this.phase = Phase.Body;
     } else {
@@ -374,75 +383,33 @@ export class H1Connection {
   private readBody(): boolean {
     const head = this.head as RequestHead;
     const body = head.body as RequestBody;
-    const buf = this.buf;
-    const view = buf.length === this.end ? buf : buf.subarray(0, this.end);
-    while (this.start < this.end || this.bodyState === BodyState.Length) {
-      switch (this.bodyState) {
-        case BodyState.Length: {
-          if (this.remaining === 0) return this.bodyComplete(head, body);
-          const n = Math.min(this.remaining, this.end - this.start);
-          if (n === 0) return false;
-          const chunk = buf.subarray(this.start, this.start + n);
-          this.start += n;
-          this.remaining -= n;
-          this.deliver(body, chunk);
-          break;
-        }
-        case BodyState.ChunkSize: {
-          const eol = lineEnd(view, this.start);
-          if (eol === MALFORMED) return this.badBody();
-          if (eol < 0) {
-            if (this.end - this.start > MAX_CHUNK_LINE) return this.badBody();
-            return false;
-          }
-          const size = chunkSize(buf.toString("latin1", this.start, eol));
-          if (size < 0) return this.badBody();
-          this.start = eol + 2;
-          if (size === 0) this.bodyState = BodyState.Trailers;
-          else {
-            this.remaining = size;
-            this.bodyState = BodyState.ChunkData;
-          }
-          break;
-        }
-        case BodyState.ChunkData: {
-          const n = Math.min(this.remaining, this.end - this.start);
-          const chunk = buf.subarray(this.start, this.start + n);
-          this.start += n;
-          this.remaining -= n;
-          if (this.remaining === 0) this.bodyState = BodyState.ChunkEnd;
-          this.deliver(body, chunk);
-          break;
-        }
-        case BodyState.ChunkEnd: {
-          if (this.end - this.start < 2) return false;
-          if (buf[this.start] !== 13 || buf[this.start + 1] !== 10) return this.badBody();
-          this.start += 2;
-          this.bodyState = BodyState.ChunkSize;
-          break;
-        }
-        case BodyState.Trailers: {
-          const eol = lineEnd(view, this.start);
-          if (eol === MALFORMED) return this.badBody();
-          if (eol < 0) {
-            if (this.end - this.start > this.options.maxHeadBytes) return this.badBody();
-            return false;
-          }
-          if (eol === this.start) {
-            this.start += 2;
-            return this.bodyComplete(head, body);
-          }
-          const field = parseField(buf.toString("latin1", this.start, eol));
-          if (field === null) return this.badBody();
-          this.start = eol + 2;
-          head.trailers ??= [];
-          head.trailers.push(field[0].toLowerCase(), field[1]);
-          break;
-        }
-      }
-      if (this.phase !== Phase.Body) return false;
+    if (this.chunked) return this.readChunked(head, body);
+    if (this.remaining === 0) return this.bodyComplete(head, body);
+    const n = Math.min(this.remaining, this.end - this.start);
+    if (n === 0) return false;
+    const chunk = this.buf.subarray(this.start, this.start + n);
+    this.start += n;
+    this.remaining -= n;
+    this.deliver(body, chunk);
+    // A delivery may end the exchange (the stream answered and closed).
+    return this.phase === Phase.Body;
+  }
+
+  private readChunked(head: RequestHead, body: RequestBody): boolean {
+    const decoder = this.decoder as ChunkedDecoder;
+    this.start = decoder.decode(this.buf, this.start, this.end);
+    switch (decoder.event) {
+      case CHUNK_DATA:
+        this.deliver(body, decoder.data);
+        return this.phase === Phase.Body;
+      case CHUNK_DONE:
+        head.trailers = decoder.trailers;
+        return this.bodyComplete(head, body);
+      case CHUNK_ERROR:
+        return this.badBody();
+      default:
+        return false;
     }
-    return false;
   }
 
   private deliver(body: RequestBody, chunk: Buffer): void {
@@ -475,10 +442,11 @@ export class H1Connection {
   }
 
   /** A head refused before a request existed: the handler answers, the connection closes. */
-  private refuse(error: CodecError): boolean {
+  private refuse(error: CodecError, from: number = this.start): boolean {
+    const read = this.buf.subarray(from, this.end);
     this.phase = Phase.Done;
     this.release();
-    this.handler.onCodecError(this.socket, error);
+    this.handler.onCodecError(this.socket, error, read);
     return false;
   }
 
@@ -504,19 +472,6 @@ export class H1Connection {
           : "stream_idle_timeout",
     );
   };
-}
-
-/** The body of a request, read from its connection with backpressure (the socket pauses when it is full). */
-export class RequestBody extends Readable {
-  constructor(private readonly conn: H1Connection) {
-    super();
-    // Destroyed with an error when the connection closes mid-body: the stream's close handler counts it.
-    this.on("error", ignoreErrorHandledOnClose);
-  }
-
-  override _read(): void {
-    this.conn.readMore();
-  }
 }
 
 /** The smallest non-zero value, 0 when all are 0. */

@@ -1,7 +1,6 @@
 /**
- * The head of an upstream HTTP/1.1 request as Envoy writes it: the request line, then the headers in
- * their order as given (`host` first, names lower-case: the caller's job), without the blank line
- * that ends the head (the client adds its framing headers first).
+ * Heads and chunk framing as they go on the wire: one string per head (written with one `write`,
+ * latin1), chunk-size lines for chunked bodies.
  */
 
 /** What may not appear in a request line or header (CR, LF, NUL). */
@@ -14,7 +13,9 @@ export interface SerializedHead {
 }
 
 /**
- * Serializes `method path HTTP/1.1` and the headers; null when the path, a name or a value holds a
+ * The head of a request as Envoy writes it upstream: `method path HTTP/1.1`, then the headers in their
+ * order as given (`host` first, names lower-case: the caller's job), without the blank line that ends
+ * the head (the client adds its framing headers first). Null when the path, a name or a value holds a
  * line break or NUL, which would smuggle a header (or a request) in: such a request is refused.
  */
 export function requestHead(exchange: {
@@ -35,3 +36,13 @@ export function requestHead(exchange: {
   }
   return invalid ? null : { text, hasContentLength };
 }
+
+/** The size line that opens a chunk of `length` bytes (the chunk is followed by CHUNK_END). */
+export function chunkHeader(length: number): string {
+  return `${length.toString(16)}\r\n`;
+}
+
+/** What follows a chunk's data. */
+export const CHUNK_END = "\r\n";
+/** The last chunk and the end of the body (no trailers). */
+export const LAST_CHUNK = "0\r\n\r\n";
