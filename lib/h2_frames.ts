@@ -8,35 +8,13 @@
  */
 export { H2_PREFACE } from "./h2c_sniff.js";
 
-export const FrameType = {
-  DATA: 0,
-  HEADERS: 1,
-  RST_STREAM: 3,
-  SETTINGS: 4,
-  PING: 6,
-  GOAWAY: 7,
-  WINDOW_UPDATE: 8,
-} as const;
+import { ErrorCode, Flag as FrameFlag, FrameType, SettingId as Setting } from "./http2/frames.js";
 
-export const FrameFlag = {
-  END_STREAM: 0x1,
-  /** SETTINGS and PING. */
-  ACK: 0x1,
-  END_HEADERS: 0x4,
-  PADDED: 0x8,
-  PRIORITY: 0x20,
-} as const;
-
-/** SETTINGS identifiers (RFC 9113 6.5.2). */
-export const Setting = {
-  HEADER_TABLE_SIZE: 0x1,
-  ENABLE_PUSH: 0x2,
-  MAX_CONCURRENT_STREAMS: 0x3,
-  INITIAL_WINDOW_SIZE: 0x4,
-} as const;
+/** Frame types, flags and SETTINGS ids are our HTTP/2 layer's (lib/http2/frames.ts), under the names these clients use. */
+export { FrameFlag, FrameType, Setting };
 
 /** RST_STREAM error code of a client that gave up on a stream (RFC 9113 7). */
-export const CANCEL = 0x8;
+export const CANCEL: number = ErrorCode.CANCEL;
 
 export interface Frame {
   type: number;

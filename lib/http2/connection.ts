@@ -177,6 +177,19 @@ export class Http2Connection implements FrameSink {
     this.socket.destroy();
   }
 
+  /**
+   * Closes now, without a GOAWAY and without flushing (Envoy's `Abort`, for a peer we refuse to serve
+   * any more): reading stops at the current frame, every open stream is reset (onReset, onClose), and
+   * the socket is reset (a peer that does not read would otherwise hold it until our writes drain).
+   */
+  abort(): void {
+    if (this.closed) return;
+    this.failed = true;
+    this.reader.stopped = true;
+    for (const stream of [...this.streams.values()]) this.closeStream(stream, ErrorCode.CANCEL);
+    this.socket.resetAndDestroy();
+  }
+
   // --- Reading ---
 
   private onSocketData(chunk: Buffer): void {
@@ -476,6 +489,18 @@ export class Http2Connection implements FrameSink {
       this.refuse(id, ErrorCode.REFUSED_STREAM);
       return;
     }
+    // Envoy's codec checks the list's size and its count of fields as it decodes them, and resets
+    // the stream past either limit (no 431 on HTTP/2).
+    if (listSize > this.options.maxHeaderListSize) {
+      this.refuse(id, ErrorCode.INTERNAL_ERROR);
+      this.callbacks.onHeaderOverflow?.("size");
+      return;
+    }
+    if (fields.length > 2 * this.options.maxHeadersCount) {
+      this.refuse(id, ErrorCode.INTERNAL_ERROR);
+      this.callbacks.onHeaderOverflow?.("count");
+      return;
+    }
     const length = validateRequest(fields, this.options.enableConnectProtocol);
     if (length === MALFORMED) {
       this.refuse(id, ErrorCode.PROTOCOL_ERROR);
@@ -491,10 +516,6 @@ export class Http2Connection implements FrameSink {
     this.streams.set(id, stream);
     this.peerActive++;
     this.limits.streamsOpened++;
-    if (listSize > this.options.maxHeaderListSize) {
-      this.sendHeaders(stream, [":status", "431"], true);
-      return;
-    }
     this.callbacks.onStream?.(stream, fields, endStream);
     if (endStream && !stream.closed) {
       stream.onEnd?.();
@@ -652,6 +673,7 @@ export class Http2Connection implements FrameSink {
     if (!this.writeControl(9)) return;
     this.out.end = writeSettings(this.out.slab, this.out.end, [], true);
     this.resumeBlocked();
+    this.callbacks.onSettings?.();
   }
 
   private onPing(flags: number, id: number, payload: Buffer): void {
@@ -841,6 +863,9 @@ export class Http2Connection implements FrameSink {
     while (stream.queued > 0) {
       const window = Math.min(stream.sendWindow, this.sendWindow);
       if (window <= 0 || this.backlog() > this.options.outboundHighWater) {
+        // What this call queued before running out of window goes out (a write outside a read
+        // has no read's end to flush it).
+        this.scheduleFlush();
         this.block(stream);
         return;
       }

@@ -4,7 +4,8 @@
  */
 
 export const FRAME_HEADER_SIZE = 9;
-export const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+/** The client connection preface (RFC 9113 3.4): the one the h2c sniff looks for. */
+export { H2_PREFACE as PREFACE } from "../h2c_sniff.js";
 
 export const FrameType = {
   DATA: 0x0,

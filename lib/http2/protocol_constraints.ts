@@ -5,6 +5,13 @@
  * Each check returns false once a limit is crossed; `reason` then says which, and the connection
  * closes with ENHANCE_YOUR_CALM.
  */
+/** The `reason` of each flood (for an application's stats: Envoy counts each in its own counter). */
+export const OUTBOUND_FRAME_FLOOD = "outbound frame flood";
+export const CONTROL_FRAME_FLOOD = "control frame flood";
+export const EMPTY_FRAME_FLOOD = "empty frame flood";
+export const PRIORITY_FLOOD = "PRIORITY flood";
+export const WINDOW_UPDATE_FLOOD = "WINDOW_UPDATE flood";
+
 export interface ConstraintOptions {
   maxOutboundFrames: number;
   maxOutboundControlFrames: number;
@@ -36,13 +43,12 @@ export class ProtocolConstraints {
 
   /** A frame of ours is queued (max_outbound_frames). */
   frameQueued(): boolean {
-    return ++this.queuedFrames <= this.o.maxOutboundFrames || this.flood("outbound frame flood");
+    return ++this.queuedFrames <= this.o.maxOutboundFrames || this.flood(OUTBOUND_FRAME_FLOOD);
   }
 
   /** A frame the peer made us owe it: SETTINGS or PING ack, RST_STREAM (max_outbound_control_frames). */
   controlFrameQueued(): boolean {
-    if (++this.queuedControlFrames > this.o.maxOutboundControlFrames)
-      return this.flood("control frame flood");
+    if (++this.queuedControlFrames > this.o.maxOutboundControlFrames) return this.flood(CONTROL_FRAME_FLOOD);
     return this.frameQueued();
   }
 
@@ -57,18 +63,18 @@ export class ProtocolConstraints {
       this.emptyFrames = 0;
       return true;
     }
-    return ++this.emptyFrames <= this.o.maxConsecutiveEmptyFrames || this.flood("empty frame flood");
+    return ++this.emptyFrames <= this.o.maxConsecutiveEmptyFrames || this.flood(EMPTY_FRAME_FLOOD);
   }
 
   priorityReceived(): boolean {
     const limit = this.o.maxInboundPriorityFramesPerStream * (1 + this.streamsOpened);
-    return ++this.priorityFrames <= limit || this.flood("PRIORITY flood");
+    return ++this.priorityFrames <= limit || this.flood(PRIORITY_FLOOD);
   }
 
   windowUpdateReceived(): boolean {
     const perData = this.o.maxInboundWindowUpdateFramesPerDataFrameSent;
     const limit = 5 + 2 * (this.streamsOpened + perData * this.dataFramesSent);
-    return ++this.windowUpdateFrames <= limit || this.flood("WINDOW_UPDATE flood");
+    return ++this.windowUpdateFrames <= limit || this.flood(WINDOW_UPDATE_FLOOD);
   }
 
   /**

@@ -22,6 +22,11 @@ export class Http2Stream {
   onDrain: (() => void) | null = null;
   /** The stream is gone (ended both ways or reset); called once, last. */
   onClose: (() => void) | null = null;
+  /**
+   * The application's object for this stream: callbacks are called with the stream as `this`, so
+   * shared module-level functions can find their owner here instead of a closure per stream.
+   */
+  owner: unknown = null;
 
   sendWindow: number;
   recvWindow: number;

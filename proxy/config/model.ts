@@ -95,10 +95,30 @@ export interface HttpConnectionManagerConfig {
   http2InitialConnectionWindowSize: number;
   /**
    * `http2_protocol_options.max_outbound_frames`, default 10000: a connection with more frames
-   * queued for the client than this is closed (`http2.outbound_flood`). Control frames
-   * (`max_outbound_control_frames`) are limited by node's nghttp2 at its fixed 1000.
+   * queued for the client than this is closed (`http2.outbound_flood`).
    */
   http2MaxOutboundFrames: number;
+  /**
+   * `http2_protocol_options.max_outbound_control_frames`, default 1000: the same for the PING and
+   * SETTINGS ACKs and RST_STREAMs the client made us owe it (`http2.outbound_control_flood`).
+   */
+  http2MaxOutboundControlFrames: number;
+  /**
+   * `http2_protocol_options.max_consecutive_inbound_frames_with_empty_payload`, default 1: more
+   * empty DATA frames (no END_STREAM) in a row close the connection (`http2.inbound_empty_frames_flood`).
+   */
+  http2MaxConsecutiveInboundFramesWithEmptyPayload: number;
+  /**
+   * `http2_protocol_options.max_inbound_priority_frames_per_stream`, default 100: more than this
+   * times (1 + streams opened) PRIORITY frames close the connection (`http2.inbound_priority_frames_flood`).
+   */
+  http2MaxInboundPriorityFramesPerStream: number;
+  /**
+   * `http2_protocol_options.max_inbound_window_update_frames_per_data_frame_sent`, default 10: more
+   * than 5 + 2 * (streams opened + this times DATA frames sent) WINDOW_UPDATE frames close the
+   * connection (`http2.inbound_window_update_frames_flood`).
+   */
+  http2MaxInboundWindowUpdateFramesPerDataFrameSent: number;
   /** HCM-level `upgrade_configs`, lower-cased upgrade type -> enabled. */
   upgrades: ReadonlyMap<string, boolean>;
   /** `stream_idle_timeout`, default 300000 (5 min); 0 disables. */
@@ -119,9 +139,15 @@ export interface HttpConnectionManagerConfig {
   idleTimeoutMs: number;
   /** `drain_timeout`, default 5000. */
   drainTimeoutMs: number;
-  /** `max_request_headers_kb`, default 60. */
+  /**
+   * `max_request_headers_kb`, default 60: a larger request head gets 431 on HTTP/1.1; on HTTP/2 the
+   * stream is reset (`http2.header_list_size_too_large`).
+   */
   maxRequestHeadersKb: number;
-  /** `common_http_protocol_options.max_headers_count`, default 100: more request headers get 431. */
+  /**
+   * `common_http_protocol_options.max_headers_count`, default 100: more request headers get 431 on
+   * HTTP/1.1; on HTTP/2 (pseudo-headers counted) the stream is reset (`http2.header_overflow`).
+   */
   maxHeadersCount: number;
   /**
    * `common_http_protocol_options.max_requests_per_connection`, default 0 (unlimited): the response to

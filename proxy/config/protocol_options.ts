@@ -41,9 +41,6 @@ export function readHttp2Settings(o: Obj | null): Http2Options {
   };
   o?.ignore("hpack_table_size");
   o?.unsupported(
-    "max_consecutive_inbound_frames_with_empty_payload",
-    "max_inbound_priority_frames_per_stream",
-    "max_inbound_window_update_frames_per_data_frame_sent",
     "connection_keepalive",
     "allow_metadata",
     "override_stream_error_on_invalid_http_message",
@@ -56,17 +53,30 @@ export function readHttp2Settings(o: Obj | null): Http2Options {
   return out;
 }
 
+/** The HCM's flood limits (`http2_protocol_options`), as the model keeps them. */
+export interface Http2FloodLimits {
+  http2MaxOutboundFrames: number;
+  http2MaxOutboundControlFrames: number;
+  http2MaxConsecutiveInboundFramesWithEmptyPayload: number;
+  http2MaxInboundPriorityFramesPerStream: number;
+  http2MaxInboundWindowUpdateFramesPerDataFrameSent: number;
+}
+
 /**
- * The HCM's outbound flood limits (Envoy's defaults 10000 / 1000). `max_outbound_control_frames` is
- * nghttp2's own limit on queued SETTINGS/PING ACKs and RST_STREAMs in node, fixed at 1000: another
- * value is not applied.
+ * The HCM's flood limits, Envoy's defaults for what is absent and its proto's bounds: the outbound
+ * limits and the WINDOW_UPDATE ratio are at least 1, the others may be 0 (then any such frame is a
+ * flood). Envoy 1.11.1 added them to the v2 API (Envoy 1.7's had none), so v2 files read them too.
  */
-export function readHttp2FloodLimits(o: Obj | null): { http2MaxOutboundFrames: number } {
-  const frames = o?.int("max_outbound_frames", 10_000, 1) ?? 10_000;
-  const control = o?.int("max_outbound_control_frames", 1000, 1) ?? 1000;
-  if (control !== 1000)
-    o?.ignoreBecause("max_outbound_control_frames", "node's nghttp2 fixes this limit at 1000");
-  return { http2MaxOutboundFrames: frames };
+export function readHttp2FloodLimits(o: Obj | null): Http2FloodLimits {
+  return {
+    http2MaxOutboundFrames: o?.int("max_outbound_frames", 10_000, 1) ?? 10_000,
+    http2MaxOutboundControlFrames: o?.int("max_outbound_control_frames", 1000, 1) ?? 1000,
+    http2MaxConsecutiveInboundFramesWithEmptyPayload:
+      o?.int("max_consecutive_inbound_frames_with_empty_payload", 1) ?? 1,
+    http2MaxInboundPriorityFramesPerStream: o?.int("max_inbound_priority_frames_per_stream", 100) ?? 100,
+    http2MaxInboundWindowUpdateFramesPerDataFrameSent:
+      o?.int("max_inbound_window_update_frames_per_data_frame_sent", 10, 1) ?? 10,
+  };
 }
 
 /** A cluster's `http2_protocol_options`: the upstream speaks HTTP/2. */
@@ -76,7 +86,13 @@ export function readHttp2Options(o: Obj, into: ProtocolOptions): void {
   o.ignore("allow_connect");
   // Envoy's flood limits toward an upstream: not implemented (node stops reading a connection whose
   // writes are blocked, which bounds what an upstream can make us queue).
-  o.unsupported("max_outbound_frames", "max_outbound_control_frames");
+  o.unsupported(
+    "max_outbound_frames",
+    "max_outbound_control_frames",
+    "max_consecutive_inbound_frames_with_empty_payload",
+    "max_inbound_priority_frames_per_stream",
+    "max_inbound_window_update_frames_per_data_frame_sent",
+  );
   o.done();
 }
 

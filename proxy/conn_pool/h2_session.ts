@@ -1,11 +1,12 @@
 /** One h2c session of an Http2Pool and what waits for a stream on it. */
-import type { ClientHttp2Session } from "node:http2";
+import type { Http2Connection } from "../../lib/http2/connection.js";
 import type { ResetReason } from "../api/upstream.js";
 import type { CxState } from "./connector.js";
 
 /** One h2c connection. `active` counts its open streams (requests and tunnels). */
 export class Session {
-  h2: ClientHttp2Session | null = null;
+  /** Our HTTP/2 client connection (`lib/http2`), once the TCP connect succeeded. */
+  conn: Http2Connection | null = null;
   active = 0;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS, capped by the cluster's; unknown until SETTINGS. */
   maxStreams = 0;

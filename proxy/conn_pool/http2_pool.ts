@@ -1,5 +1,4 @@
-import http2 from "node:http2";
-import { ignoreErrorHandledOnClose } from "../../lib/errors.js";
+import { Http2Connection, type Http2Options } from "../../lib/http2/connection.js";
 import {
   type ConnPool,
   type ResetReason,
@@ -13,13 +12,15 @@ import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
 import type { ResourceManager } from "../upstream/resource_manager.js";
 import { type ConnectContext, connectTcp } from "./connector.js";
-import { extendedConnect, H2Request } from "./h2_request.js";
+import { H2Request } from "./h2_request.js";
 import { Session, type Waiter } from "./h2_session.js";
+import { extendedConnect } from "./h2_tunnel.js";
 import type { PoolOptions } from "./options.js";
 import { openH1Tunnel } from "./tunnel.js";
 
 /**
- * h2c (prior knowledge) pool for one host: one session carries many streams. A new session is opened
+ * h2c (prior knowledge) pool for one host, on our own HTTP/2 client (`lib/http2`, flat header
+ * lists, callbacks per stream): one session carries many streams. A new session is opened
  * only when every live session is at the peer's `maxConcurrentStreams` (as Envoy does); requests wait
  * in a FIFO queue meanwhile. A session that received GOAWAY or died is replaced for new streams; its
  * in-flight streams end with "connection termination" (or "remote reset" when refused: safe to retry).
@@ -36,13 +37,11 @@ export class Http2Pool implements ConnPool {
   private readonly waiting: Waiter[] = [];
   private readonly connectCtx: ConnectContext;
   private readonly tunnelCtx: ConnectContext;
-  private readonly origin: string;
   private readonly maxStreamsCap: number;
   /** 0 = idle sessions stay open. */
   private readonly idleMs: number;
   /** What we announce: SETTINGS (max streams, stream window), then the connection window. */
-  private readonly settings: http2.Settings;
-  private readonly connectionWindow: number;
+  private readonly h2Options: Http2Options;
   private readonly resources: ResourceManager;
   private draining = false;
   private drained: (() => void) | null = null;
@@ -62,18 +61,16 @@ export class Http2Pool implements ConnPool {
       socketFactory: options.socketFactory,
     };
     this.tunnelCtx = { ...this.connectCtx, protocolTotal: stats.upstream_cx_http1_total };
-    this.origin = `http://${host.key}`;
     this.maxStreamsCap =
       cluster.http2MaxConcurrentStreams > 0 ? cluster.http2MaxConcurrentStreams : 2147483647;
     this.idleMs = cluster.upstreamIdleTimeoutMs;
     // Envoy 1.40's client SETTINGS: no push, its stream limit and stream window (16 MiB by default),
     // then a WINDOW_UPDATE opening the connection window (24 MiB by default).
-    this.settings = {
-      enablePush: false,
+    this.h2Options = {
       maxConcurrentStreams: cluster.http2MaxConcurrentStreams,
-      initialWindowSize: cluster.http2InitialStreamWindowSize,
+      initialStreamWindowSize: cluster.http2InitialStreamWindowSize,
+      initialConnectionWindowSize: cluster.http2InitialConnectionWindowSize,
     };
-    this.connectionWindow = cluster.http2InitialConnectionWindowSize;
   }
 
   request(req: UpstreamRequest, handler: UpstreamResponseHandler): UpstreamRequestHandle {
@@ -91,7 +88,7 @@ export class Http2Pool implements ConnPool {
         onFail: (reason, detail) => reject(new TunnelError(reason, detail)),
       });
     });
-    if (!session.connectProtocol || session.h2 === null) {
+    if (!session.connectProtocol || session.conn === null) {
       this.releaseStream(session, false);
       // The peer did not enable RFC 8441: a dedicated HTTP/1.1 upgrade connection (Envoy in 2018).
       if (http1Fallback) return openH1Tunnel(this.tunnelCtx, req, upgradeType);
@@ -121,7 +118,7 @@ export class Http2Pool implements ConnPool {
     }
     for (const s of [...this.sessions]) {
       s.closing = true;
-      if (s.h2 !== null) s.h2.destroy();
+      if (s.conn !== null) s.conn.destroy();
       else this.forget(s);
     }
     this.checkDrained();
@@ -232,48 +229,50 @@ export class Http2Pool implements ConnPool {
           this.onSessionGone(s, err.timedOut ? "connection timeout" : "connection failure", err.message);
           return;
         }
-        const h2 = http2.connect(this.origin, {
-          createConnection: () => socket,
-          settings: this.settings,
-          maxSessionMemory: 64,
-        });
-        s.h2 = h2;
         // A peer that never sends SETTINGS (e.g. an HTTP/1.1-only server) is a connect failure.
         const settingsTimer = setTimeout(() => {
           this.stats.upstream_cx_connect_fail.value++;
           this.host.stats.cx_connect_fail++;
           this.stats.upstream_cx_connect_timeout.value++;
-          h2.destroy();
+          conn.destroy();
         }, this.connectCtx.connectTimeoutMs);
         settingsTimer.unref();
-        h2.on("connect", () => h2.setLocalWindowSize(this.connectionWindow));
-        h2.on("remoteSettings", (settings) => {
-          s.maxStreams = Math.min(settings.maxConcurrentStreams ?? 2147483647, this.maxStreamsCap);
-          s.connectProtocol = settings.enableConnectProtocol === true;
-          if (!s.ready) {
-            s.ready = true;
+        // The connection sends the preface, our SETTINGS and the connection WINDOW_UPDATE at once.
+        const conn = new Http2Connection(socket, "client", this.h2Options, {
+          onSettings: () => {
+            s.maxStreams = Math.min(conn.peerMaxConcurrentStreams, this.maxStreamsCap);
+            s.connectProtocol = conn.peerConnectProtocol;
+            if (!s.ready) {
+              s.ready = true;
+              clearTimeout(settingsTimer);
+              // Drained while it connected: nothing is on it, it closes now.
+              if (s.closing && s.active === 0) {
+                closeSession(s);
+                return;
+              }
+            }
+            this.flush(s);
+            if (this.waiting.length > 0 && !this.sessions.some((o) => !o.ready && !o.dead))
+              this.openSession();
+          },
+          onGoaway: () => {
+            if (!s.goaway) this.stats.upstream_cx_close_notify.value++;
+            s.goaway = true;
+            s.closing = true;
+            if (s.active === 0) closeSession(s);
+            if (this.waiting.length > 0 && !this.draining) this.openSession();
+          },
+          // Called after every stream has been reset or closed.
+          onClose: () => {
             clearTimeout(settingsTimer);
-          }
-          this.flush(s);
-          if (this.waiting.length > 0 && !this.sessions.some((o) => !o.ready && !o.dead)) this.openSession();
+            this.onSessionGone(
+              s,
+              "connection failure",
+              s.ready ? "session closed" : "connection closed before SETTINGS",
+            );
+          },
         });
-        h2.on("goaway", () => {
-          if (!s.goaway) this.stats.upstream_cx_close_notify.value++;
-          s.goaway = true;
-          s.closing = true;
-          if (s.active === 0) closeSession(s);
-          if (this.waiting.length > 0 && !this.draining) this.openSession();
-        });
-        // 'frameError' needs no listener (only 'error' throws without one); the stream or session closes.
-        h2.on("error", ignoreErrorHandledOnClose);
-        h2.on("close", () => {
-          clearTimeout(settingsTimer);
-          this.onSessionGone(
-            s,
-            "connection failure",
-            s.ready ? "session closed" : "connection closed before SETTINGS",
-          );
-        });
+        s.conn = conn;
       },
       s.cx,
     );
@@ -317,8 +316,8 @@ export class Http2Pool implements ConnPool {
   }
 }
 
-/** Close a session gracefully (GOAWAY, then the socket); counted as closed by us. */
+/** Close a session gracefully (GOAWAY, then the socket once its streams are done); counted as closed by us. */
 function closeSession(s: Session): void {
   s.cx.closing = true;
-  s.h2?.close();
+  s.conn?.goaway();
 }

@@ -1,27 +1,29 @@
 /**
- * The HTTP connection manager (Envoy's HCM) of one listener: an HTTP/1.1 codec and an h2c server
- * that the listener hands sockets to, turning every request (a parsed HTTP/1 head, Upgrade socket,
+ * The HTTP connection manager (Envoy's HCM) of one listener: an HTTP/1.1 codec and h2c connections
+ * (our HTTP/2 layer, lib/http2) that the listener hands sockets to, turning every request (a parsed HTTP/1 head, Upgrade socket,
  * or HTTP/2 stream) into a DownstreamStream with Envoy's request header mutation, then handing it
  * to the router. Codec errors get Envoy's local replies (400, 431, 426, 408).
  */
 
-import http2, {
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from "node:http2";
 import type { Socket } from "node:net";
+import {
+  type CodecError,
+  type H1Connection,
+  H1Server,
+  type RequestHead,
+} from "../../lib/http1/server_connection.js";
+import { Http2Connection, type Http2Options } from "../../lib/http2/connection.js";
+import type { Fields, Http2Stream } from "../../lib/http2/stream.js";
 import type { AccessLogEntry } from "../access_log/entry.js";
-import { rawFromH2Object } from "../api/h2_headers.js";
+import type { ConnectionHandler } from "../api/connection_handler.js";
 import { httpDate } from "../api/headers.js";
 import type { RequestHandler } from "../api/request_handler.js";
 import type { ConfigVersion, HttpConnectionManagerConfig } from "../config/model.js";
 import { downstreamHeaders, joinCookies } from "./downstream_headers.js";
-import { type CodecError, type H1Connection, H1Server, type RequestHead } from "../../lib/http1/server_connection.js";
 import { H1RawStream } from "./h1_raw_stream.js";
 import { closeAfterDelay, H1Stream, reasonPhrase } from "./h1_stream.js";
-import { guardedBody, H2Connection, H2Stream } from "./h2_stream.js";
+import { countConnectionError, countHeaderOverflow } from "./h2_codec_stats.js";
+import { H2Connection, H2Stream, PseudoOrders } from "./h2_stream.js";
 import {
   internalAddressPolicy,
   localAddress,
@@ -41,8 +43,8 @@ import { StreamTimeouts } from "./stream_timeouts.js";
 
 const EMPTY = Buffer.alloc(0);
 
-/** nghttp2's NGHTTP2_ERR_FLOODED: too many frames queued for a peer that does not read them. */
-const NGHTTP2_ERR_FLOODED = -904;
+/** Sockets that send nothing decisive for this long during the h2c sniff are closed (sooner with a shorter idle_timeout). */
+const SNIFF_TIMEOUT_MS = 60_000;
 
 /**
  * A valid Host / authority: RFC 3986 §3.2 characters, `@` (user info) included, as Envoy checks it
@@ -50,21 +52,14 @@ const NGHTTP2_ERR_FLOODED = -904;
  */
 const VALID_AUTHORITY = /^[A-Za-z0-9!$&'()*+,\-.:;=@[\]_~%]*$/;
 
-export class ConnectionManager {
+export class ConnectionManager implements ConnectionHandler {
   /** The HTTP/1.1 codec; the listener hands it sockets with `emit("connection", socket)`. */
   readonly h1: H1Server;
-  readonly h2: Http2Server;
-  /** Each HTTP/2 connection's accounting across its streams. */
-  private readonly h2Connections = new WeakMap<ServerHttp2Session, H2Connection>();
-  /**
-   * A session error: nghttp2's flood of queued control frames (more than 1000 PING/SETTINGS ACKs or
-   * RST_STREAMs) is Envoy's `http2.outbound_control_flood`. The 'close' that follows counts the rest.
-   */
-  private readonly onSessionError = (err: NodeJS.ErrnoException): void => {
-    if (err.errno === NGHTTP2_ERR_FLOODED) this.ctx.stats.http2Codec().outbound_control_flood.value++;
-  };
   private readonly ctx: StreamContext;
-  private readonly sessions = new Set<ServerHttp2Session>();
+  /** The options of every downstream HTTP/2 connection (lib/http2), from `http2_protocol_options`. */
+  private readonly h2Options: Http2Options;
+  private readonly h2Connections = new Set<H2Connection>();
+  private readonly pseudoOrders = new PseudoOrders();
   private readonly timeouts: StreamTimeouts | null;
   private readonly headerConfig: RequestHeaderConfig;
 
@@ -115,60 +110,85 @@ export class ConnectionManager {
       },
     );
 
-    this.h2 = http2.createServer({
-      settings: {
-        enableConnectProtocol: hcm.allowConnect,
-        maxHeaderListSize: hcm.maxRequestHeadersKb * 1024,
-        maxConcurrentStreams: hcm.http2MaxConcurrentStreams,
-        initialWindowSize: hcm.http2InitialStreamWindowSize,
-      },
-      maxSessionInvalidFrames: 1000,
-      // Windows of megabytes per stream: room for what the peer may send before we read it.
-      maxSessionMemory: 64,
-    });
-    this.h2.on("session", (s: ServerHttp2Session) => this.onSession(s));
-    // No 'error' listener on this server: it never listens, and listen and accept are the only
-    // sources of a net.Server 'error'. Session errors are handled per session (onSession).
+    this.h2Options = {
+      enableConnectProtocol: hcm.allowConnect,
+      maxHeaderListSize: hcm.maxRequestHeadersKb * 1024,
+      maxConcurrentStreams: hcm.http2MaxConcurrentStreams,
+      initialStreamWindowSize: hcm.http2InitialStreamWindowSize,
+      initialConnectionWindowSize: hcm.http2InitialConnectionWindowSize,
+      maxHeadersCount: hcm.maxHeadersCount,
+      maxOutboundFrames: hcm.http2MaxOutboundFrames,
+      maxOutboundControlFrames: hcm.http2MaxOutboundControlFrames,
+      maxConsecutiveEmptyFrames: hcm.http2MaxConsecutiveInboundFramesWithEmptyPayload,
+      maxInboundPriorityFramesPerStream: hcm.http2MaxInboundPriorityFramesPerStream,
+      maxInboundWindowUpdateFramesPerDataFrameSent: hcm.http2MaxInboundWindowUpdateFramesPerDataFrameSent,
+      // Envoy's premature-reset rule (with its 1 s lifetime) is the connection manager's: H2Connection.
+      prematureResetMinStreams: 0,
+    };
   }
 
   /**
    * Count which side closed a downstream connection (`downstream_cx_destroy_local`/`_remote`), as
    * Envoy: the client's FIN before ours, or a reset by the client, is remote; anything else local.
-   * Called by the listener once per accepted socket.
    */
-  watchClose(socket: Socket): void {
+  get codecType(): "auto" | "http1" | "http2" {
+    return this.hcm.codecType;
+  }
+
+  /** Sockets that send nothing decisive for this long during sniffing are closed. */
+  get sniffTimeoutMs(): number {
+    const idle = this.hcm.idleTimeoutMs;
+    return idle > 0 ? Math.min(idle, SNIFF_TIMEOUT_MS) : SNIFF_TIMEOUT_MS;
+  }
+
+  /** An accepted connection: `downstream_cx_total`/`_active`, its close counted when it comes. */
+  accept(socket: Socket): void {
+    const stats = this.ctx.stats;
+    stats.downstream_cx_total.value++;
+    stats.downstream_cx_active.value++;
+    this.watchClose(socket);
+  }
+
+  /** The codec takes the connection (`downstream_cx_http1_*` / `_http2_*`). */
+  dispatch(socket: Socket, protocol: "http1" | "http2"): void {
+    if (socket.destroyed) return;
+    const stats = this.ctx.stats;
+    const connection = (socket as WatchedSocket)[CONNECTION];
+    if (connection !== undefined) connection.codec = protocol;
+    if (protocol === "http2") {
+      stats.downstream_cx_http2_total.value++;
+      stats.downstream_cx_http2_active.value++;
+      this.acceptH2(socket);
+    } else {
+      stats.downstream_cx_http1_total.value++;
+      stats.downstream_cx_http1_active.value++;
+      this.h1.emit("connection", socket);
+      // Our HTTP/1.1 codec reads through the stream: undo the sniffer's pause.
+      socket.resume();
+    }
+  }
+
+  private watchClose(socket: Socket): void {
     const connection: DownstreamConnection = {
       remote: false,
       activeStreams: 0,
       delayedCloseMs: this.hcm.delayedCloseTimeoutMs,
+      stats: this.ctx.stats,
+      codec: null,
     };
     (socket as WatchedSocket)[CONNECTION] = connection;
-    socket.prependOnceListener("end", () => {
-      if (!socket.writableEnded) connection.remote = true;
-    });
-    socket.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ECONNRESET" || err.code === "EPIPE") connection.remote = true;
-    });
+    // Module-level listeners that find the connection on the socket: none allocated per connection.
+    socket.prependListener("end", onWatchedEnd);
+    socket.on("error", onWatchedError);
     // Registered before any codec's: the streams cut by the close are still active here.
-    socket.once("close", () => {
-      const stats = this.ctx.stats;
-      const active = connection.activeStreams > 0;
-      if (connection.remote) {
-        stats.downstream_cx_destroy_remote.value++;
-        if (active) stats.downstream_cx_destroy_remote_active_rq.value++;
-      } else {
-        stats.downstream_cx_destroy_local.value++;
-        if (active) stats.downstream_cx_destroy_local_active_rq.value++;
-      }
-      if (active) stats.downstream_cx_destroy_active_rq.value++;
-    });
+    socket.on("close", onWatchedClose);
   }
 
   /** HTTP/1.1 responses get `connection: close`, HTTP/2 sessions a GOAWAY; idle keep-alive sockets close. */
   drain(): void {
     this.ctx.draining = true;
     this.h1.closeIdleConnections();
-    for (const s of this.sessions) if (!s.closed && !s.destroyed) s.close();
+    for (const c of this.h2Connections) c.conn.goaway();
   }
 
   /** Stop the stream clock (the listener closes; its sockets are destroyed by the caller). */
@@ -177,35 +197,38 @@ export class ConnectionManager {
     this.h1.close();
   }
 
-  private onSession(s: ServerHttp2Session): void {
-    this.sessions.add(s);
-    this.h2Connections.set(
-      s,
-      new H2Connection(s, this.ctx.stats, this.ctx.stats.http2Codec(), this.hcm.http2MaxOutboundFrames),
-    );
-    // The connection window (Envoy sends a WINDOW_UPDATE on stream 0 right after its SETTINGS).
-    s.setLocalWindowSize(this.hcm.http2InitialConnectionWindowSize);
-    s.on("error", this.onSessionError);
-    // The session's own 'stream' event: a stream the client reset in the same read as its HEADERS
-    // is already destroyed, and no longer knows its session.
-    s.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) =>
-      this.onH2Stream(s, stream, headers, raw),
-    );
-    s.on("close", () => this.sessions.delete(s));
-    // A client's GOAWAY makes node:http2 close the session (and the socket) before the client's FIN
-    // arrives: the client closed it, as Envoy counts (it reads the FIN).
-    const connection = (s.socket as WatchedSocket | undefined)?.[CONNECTION];
-    if (connection !== undefined)
-      s.once("goaway", () => {
-        connection.remote = true;
-      });
-    // Connection idle_timeout: GOAWAY, then the session closes once its streams are done.
+  /** An h2c connection (prior knowledge), its preface unread. */
+  private acceptH2(socket: Socket): void {
+    const stats = this.ctx.stats;
+    let h2Connection: H2Connection | null = null;
+    const conn = new Http2Connection(socket, "server", this.h2Options, {
+      onStream: (stream, fields, endStream) =>
+        this.onH2Stream(h2Connection as H2Connection, stream, fields, endStream),
+      // A client's GOAWAY: the client closes the connection (as Envoy counts it, reading the FIN).
+      onGoaway: () => {
+        const connection = (socket as WatchedSocket)[CONNECTION];
+        if (connection !== undefined) connection.remote = true;
+      },
+      onConnectionError: (code, reason) => countConnectionError(stats, code, reason),
+      onHeaderOverflow: (limit) => countHeaderOverflow(stats, limit),
+      onClose: () => {
+        if (h2Connection !== null) this.h2Connections.delete(h2Connection);
+      },
+    });
+    h2Connection = new H2Connection(conn, stats);
+    this.h2Connections.add(h2Connection);
+    // Envoy creates its `http2.*` codec stats with the first downstream HTTP/2 connection.
+    stats.http2Codec();
+    // Connection idle_timeout: without a stream for that long, GOAWAY (the socket ends after it).
     if (this.hcm.idleTimeoutMs > 0)
-      s.setTimeout(this.hcm.idleTimeoutMs, () => {
-        this.ctx.stats.downstream_cx_idle_timeout.value++;
-        s.close();
+      socket.setTimeout(this.hcm.idleTimeoutMs, () => {
+        if (conn.activeStreams > 0 || conn.goawaySent || conn.closed) return;
+        stats.downstream_cx_idle_timeout.value++;
+        conn.goaway();
       });
-    if (this.ctx.draining) s.close();
+    if (this.ctx.draining) conn.goaway();
+    // The sniffer paused the socket (the preface it read is back in front): start reading.
+    socket.resume();
   }
 
   private onH1Request(conn: H1Connection, head: RequestHead): void {
@@ -343,47 +366,66 @@ export class ConnectionManager {
     return unmapAddress(socket.remoteAddress ?? "");
   }
 
-  private onH2Stream(
-    session: ServerHttp2Session,
-    s: ServerHttp2Stream,
-    headers: IncomingHttpHeaders,
-    raw: string[],
-  ): void {
-    const h2Connection = this.h2Connections.get(session) ?? null;
-    // Streams read in the same chunk as the one that closed the connection (rapid reset): dropped,
-    // as Envoy drops what it had not processed when it closes.
-    if (h2Connection?.aborted === true) return;
+  /**
+   * A new stream: its head is read into an H2Stream now (counted at once, its body buffered), and it
+   * is routed once the socket read that brought it is parsed (H2Connection.pending).
+   */
+  private onH2Stream(h2Connection: H2Connection, s: Http2Stream, fields: Fields, endStream: boolean): void {
+    if (h2Connection.aborted) return;
     const maxRequests = this.hcm.maxRequestsPerConnection;
-    if (maxRequests > 0 && h2Connection !== null && ++h2Connection.requests >= maxRequests) {
+    if (maxRequests > 0 && ++h2Connection.requests >= maxRequests) {
       // Envoy: the Nth stream starts the drain (GOAWAY); the streams in flight finish.
       this.ctx.stats.downstream_cx_max_requests_reached.value++;
-      session.close();
+      h2Connection.conn.goaway();
     }
     const stream = new H2Stream(s, this.ctx, h2Connection);
-    const socket = session.socket;
-    const method = String(headers[":method"] ?? "GET");
+    let method = "GET";
+    let protocol: string | null = null;
+    let host: string | null = null;
+    for (let i = 0; i < fields.length; i += 2) {
+      const name = fields[i] as string;
+      if (name.charCodeAt(0) === 58 /* ':' */) {
+        const value = fields[i + 1] as string;
+        if (name === ":method") method = value;
+        else if (name === ":path") stream.path = value;
+        else if (name === ":authority") stream.authority = value;
+        else if (name === ":protocol") protocol = value;
+      } else if (host === null && name === "host") host = fields[i + 1] as string;
+    }
     stream.method = method;
-    stream.path = String(headers[":path"] ?? "");
-    stream.authority = String(headers[":authority"] ?? headers.host ?? "");
-    if (socket !== undefined && this.ctx.onRequestComplete !== null) {
+    if (stream.authority === "" && host !== null) stream.authority = host;
+    const socket = h2Connection.conn.socket;
+    if (this.ctx.onRequestComplete !== null) {
       stream.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
       stream.localAddress = `${socket.localAddress}:${socket.localPort}`;
     }
-    // Reset by the client in the same read as its HEADERS (rapid reset): nothing to route; its
-    // 'close', still to come, counts it (rx reset, premature reset).
-    if (s.destroyed) return;
-    stream.pseudoOrder = pseudoOrder(raw);
-    stream.headers = joinCookies(downstreamHeaders(raw));
+    stream.pseudoOrder = this.pseudoOrders.of(fields);
+    stream.headers = joinCookies(downstreamHeaders(fields));
     stream.internal = mutateRequestHeaders(stream.headers, this.peer(socket), this.headerConfig);
     if (stream.internal) stream.responseRequestId = forcedTraceId(stream.headers);
+    if (protocol !== null) stream.upgrade = protocol.toLowerCase();
+    else if (!endStream && method !== "CONNECT") stream.openBody();
+    const pending = h2Connection.pending;
+    pending.push(stream);
+    if (pending.length === 1) process.nextTick(routePending, this, h2Connection);
+  }
+
+  /** The streams of one socket read, now that it is parsed: those still open are routed. */
+  routeH2(h2Connection: H2Connection): void {
+    const pending = h2Connection.pending;
+    h2Connection.pending = [];
+    // Reset by the client in the same read as its HEADERS (rapid reset): nothing to route; its
+    // close counted it (rx reset, premature reset).
+    for (const stream of pending) if (!stream.aborted) this.dispatchH2(stream);
+  }
+
+  private dispatchH2(stream: H2Stream): void {
     if (stream.authority === "") {
       this.missingHost(stream);
       return;
     }
-    if (method === "CONNECT") {
-      const protocol = headers[":protocol"];
-      if (typeof protocol === "string") {
-        stream.upgrade = protocol.toLowerCase();
+    if (stream.method === "CONNECT") {
+      if (stream.upgrade !== null) {
         this.router.routeUpgrade(stream, EMPTY);
       } else {
         this.ctx.stats.rq_total.value++;
@@ -392,13 +434,6 @@ export class ConnectionManager {
         stream.sendLocalReply(404, "", "route_not_found");
       }
       return;
-    }
-    if (!s.endAfterHeaders) {
-      stream.watchBody(s);
-      stream.body = guardedBody(s);
-      s.once("trailers", (trailers: IncomingHttpHeaders) => {
-        stream.requestTrailers = rawFromH2Object(trailers);
-      });
     }
     this.router.route(stream);
   }
@@ -450,6 +485,43 @@ export class ConnectionManager {
   }
 }
 
+function routePending(cm: ConnectionManager, h2Connection: H2Connection): void {
+  cm.routeH2(h2Connection);
+}
+
+/** The client's FIN before ours: the client closed first. */
+function onWatchedEnd(this: Socket & WatchedSocket): void {
+  const connection = this[CONNECTION];
+  if (connection !== undefined && !this.writableEnded) connection.remote = true;
+}
+
+/** A reset by the client: the client closed first (the 'close' that follows counts it). */
+function onWatchedError(this: Socket & WatchedSocket, err: NodeJS.ErrnoException): void {
+  const connection = this[CONNECTION];
+  if (connection !== undefined && (err.code === "ECONNRESET" || err.code === "EPIPE"))
+    connection.remote = true;
+}
+
+/** `downstream_cx_destroy_local`/`_remote`, and `_active_rq` when streams were cut by the close. */
+function onWatchedClose(this: Socket & WatchedSocket): void {
+  const connection = this[CONNECTION];
+  if (connection === undefined) return;
+  const stats = connection.stats;
+  stats.downstream_cx_active.value--;
+  stats.downstream_cx_destroy.value++;
+  if (connection.codec === "http1") stats.downstream_cx_http1_active.value--;
+  else if (connection.codec === "http2") stats.downstream_cx_http2_active.value--;
+  const active = connection.activeStreams > 0;
+  if (connection.remote) {
+    stats.downstream_cx_destroy_remote.value++;
+    if (active) stats.downstream_cx_destroy_remote_active_rq.value++;
+  } else {
+    stats.downstream_cx_destroy_local.value++;
+    if (active) stats.downstream_cx_destroy_local_active_rq.value++;
+  }
+  if (active) stats.downstream_cx_destroy_active_rq.value++;
+}
+
 /** An `Upgrade: h2c` request's headers without the upgrade's own (`upgrade`, `http2-settings`, `connection`). */
 function withoutH2cUpgrade(raw: string[]): string[] {
   const out: string[] = [];
@@ -471,14 +543,6 @@ function forcedTraceId(headers: string[]): string | null {
     else if (name === "x-request-id") id = headers[i + 1] as string;
   }
   return forced ? id : null;
-}
-
-/** The pseudo-headers of an h2 request's raw list, in order (they come first). */
-function pseudoOrder(raw: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length && (raw[i] as string).charCodeAt(0) === 58; i += 2)
-    out.push(raw[i] as string);
-  return out;
 }
 
 /** `http://host:port/path?q` -> its authority and path (`/` when it has none); null for origin form. */

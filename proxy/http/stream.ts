@@ -3,7 +3,7 @@
  * connection manager fills in the request, the router produces the response through the methods
  * below, and the stream reports itself to the access log once, when it is over.
  *
- * Subclasses: H1Stream (node:http request/response), H2Stream (node:http2 stream), H1RawStream (a
+ * Subclasses: H1Stream (a request of lib/http1's server connection), H2Stream (a lib/http2 stream), H1RawStream (a
  * socket taken over for an Upgrade request, answered by hand).
  */
 import type { Duplex, Readable } from "node:stream";
@@ -24,9 +24,13 @@ export interface DownstreamConnection {
   activeStreams: number;
   /** The connection manager's `delayed_close_timeout` (ms; 0: close once the reply is flushed). */
   delayedCloseMs: number;
+  /** Where its close is counted (`downstream_cx_destroy_*`, `downstream_cx_active`, `_http1_active`/`_http2_active`). */
+  readonly stats: HcmStats;
+  /** The codec that took it (null while the listener sniffs). */
+  codec: "http1" | "http2" | null;
 }
 
-/** The socket property that holds its DownstreamConnection (read through node:http2's socket proxy too). */
+/** The socket property that holds its DownstreamConnection (the accepted socket of either codec). */
 export const CONNECTION: unique symbol = Symbol("echomesh.downstreamConnection");
 
 /** A socket the connection manager watches. */

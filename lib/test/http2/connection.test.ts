@@ -3,10 +3,11 @@
  * connection and stream errors, the flood limits, the concurrency limit and extended CONNECT.
  * (h2spec covers the RFC's cases too, but accepts a closed connection for any error: these check codes.)
  */
-import type { Server } from "node:net";
+import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { useCleanup } from "../../../test-support/cleanup.js";
 import { closeServer, listen } from "../../../test-support/servers.js";
+import { ignoreAcceptError } from "../../errors.js";
 import {
   frame,
   getHeaderBlock,
@@ -15,7 +16,7 @@ import {
   settingsFrame,
   windowUpdateFrame,
 } from "../../h2_frames.js";
-import type { Http2Options } from "../../http2/connection.js";
+import { Http2Connection, type Http2Options } from "../../http2/connection.js";
 import { ErrorCode, Flag, FrameType, SettingId } from "../../http2/frames.js";
 import { HpackEncoder } from "../../http2/hpack.js";
 import { createH2cServer } from "../../http2/server.js";
@@ -174,13 +175,53 @@ describe("Http2Connection (server role) on the wire", () => {
     ]);
   });
 
-  it("answers a header list above maxHeaderListSize with 431", async () => {
+  it("refuses a header list above maxHeaderListSize with RST_STREAM INTERNAL_ERROR, as Envoy (no 431), and keeps the connection", async () => {
     const r = await client(await server({ maxHeaderListSize: 1000 }));
     const fields = [":method", "GET", ":scheme", "http", ":path", "/", "x-big", "v".repeat(1000)];
     r.send(frame(FrameType.HEADERS, Flag.END_STREAM | Flag.END_HEADERS, 1, block(fields)));
-    const head = await r.waitFor((f) => f.type === FrameType.HEADERS && f.streamId === 1);
-    expect(r.fields(head)).toEqual([":status", "431"]);
-    expect(head.flags & Flag.END_STREAM).toBe(Flag.END_STREAM);
+    expect(await rstCode(r, 1)).toBe(ErrorCode.INTERNAL_ERROR);
+    expect(r.frames.some((f) => f.type === FrameType.HEADERS)).toBe(false);
+    r.send(headersFrame(3, getHeaderBlock("/", "x")));
+    const head = await r.waitFor((f) => f.type === FrameType.HEADERS && f.streamId === 3);
+    expect(r.fields(head)).toEqual([":status", "200"]);
+  });
+
+  it("refuses a request of more fields than maxHeadersCount (pseudo-headers counted) with RST_STREAM INTERNAL_ERROR, as Envoy, and keeps the connection", async () => {
+    const overflows: string[] = [];
+    const requests: string[] = [];
+    const s = createServer((socket) => {
+      new Http2Connection(
+        socket,
+        "server",
+        { maxHeadersCount: 5 },
+        {
+          onStream: (stream, fields) => {
+            requests.push(fields[fields.indexOf(":path") + 1] ?? "");
+            stream.respond([":status", "200"], true);
+          },
+          onHeaderOverflow: (limit) => overflows.push(limit),
+        },
+      );
+    });
+    s.on("error", ignoreAcceptError);
+    const r = await client(await listen(s));
+    defer(() => closeServer(s));
+    const head = [":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a"];
+    r.send(frame(FrameType.HEADERS, Flag.END_STREAM | Flag.END_HEADERS, 1, block([...head, "x-1", "1"])));
+    r.send(
+      frame(
+        FrameType.HEADERS,
+        Flag.END_STREAM | Flag.END_HEADERS,
+        3,
+        block([...head, "x-1", "1", "x-2", "2"]),
+      ),
+    );
+    expect(await rstCode(r, 3)).toBe(ErrorCode.INTERNAL_ERROR);
+    r.send(frame(FrameType.PING, 0, 0, Buffer.alloc(8)));
+    await r.waitFor((f) => f.type === FrameType.PING && (f.flags & Flag.ACK) !== 0);
+    expect(requests).toEqual(["/"]);
+    expect(overflows).toEqual(["count"]);
+    expect(r.frames.some((f) => f.type === FrameType.GOAWAY)).toBe(false);
   });
 
   it("ignores DATA still in flight on a stream it reset, and keeps the connection", async () => {

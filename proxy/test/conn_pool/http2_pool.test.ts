@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import http2 from "node:http2";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { ErrorCode } from "../../../lib/http2/frames.js";
+import { createH2cServer } from "../../../lib/http2/server.js";
 import { freePort } from "../../../lib/net.js";
 import { waitUntil } from "../../../lib/wait.js";
 import { connections } from "../../../test-support/servers.js";
@@ -122,6 +124,45 @@ describe("http2 pool", () => {
     const r = await send(t.pool);
     expect(r.error?.reason).toBe("remote reset");
     expect(r.error?.afterHeaders).toBe(false);
+  });
+
+  it("reports a peer's RST_STREAM after the head as remote reset, counted in upstream_rq_rx_reset", async () => {
+    // Our own server: node:http2's close() ends the stream before its RST_STREAM.
+    let sessions = 0;
+    const server = createH2cServer((stream, fields) => {
+      if (stream.id === 1) sessions++;
+      stream.respond([":status", "200"]);
+      if (fields.includes("/reset")) {
+        stream.write(Buffer.from("part"));
+        setTimeout(() => stream.reset(ErrorCode.INTERNAL_ERROR), 20);
+      } else stream.write(Buffer.from("ok"), true);
+    });
+    const port = await serve(server);
+    const t = makePool(port, { protocol: "http2" });
+    const r = await send(t.pool, { path: "/reset" });
+    expect(r).toMatchObject({ status: 200, error: { reason: "remote reset", afterHeaders: true } });
+    expect(r.body.toString()).toBe("part");
+    expect(t.stat("upstream_rq_rx_reset")).toBe(1);
+    expect(t.stat("upstream_rq_pending_failure_eject")).toBe(0);
+    // The reset ends the stream, not the session: the next request goes on it.
+    expect((await send(t.pool)).body.toString()).toBe("ok");
+    expect(sessions).toBe(1);
+  });
+
+  it("passes on the final response only, after an informational 103", async () => {
+    const { server, port } = await h2Server();
+    server.on("stream", (stream) => {
+      stream.additionalHeaders({ ":status": 103, link: "</style.css>; rel=preload" });
+      stream.respond({ ":status": 200, "x-final": "1" });
+      stream.end("done");
+    });
+    const t = makePool(port, { protocol: "http2" });
+    const r = await send(t.pool);
+    expect(r.status).toBe(200);
+    expect(header(r.headers, "x-final")).toEqual(["1"]);
+    expect(header(r.headers, "link")).toEqual([]);
+    expect(r.body.toString()).toBe("done");
+    expect(t.host.stats.rq_success).toBe(1);
   });
 
   it("converts headers both ways: lower case, multi-value, no connection headers, te trailers only", async () => {
