@@ -138,7 +138,7 @@ export class H1Client {
     this.lastError = err;
   };
   private readonly onSocketTimeout = (): void => {
-    // Only an idle connection has a timeout armed.
+    // Armed for the socket's life: it closes only a connection with no exchange on it.
     if (this.handler === null) this.destroy();
   };
 
@@ -194,7 +194,6 @@ export class H1Client {
       const waiting = this.handler;
       this.events.onOpen();
       if (waiting !== null && this.handler === waiting && !this.closed) this.write();
-      else if (this.handler === null && this.idleTimeoutMs > 0) socket.setTimeout(this.idleTimeoutMs);
     }, this.cx);
   }
 
@@ -212,6 +211,10 @@ export class H1Client {
     socket.on("end", this.onSocketEnd);
     socket.on("close", this.onSocketClose);
     socket.on("timeout", this.onSocketTimeout);
+    // Armed once for the socket's life (Node restarts it on every read and write, and re-arms it after
+    // it fired): it closes the connection only when it fires with no exchange on it. Disarming and
+    // re-arming it around every exchange cost a timer object and two timer-list updates per request.
+    if (this.idleTimeoutMs > 0) socket.setTimeout(this.idleTimeoutMs);
   }
 
   private closeSocket(): void {
@@ -228,7 +231,6 @@ export class H1Client {
     const socket = this.socket as Socket;
     const exchange = this.exchange as H1Exchange;
     const handler = this.handler as H1Handler;
-    socket.setTimeout(0);
     this.state = Body.Head;
     this.pending = null;
     this.keepAlive = true;
@@ -269,8 +271,12 @@ export class H1Client {
       this.requestDone = true;
       return;
     }
+    // The head waits for what the body already holds (its buffered chunks flow on the next tick, in
+    // the order resume() scheduled them, before the uncork below): head and body go in one writev.
+    socket.cork();
     socket.write(`${head}\r\n`, "latin1");
     this.pipeBody(socket, body, chunked, handler);
+    process.nextTick(uncork, socket);
   }
 
   /** A streamed body, with backpressure both ways. */
@@ -490,7 +496,6 @@ export class H1Client {
     this.trailers = null;
     this.cx.activeRq = false;
     if (!this.keepAlive || (this.maxRequests > 0 && this.served >= this.maxRequests)) this.closeSocket();
-    else if (this.idleTimeoutMs > 0) this.socket?.setTimeout(this.idleTimeoutMs);
     if (this.paused) this.resume();
     handler.onComplete(trailers);
   }
@@ -536,6 +541,10 @@ export class H1Client {
     this.closeSocket();
     handler.onError(err);
   }
+}
+
+function uncork(socket: Socket): void {
+  socket.uncork();
 }
 
 function codeError(code: string, message: string): Error {

@@ -11,9 +11,18 @@ export interface BodySource {
   readMore(): void;
 }
 
+/**
+ * How much of a body is held before the socket stops being read. Node's default (16 KiB) paused the
+ * socket mid-body, leaving a 64 KiB body's tail in the kernel until the body was read: one more
+ * read, one more turn of the loop, and a body that never arrives whole within one iteration (the
+ * router then streams it instead of sending it with the head). 1 MiB is Envoy's
+ * `per_connection_buffer_limit_bytes` default, the same bound the server connection keeps.
+ */
+const HIGH_WATER_MARK = 1024 * 1024;
+
 export class RequestBody extends Readable {
   constructor(private readonly source: BodySource) {
-    super();
+    super({ highWaterMark: HIGH_WATER_MARK });
     // Destroyed with an error when the connection closes mid-body: the stream's close handler counts it.
     this.on("error", ignoreErrorHandledOnClose);
   }

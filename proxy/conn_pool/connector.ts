@@ -66,6 +66,13 @@ export function connectTcp(
   host.stats.cx_active++;
   const socket = ctx.socketFactory(host);
   let settled = false;
+  // Dropped once called: the socket's listeners outlive the connect, its owner's closures need not.
+  let callback: typeof cb | null = cb;
+  const settle = (err: ConnectFailure | null): void => {
+    const done = callback;
+    callback = null;
+    done?.(err, socket);
+  };
   /** The upstream ended or reset the connection before we ended or destroyed it: a remote close. */
   let remote = false;
   const onRemote = (): void => {
@@ -76,19 +83,24 @@ export function connectTcp(
   const timeout = (): void => {
     fail(new ConnectFailure(`connect timeout after ${ctx.connectTimeoutMs} ms to ${host.key}`, true));
   };
-  const timer = setTimeout(() => setImmediate(timeout), ctx.connectTimeoutMs);
+  let timer: NodeJS.Timeout | null = setTimeout(() => setImmediate(timeout), ctx.connectTimeoutMs);
   timer.unref();
+  // Not kept for the life of the connection (its closures outlive the connect).
+  const stopTimer = (): void => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
 
   function fail(err: ConnectFailure): void {
     if (settled) return;
     settled = true;
-    clearTimeout(timer);
+    stopTimer();
     stats.upstream_cx_connect_fail.value++;
     host.stats.cx_connect_fail++;
     if (err.timedOut) stats.upstream_cx_connect_timeout.value++;
     socket.removeListener("connect", onConnect);
     socket.destroy();
-    cb(err, socket);
+    settle(err);
   }
   function onError(err: NodeJS.ErrnoException): void {
     fail(new ConnectFailure(`delayed connect error: ${strerror(err)}`, false));
@@ -96,15 +108,17 @@ export function connectTcp(
   function onConnect(): void {
     if (settled) return;
     settled = true;
-    clearTimeout(timer);
+    stopTimer();
     socket.removeListener("error", onError);
-    cb(null, socket);
+    settle(null);
   }
-  socket.once("connect", onConnect);
-  socket.once("error", onError);
-  socket.once("end", onRemote);
-  socket.once("error", onRemote);
-  socket.once("close", () => {
+  // `on`, not `once`: each of these events comes once at most, and `once` wraps every listener in a
+  // bound function that a long-lived connection (an idle WebSocket tunnel) would keep.
+  socket.on("connect", onConnect);
+  socket.on("error", onError);
+  socket.on("end", onRemote);
+  socket.on("error", onRemote);
+  socket.on("close", () => {
     stats.upstream_cx_active.value--;
     host.stats.cx_active--;
     stats.upstream_cx_destroy.value++;

@@ -1,4 +1,5 @@
 import { EchomeshError } from "../../lib/errors.js";
+import { bodyIntact, H1Client, type H1Exchange, type H1Handler } from "../../lib/http1/client_connection.js";
 import type {
   ConnPool,
   RawHeaders,
@@ -12,7 +13,6 @@ import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
 import type { ResourceManager } from "../upstream/resource_manager.js";
 import { type ConnectContext, ConnectFailure, connectTcp } from "./connector.js";
-import { bodyIntact, H1Client, type H1Exchange, type H1Handler } from "../../lib/http1/client_connection.js";
 import {
   countFailureBeforeHead,
   countResponseHead,
@@ -27,6 +27,14 @@ import type { PoolOptions } from "./options.js";
 import { openH1Tunnel } from "./tunnel.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+/**
+ * Whether the pool may send a request of `method` again on a fresh connection when a reused one was
+ * reset (its body must then still be whole: a Buffer, or a stream not read yet).
+ */
+export function resentOnStaleConnection(method: string): boolean {
+  return IDEMPOTENT.has(method);
+}
 
 /**
  * One upstream HTTP/1.1 connection (./h1_client.ts: one socket, one exchange at a time).

@@ -1,6 +1,6 @@
-import http from "node:http";
 import type { Socket } from "node:net";
 import { ignoreErrorUntilHandedOver } from "../../lib/errors.js";
+import { upgradeRequest } from "../../lib/http1/upgrade_client.js";
 import { stripHopByHop } from "../api/headers.js";
 import { TunnelError, type TunnelResult, type UpstreamRequest } from "../api/upstream.js";
 import { type ConnectContext, type CxState, connectTcp } from "./connector.js";
@@ -14,7 +14,8 @@ import { type ConnectContext, type CxState, connectTcp } from "./connector.js";
  * `error` listener attached, so nothing crashes before the caller splices it); on any other response
  * the body is returned and the connection is destroyed once that body has been read or dropped.
  * The returned headers have hop-by-hop headers removed: an HTTP/1.1 downstream re-adds
- * `Connection: Upgrade` and `Upgrade: <type>` to its 101.
+ * `Connection: Upgrade` and `Upgrade: <type>` to its 101. The handshake is our codec's
+ * (lib/http1/upgrade_client.ts), not node:http's: nothing of it stays on an idle tunnel's socket.
  */
 export function openH1Tunnel(
   ctx: ConnectContext,
@@ -46,7 +47,6 @@ function sendUpgrade(
   resolve: (r: TunnelResult) => void,
   reject: (e: Error) => void,
 ): void {
-  let settled = false;
   // As Envoy sends it: `host`, the request's headers with an HTTP/1.1 client's own `connection` and
   // `upgrade` where they were; an RFC 8441 request has none and gets them last.
   const headers: string[] = ["host", req.authority];
@@ -62,43 +62,40 @@ function sendUpgrade(
   }
   if (!upgrade) headers.push("upgrade", upgradeType);
   if (!connection) headers.push("connection", "upgrade");
-  const creq = http.request({
-    createConnection: () => socket,
-    method: req.method,
-    path: req.path,
-    headers,
-    setHost: false,
-  });
-  creq.on("upgrade", (res, upgraded: Socket, head: Buffer) => {
-    settled = true;
-    upgraded.on("error", ignoreErrorUntilHandedOver);
-    // A tunnel half-closes each way (conn_pool/splice.ts): the upstream's FIN must not end our side.
-    // Set before any read: the FIN can only be seen after this event.
-    upgraded.allowHalfOpen = true;
-    // The 101's headers as they came (Envoy keeps `upgrade` and `connection` in place).
-    resolve({ upgraded: true, status: 101, headers: res.rawHeaders, stream: upgraded, head });
-  });
-  creq.on("response", (res) => {
-    settled = true;
-    // Not upgraded: the connection serves this one response only.
-    res.on("close", () => socket.destroy());
-    res.on("error", ignoreErrorUntilHandedOver);
-    resolve({
-      upgraded: false,
-      status: res.statusCode ?? 502,
-      headers: stripHopByHop(res.rawHeaders),
-      body: res,
-    });
-  });
-  creq.on("error", (e: NodeJS.ErrnoException) => {
-    socket.destroy();
-    if (settled) return;
-    settled = true;
-    const reason =
-      e.code === "HPE_INVALID_CONSTANT" || e.code?.startsWith("HPE_")
-        ? "protocol error"
-        : "connection termination";
-    reject(new TunnelError(reason, e.message));
-  });
-  creq.end();
+  upgradeRequest(
+    socket,
+    { method: req.method, path: req.path, headers },
+    ignoreErrorUntilHandedOver,
+    (failure, answer) => {
+      if (failure !== null || answer === null) {
+        const kind = failure?.kind ?? "closed";
+        reject(
+          new TunnelError(
+            kind === "protocol" ? "protocol error" : "connection termination",
+            failure?.message ?? "",
+          ),
+        );
+        return;
+      }
+      if (answer.upgraded) {
+        // The 101's headers as they came (Envoy keeps `upgrade` and `connection` in place).
+        resolve({
+          upgraded: true,
+          status: 101,
+          headers: answer.rawHeaders,
+          stream: answer.socket,
+          head: answer.head,
+        });
+        return;
+      }
+      // Not upgraded: the connection serves this one answer only (destroyed with its body).
+      answer.body.on("error", ignoreErrorUntilHandedOver);
+      resolve({
+        upgraded: false,
+        status: answer.status,
+        headers: stripHopByHop(answer.headers),
+        body: answer.body,
+      });
+    },
+  );
 }

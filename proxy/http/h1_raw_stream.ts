@@ -54,6 +54,11 @@ export class H1RawStream extends DownstreamStream {
     if (!hasRawHeader(headers, "upgrade")) headers.push("upgrade", this.upgrade ?? "websocket");
     if (!hasRawHeader(headers, "connection")) headers.push("connection", "upgrade");
     this.socket.write(head(101, headers));
+    // The headers only feed the access log: without one, an idle tunnel does not keep them.
+    if (this.ctx.onRequestComplete === null) {
+      this.headers = [];
+      this.responseHeaders = null;
+    }
     // The exchange is over as far as HTTP goes; the tunnel owns the socket from here.
     this.ended = true;
     this.stopTimers();

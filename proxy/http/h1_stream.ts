@@ -1,9 +1,9 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { H1ActiveStream, H1Connection, RequestHead } from "../../lib/http1/server_connection.js";
 import type { RawHeaders } from "../api/headers.js";
 import { hasRawHeader } from "../api/headers.js";
-import type { H1ActiveStream, H1Connection, RequestHead } from "../../lib/http1/server_connection.js";
 import {
   CONNECTION,
   type DownstreamProtocol,
@@ -49,6 +49,28 @@ export function reasonPhrase(status: number): string {
   return STATUS_CODES[status] ?? "Unknown";
 }
 
+/**
+ * Most bytes a response's writes hold while corked until the end of the loop iteration before the
+ * producer is told to wait (Envoy's per-connection buffer limit).
+ */
+const CORKED_LIMIT = 1024 * 1024;
+
+function uncorkAtIterationEnd(stream: H1Stream): void {
+  stream.flushCorked();
+}
+
+/** The value of a `content-length` header: -1 without one, -2 when it is not a number. */
+function contentLength(headers: RawHeaders): number {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length === 14 && (name === "content-length" || name.toLowerCase() === "content-length")) {
+      const n = Number(headers[i + 1]);
+      return Number.isSafeInteger(n) && n >= 0 ? n : -2;
+    }
+  }
+  return -1;
+}
+
 /** CR, LF or NUL in a header name or value would split the head: such a header is not written. */
 const INVALID = /[\r\n\0]/;
 
@@ -72,6 +94,10 @@ export class H1Stream extends DownstreamStream implements H1ActiveStream {
   private chunked = false;
   /** The response has no body on the wire (HEAD, 1xx, 204, 304): body bytes are dropped. */
   private noBody = false;
+  /** The response's `content-length` (-1: none, -2: not a number): whether a body write is its last. */
+  private bodyLength = -1;
+  /** Body writes are corked until the end of this loop iteration (writeBody). */
+  private corked = false;
   /** This response ends the connection. */
   private closing = false;
   /** ... and the close does not wait for `delayed_close_timeout`. */
@@ -128,7 +154,8 @@ export class H1Stream extends DownstreamStream implements H1ActiveStream {
    */
   protected writeHead(status: number, headers: RawHeaders, endStream: boolean): void {
     const noBody = status < 200 || status === 204 || status === 304 || this.method === "HEAD";
-    const length = noBody || hasRawHeader(headers, "content-length");
+    this.bodyLength = contentLength(headers);
+    const length = noBody || this.bodyLength !== -1;
     const http10 = this.protocol === "HTTP/1.0";
     const keepAlive = this.head.keepAlive;
     this.noBody = noBody;
@@ -182,12 +209,24 @@ export class H1Stream extends DownstreamStream implements H1ActiveStream {
     const head = this.heldHead;
     this.heldHead = null;
     if (!this.chunked) {
-      if (head === null) return socket.write(chunk);
+      if (head === null) {
+        const ok = socket.write(chunk);
+        // Corked until the iteration's end: buffered here, flushed within this loop iteration.
+        return this.corked ? socket.writableLength < CORKED_LIMIT : ok;
+      }
       socket.cork();
       socket.write(head, "latin1");
       const ok = socket.write(chunk);
-      socket.uncork();
-      return ok;
+      if (this.bodyLength <= chunk.length) {
+        socket.uncork();
+        return ok;
+      }
+      // More of the body is coming, often in the reads of this same loop iteration: they go out
+      // with this write (Envoy's write buffer flushes once per dispatch), one writev at the end of
+      // the iteration or at the end of the response, whichever comes first.
+      this.corked = true;
+      setImmediate(uncorkAtIterationEnd, this);
+      return true;
     }
     socket.cork();
     if (head !== null) socket.write(head, "latin1");
@@ -198,8 +237,16 @@ export class H1Stream extends DownstreamStream implements H1ActiveStream {
     return ok;
   }
 
+  /** The writes corked by writeBody go out (the loop iteration or the response ended). */
+  flushCorked(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.conn.socket.uncork();
+  }
+
   /** Trailers are dropped: Envoy's HTTP/1 codec writes none unless `enable_trailers` (not supported). */
   protected endBody(_trailers: RawHeaders | null): void {
+    this.flushCorked();
     const head = this.heldHead;
     this.heldHead = null;
     const last = this.chunked && !this.noBody ? "0\r\n\r\n" : "";

@@ -5,7 +5,9 @@
  * local replies and resets of every failure.
  */
 import type { Readable } from "node:stream";
+import { hasRawHeader } from "../api/headers.js";
 import type {
+  ConnPool,
   RawHeaders,
   ResetReason,
   UpstreamRequest,
@@ -14,6 +16,7 @@ import type {
 } from "../api/upstream.js";
 import type { ConfigVersion, ForwardAction, RetryPolicy, RouteMatch } from "../config/model.js";
 import { countRetriedHead } from "../conn_pool/host_stats.js";
+import { resentOnStaleConnection } from "../conn_pool/http1_pool.js";
 import {
   NO_HEALTHY_UPSTREAM,
   resetDetails,
@@ -28,7 +31,7 @@ import type { Cluster } from "../upstream/cluster.js";
 import type { Host } from "../upstream/host.js";
 import { consumeRouterHeaders, mergeRetryPolicy } from "./header_policy.js";
 import { RetryState } from "./retry.js";
-import { autoHostAuthority, buildUpstreamRequest, expectedTimeout } from "./upstream_request.js";
+import { beginUpstream, buildUpstreamRequest, expectedTimeout } from "./upstream_request.js";
 
 export interface ForwardContext {
   readonly hcmStats: HcmStats;
@@ -80,6 +83,9 @@ export class Forwarder {
   /** The current try's pool speaks HTTP/1.1 (whose responses carry trailers only when chunked). */
   private upstreamHttp1 = false;
   private waitingDrain = false;
+  /** The first try waits for the body bytes of this loop iteration (start()); its pool is held. */
+  private coalescing = false;
+  private heldPool: ConnPool | null = null;
   /** A retry is counted in the cluster's `max_retries` for this request. */
   private holdsRetry = false;
   private done = false;
@@ -125,25 +131,67 @@ export class Forwarder {
       this.onRequestComplete();
       this.startTry();
     } else if (this.retry !== null) {
-      bufferBody(body, this.ctx.retryBufferLimit, (buffered) => {
+      bufferBody(body, this.ctx.retryBufferLimit, false, (buffered) => {
         if (this.done) return;
         if (buffered === null) {
           // Over the buffer limit: no retries (Envoy's retry_or_shadow_abandoned); stream the body.
           this.cluster.stats.retry_or_shadow_abandoned.value++;
           this.retry = null;
-          this.req.body = body;
-          body.once("end", () => this.onBodyEnd());
+          this.streamBody(body);
         } else {
           this.req.body = buffered;
           this.onBodyEnd();
         }
         this.startTry();
       });
+    } else if (this.stream.protocol !== "HTTP/2" && hasRawHeader(this.req.headers, "content-length")) {
+      // Envoy's write buffer coalesces what one dispatch produced: the head and the body bytes read
+      // with it go upstream in one write. Here the try is chosen now and sent when this loop
+      // iteration's reads are in (a setImmediate): a body that has all arrived goes as one Buffer
+      // (one write with the head, no stream piped), a body still coming is streamed.
+      this.coalescing = true;
+      this.startTry();
+      // Answered already (no healthy upstream): the body is left to the codec, as for any reply.
+      if (this.done) return;
+      if (this.heldPool?.protocol === "http1" && !resentOnStaleConnection(this.req.method)) {
+        // An HTTP/1.1 connection writes the head together with what the body holds by then (one
+        // writev, lib/http1/client_connection.ts): gathering the body first would only copy it.
+        // Not for a request its pool may resend, whose body must stay whole for that.
+        setImmediate(() => {
+          this.coalescing = false;
+          if (this.done) return;
+          this.streamBody(body);
+          this.dispatchHeld();
+        });
+        return;
+      }
+      bufferBody(body, this.ctx.retryBufferLimit, true, (whole) => {
+        this.coalescing = false;
+        if (this.done) return;
+        if (whole === null) this.streamBody(body);
+        else {
+          this.req.body = whole;
+          this.onBodyEnd();
+        }
+        this.dispatchHeld();
+      });
     } else {
-      this.req.body = body;
-      body.once("end", () => this.onBodyEnd());
+      this.streamBody(body);
       this.startTry();
     }
+  }
+
+  private streamBody(body: Readable): void {
+    this.req.body = body;
+    body.once("end", () => this.onBodyEnd());
+  }
+
+  /** Send the try that waited for the body (start()). */
+  private dispatchHeld(): void {
+    const pool = this.heldPool;
+    const attempt = this.current;
+    this.heldPool = null;
+    if (pool !== null && attempt !== null) attempt.handle = pool.request(this.req, attempt);
   }
 
   /** The downstream body has ended: its trailers (if any) go upstream after it (HTTP/2 pools). */
@@ -172,19 +220,12 @@ export class Forwarder {
     this.backoffTimer = null;
     if (this.done) return;
     const cluster = this.cluster;
-    const host = cluster.chooseHost();
+    const host = beginUpstream(this.stream, cluster, this.action, this.req, this.internal);
     if (host === null) {
-      // Envoy's sendNoHealthyUpstreamResponse: charged as a 503 of the cluster (chargeUpstreamCode).
-      cluster.stats.upstream_cx_none_healthy.value++;
-      cluster.stats.countResponse(503, this.internal);
-      this.stream.addFlag("UH");
       this.finish();
       this.stream.sendLocalReply(503, NO_HEALTHY_UPSTREAM, "no_healthy_upstream");
       return;
     }
-    this.stream.upstreamHost = host.key;
-    if (this.action.autoHostRewrite)
-      this.req.authority = autoHostAuthority(cluster, host, this.stream.authority);
     if (this.retry !== null && this.retry.attempts > 0) this.refreshExpectedTimeout();
     const attempt = new Attempt(this);
     this.current = attempt;
@@ -194,7 +235,8 @@ export class Forwarder {
     if (this.requestComplete) this.armPerTry();
     const pool = cluster.pool(host);
     this.upstreamHttp1 = pool.protocol === "http1";
-    attempt.handle = pool.request(this.req, attempt);
+    if (this.coalescing) this.heldPool = pool;
+    else attempt.handle = pool.request(this.req, attempt);
   }
 
   /** A retry's `x-envoy-expected-rq-timeout-ms`: what is left of the route timeout, or the per-try timeout. */
@@ -424,31 +466,43 @@ export class Forwarder {
 }
 
 /**
- * Read `body` into one Buffer for retries. Past `limit` bytes, the bytes read so far are put back
+ * Read `body` into one Buffer: for retries, or (`thisIteration`) what arrives within this loop
+ * iteration. Past `limit` bytes, or when the iteration ends first, the bytes read so far are put back
  * into the stream (which is left paused) and `done(null)` is called: the body is then streamed.
  */
-function bufferBody(body: Readable, limit: number, done: (buffered: Buffer | null) => void): void {
+function bufferBody(
+  body: Readable,
+  limit: number,
+  thisIteration: boolean,
+  done: (buffered: Buffer | null) => void,
+): void {
   const chunks: Buffer[] = [];
   let size = 0;
+  let immediate: NodeJS.Immediate | null = null;
+  const giveBack = (): void => {
+    body.pause();
+    cleanup();
+    if (!body.destroyed) for (let i = chunks.length - 1; i >= 0; i--) body.unshift(chunks[i]);
+    done(null);
+  };
   const onData = (chunk: Buffer): void => {
     chunks.push(chunk);
     size += chunk.length;
-    if (size <= limit) return;
-    body.pause();
-    cleanup();
-    for (let i = chunks.length - 1; i >= 0; i--) body.unshift(chunks[i]);
-    done(null);
+    if (size > limit) giveBack();
   };
   const onEnd = (): void => {
     cleanup();
     done(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
   };
   const cleanup = (): void => {
+    if (immediate !== null) clearImmediate(immediate);
+    immediate = null;
     body.removeListener("data", onData);
     body.removeListener("end", onEnd);
   };
   body.on("data", onData);
   body.on("end", onEnd);
+  if (thisIteration) immediate = setImmediate(giveBack);
 }
 
 /** Envoy's `isEnvoyInternalRequest`: the (mutated) request headers say `x-envoy-internal: true`. */

@@ -75,6 +75,42 @@ describe("HTTP/1.1 upstream wire format (Envoy 1.40's)", () => {
     });
   }
 
+  it("sends a streamed body's bytes already read with the head, in one write to the socket", async () => {
+    const up = await rawUpstream(serve, () => OK);
+    // Each flush of the client's socket, as the kernel gets it (one write or writev each).
+    const flushes: number[] = [];
+    const t = makePool(
+      up.port,
+      {},
+      {
+        socketFactory: (host) => {
+          const socket = net.connect({ host: host.address, port: host.port });
+          const writev = socket._writev?.bind(socket);
+          const write = socket._write.bind(socket);
+          socket._writev = (chunks, cb) => {
+            flushes.push(chunks.reduce((n, c) => n + c.chunk.length, 0));
+            writev?.(chunks, cb);
+          };
+          socket._write = (chunk, encoding, cb) => {
+            flushes.push(chunk.length);
+            write(chunk, encoding, cb);
+          };
+          return socket;
+        },
+      },
+    );
+    // A downstream body whose bytes have all arrived: two reads' worth, waiting in the stream.
+    const body = new Readable({ read() {} });
+    body.push(Buffer.from("hello "));
+    body.push(Buffer.from("world"));
+    body.push(null);
+    const r = await send(t.pool, { method: "POST", authority: "x", headers: ["content-length", "11"], body });
+    expect(r.error).toBeNull();
+    const wire = "POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 11\r\n\r\nhello world";
+    expect(up.received.join("")).toBe(wire);
+    expect(flushes).toEqual([wire.length]);
+  });
+
   it("HEAD keeps the connection (its response has no body)", async () => {
     const up = await rawUpstream(serve, () => "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n");
     const t = makePool(up.port);

@@ -79,6 +79,28 @@ describe("http1 pool", () => {
     expect(t.stat("upstream_cx_total")).toBe(2);
   });
 
+  it("does not close a connection whose exchange outlasts upstreamIdleTimeoutMs, nor one reused within it", async () => {
+    let calls = 0;
+    const { server, port } = await h1Server((_req, res) => {
+      calls++;
+      // The first response comes after three idle timeouts of silence.
+      if (calls === 1) setTimeout(() => res.end("slow"), 450);
+      else res.end("x");
+    });
+    const t = makePool(port, { upstreamIdleTimeoutMs: 150 });
+    const slow = await send(t.pool);
+    expect(slow.error).toBeNull();
+    expect(slow.body.toString()).toBe("slow");
+    // Reused before the idle timeout: the same connection.
+    await sleep(50);
+    expect((await send(t.pool)).status).toBe(200);
+    expect(t.stat("upstream_cx_total")).toBe(1);
+    // Idle from now on: closed.
+    await waitUntil("the server has no connection", async () => (await connections(server)) === 0, {
+      withinMs: 3000,
+    });
+  });
+
   it("retries once on a fresh connection when a reused idle socket is reset before the response", async () => {
     // The upstream resets every connection as soon as the second request arrives on it.
     let requests = 0;
