@@ -37,7 +37,7 @@ import type { HcmStats } from "../http/stats.js";
 import type { DownstreamStream } from "../http/stream.js";
 import type { Cluster } from "../upstream/cluster.js";
 import { isEnvoyInternal } from "./forward.js";
-import { autoHostAuthority, buildUpstreamRequest, expectedTimeout } from "./upstream_request.js";
+import { beginUpstream, buildUpstreamRequest, expectedTimeout } from "./upstream_request.js";
 
 export interface UpgradeContext {
   readonly hcmStats: HcmStats;
@@ -65,16 +65,11 @@ export function forwardUpgrade(
   // Envoy counts an upgrade when its filter chain is made, before the upstream answers (a refused
   // upgrade included); `downstream_cx_upgrades_active` only counts tunnels here.
   ctx.hcmStats.downstream_cx_upgrades_total.value++;
-  const host = cluster.chooseHost();
+  const host = beginUpstream(stream, cluster, action, req, internal);
   if (host === null) {
-    cluster.stats.upstream_cx_none_healthy.value++;
-    cluster.stats.countResponse(503, internal);
-    stream.addFlag("UH");
     stream.sendLocalReply(503, ctx.dialect === "v3" ? NO_HEALTHY_UPSTREAM : "", "no_healthy_upstream");
     return;
   }
-  stream.upstreamHost = host.key;
-  if (action.autoHostRewrite) req.authority = autoHostAuthority(cluster, host, stream.authority);
   cluster.stats.upstream_rq_active.value++;
   let settled = false;
   /**

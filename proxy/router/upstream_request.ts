@@ -1,5 +1,5 @@
 /**
- * The upstream request head for a forward route: the rewritten path (`x-envoy-original-path`), the
+ * The upstream request of a route (forwarded or upgraded): `beginUpstream` picks the host; the head: the rewritten path (`x-envoy-original-path`), the
  * rewritten authority (`x-envoy-original-host`), `x-envoy-expected-rq-timeout-ms`, and the downstream
  * headers (already stripped of hop-by-hop headers by the connection manager) in their case and order.
  */
@@ -36,6 +36,32 @@ export function buildUpstreamRequest(
     authority = action.hostRewriteLiteral;
   }
   return { method: stream.method, path, authority, headers, body: null, pseudoOrder: stream.pseudoOrder };
+}
+
+/**
+ * The one beginning of every upstream request, forwarded or upgraded: the load balancer picks the
+ * host, which the stream records (`%UPSTREAM_HOST%`), and `auto_host_rewrite` applies. With no
+ * healthy host: Envoy's `sendNoHealthyUpstreamResponse` accounting (`upstream_cx_none_healthy`, a 503
+ * charged to the cluster, flag `UH`) and null; the caller sends the local reply once its own state is
+ * settled.
+ */
+export function beginUpstream(
+  stream: DownstreamStream,
+  cluster: Cluster,
+  action: ForwardAction,
+  req: UpstreamRequest,
+  internal: boolean,
+): Host | null {
+  const host = cluster.chooseHost();
+  if (host === null) {
+    cluster.stats.upstream_cx_none_healthy.value++;
+    cluster.stats.countResponse(503, internal);
+    stream.addFlag("UH");
+    return null;
+  }
+  stream.upstreamHost = host.key;
+  if (action.autoHostRewrite) req.authority = autoHostAuthority(cluster, host, stream.authority);
+  return host;
 }
 
 /**
