@@ -63,12 +63,12 @@ export const mutants: Mutant[] = [
     description:
       "round robin kept per downstream connection: each connection starts at the first host, so " +
       "one request per connection always reaches the same backend",
-    file: "proxy/router/forward.ts",
+    file: "proxy/router/upstream_request.ts",
     edits: [
       {
         search: "const host = cluster.chooseHost();",
         replace:
-          "const rrConn = this.stream.connection ?? this.stream;\n" +
+          "const rrConn = stream.connection ?? stream;\n" +
           "        const rrSeq = (rrConn.mutantRr ??= new Map());\n" +
           "        const rrK = rrSeq.get(cluster) ?? 0;\n" +
           "        rrSeq.set(cluster, rrK + 1);\n" +
@@ -135,8 +135,8 @@ export const mutants: Mutant[] = [
     area: "protocol-conversion",
     description:
       "Host/`:authority` rewritten to the upstream host's name on every route (not only `auto_host_rewrite`)",
-    file: "proxy/router/forward.ts",
-    edits: [{ search: "if (this.action.autoHostRewrite)", replace: "if (true)" }],
+    file: "proxy/router/upstream_request.ts",
+    edits: [{ search: "if (action.autoHostRewrite)", replace: "if (true)" }],
   },
   {
     name: "proto-host-rewrite-ignored",
@@ -259,8 +259,8 @@ export const mutants: Mutant[] = [
     file: "proxy/http/h1_stream.ts",
     edits: [
       {
-        search: "if (head === null)\n                return socket.write(chunk);",
-        replace: "if (head === null)\n                return true;",
+        search: "if (head === null) {\n                const ok = socket.write(chunk);",
+        replace: "if (head === null) {\n                const ok = true;",
       },
     ],
   },
@@ -340,7 +340,12 @@ export const mutants: Mutant[] = [
     area: "websocket",
     description: "a WebSocket tunnel carries only client-to-server bytes",
     file: "proxy/conn_pool/splice.ts",
-    edits: [{ search: "    b.pipe(a);\n", replace: "\n" }],
+    edits: [
+      {
+        search: "        if (this.closing)\n            return;\n        this.timer",
+        replace: "        if (this.closing || from === this.b)\n            return;\n        this.timer",
+      },
+    ],
   },
   {
     name: "ws-rfc8441-upgrade-missing",
