@@ -79,20 +79,14 @@ export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
     const stream = (s.conn as Http2Connection).request(h2RequestFields(req), body === null && !hasTrailers);
     enterActive(this);
     this.stream = stream;
-    stream.onHeaders = (fields, _endStream) => this.onHeaders(fields);
-    stream.onData = (chunk) => {
-      // Views into socket reads that are not reused: handed on without a copy.
-      if (!this.finished) this.handler.onData(chunk);
-    };
-    stream.onTrailers = (fields) => {
-      // Validated by the connection: lower-case, no pseudo-header, no connection-specific field.
-      this.trailers = fields;
-    };
-    stream.onEnd = () => this.complete();
-    stream.onReset = (code) => {
-      this.resetCode = code;
-    };
-    stream.onClose = () => this.onClose();
+    // Shared module-level callbacks (no closure per request) find this through `owner`.
+    stream.owner = this;
+    stream.onHeaders = onResponseHeaders;
+    stream.onData = onResponseData;
+    stream.onTrailers = onResponseTrailers;
+    stream.onEnd = onResponseEnd;
+    stream.onReset = onStreamReset;
+    stream.onClose = onStreamClose;
     if (body === null) {
       if (hasTrailers) stream.end(h2TrailerFields(req.trailers));
     } else if (body instanceof Readable) {
@@ -117,8 +111,23 @@ export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
     body.resume();
   }
 
+  /** Views into socket reads that are not reused: handed on without a copy. */
+  responseData(chunk: Buffer): void {
+    if (!this.finished) this.handler.onData(chunk);
+  }
+
+  /** Validated by the connection: lower-case, no pseudo-header, no connection-specific field. */
+  responseTrailers(fields: Fields): void {
+    this.trailers = fields;
+  }
+
+  /** The peer's RST_STREAM code (or ours), read when the stream closes. */
+  streamReset(code: number): void {
+    this.resetCode = code;
+  }
+
   /** Each response head: an informational one (1xx) is not passed on; the handler sees the final one. */
-  private onHeaders(fields: Fields): void {
+  onHeaders(fields: Fields): void {
     if (this.finished) return;
     // Validated by the connection: `:status` first, three digits.
     const status = Number(fields[1]);
@@ -161,7 +170,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
   }
 
   /** The peer ended its side: the response is complete (our side may still be sending). */
-  private complete(): void {
+  complete(): void {
     if (this.finished) return;
     this.finished = true;
     leavePool(this);
@@ -169,7 +178,7 @@ export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
   }
 
   /** The stream closed, after its response or not. */
-  private onClose(): void {
+  onClose(): void {
     const s = this.session as Session;
     this.pool.releaseStream(s, true);
     if (this.finished) return;
@@ -198,4 +207,24 @@ export class H2Request implements UpstreamRequestHandle, Waiter, PoolAccounted {
     if (!this.started && reason !== "overflow") countFailureBeforeHead(this.host.stats);
     this.handler.onError(reason, detail);
   }
+}
+
+// lib/http2 calls these with the stream as `this`; its owner is the H2Request.
+function onResponseHeaders(this: Http2Stream, fields: Fields): void {
+  (this.owner as H2Request).onHeaders(fields);
+}
+function onResponseData(this: Http2Stream, chunk: Buffer): void {
+  (this.owner as H2Request).responseData(chunk);
+}
+function onResponseTrailers(this: Http2Stream, fields: Fields): void {
+  (this.owner as H2Request).responseTrailers(fields);
+}
+function onResponseEnd(this: Http2Stream): void {
+  (this.owner as H2Request).complete();
+}
+function onStreamReset(this: Http2Stream, code: number): void {
+  (this.owner as H2Request).streamReset(code);
+}
+function onStreamClose(this: Http2Stream): void {
+  (this.owner as H2Request).onClose();
 }

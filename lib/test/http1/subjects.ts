@@ -397,6 +397,21 @@ function rawResponder(bytes: Buffer): net.Server {
   });
 }
 
+/** The first verdict on a response wins: it sets `out.error` and `out.detail` and resolves with `out`. */
+function responseSettler(
+  out: SeenResponse,
+  resolve: (seen: SeenResponse) => void,
+): (error: SeenResponse["error"], detail?: string) => void {
+  let settled = false;
+  return (error, detail = "") => {
+    if (settled) return;
+    settled = true;
+    out.error = error;
+    out.detail = detail;
+    resolve(out);
+  };
+}
+
 /** llhttp: `http.request` (strict parser, no agent) reads `bytes` as the response to `method /`. */
 export function llhttpResponse(bytes: Buffer, method = "GET"): Promise<SeenResponse> {
   const out: SeenResponse = { status: 0, headers: [], body: "", trailers: [], error: null, detail: "" };
@@ -404,14 +419,7 @@ export function llhttpResponse(bytes: Buffer, method = "GET"): Promise<SeenRespo
     rawResponder(bytes),
     (port) =>
       new Promise<SeenResponse>((resolve) => {
-        let settled = false;
-        const settle = (error: SeenResponse["error"], detail = ""): void => {
-          if (settled) return;
-          settled = true;
-          out.error = error;
-          out.detail = detail;
-          resolve(out);
-        };
+        const settle = responseSettler(out, resolve);
         const req = http.request({
           host: "127.0.0.1",
           port,
@@ -457,14 +465,7 @@ export async function ourResponse(bytes: Buffer, method = "GET"): Promise<SeenRe
     rawResponder(bytes),
     (port) =>
       new Promise<SeenResponse>((resolve) => {
-        let settled = false;
-        const settle = (error: SeenResponse["error"], detail = ""): void => {
-          if (settled) return;
-          settled = true;
-          out.error = error;
-          out.detail = detail;
-          resolve(out);
-        };
+        const settle = responseSettler(out, resolve);
         const chunks: Buffer[] = [];
         const handler: H1ClientHandler = {
           onConnect: () => undefined,
