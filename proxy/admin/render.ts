@@ -4,6 +4,7 @@
 import { CIRCUIT_BREAKER_DEFAULTS } from "../config/cluster.js";
 import type { Bootstrap, CircuitBreakers, CircuitBreakerThresholds } from "../config/model.js";
 import { HOST_STATS, type HostStats } from "../conn_pool/host_stats.js";
+import { HealthFlag } from "../upstream/host.js";
 import { type ClusterStatus, type HostStatus, hostKey, type ListenerStatus } from "./status.js";
 
 /** The per-host stats in their declared order (by name, as Envoy prints them in `/clusters`). */
@@ -61,11 +62,14 @@ export function renderClustersText(clusters: readonly ClusterStatus[]): string {
   return out;
 }
 
-function healthFlags(h: { healthy: boolean; draining: boolean }): string {
-  if (h.healthy && !h.draining) return "healthy";
+/** Envoy's `HostUtility::healthFlagsToString`: "healthy", or each set flag in Envoy's order. */
+function healthFlags(h: { healthFlags: number; draining: boolean }): string {
+  if (h.healthFlags === 0 && !h.draining) return "healthy";
   let flags = "";
-  if (!h.healthy) flags += "/failed_active_hc";
+  if (h.healthFlags & HealthFlag.FAILED_ACTIVE_HC) flags += "/failed_active_hc";
+  if (h.healthFlags & HealthFlag.FAILED_OUTLIER_CHECK) flags += "/failed_outlier_check";
   if (h.draining) flags += "/pending_dynamic_removal";
+  if (h.healthFlags & HealthFlag.PENDING_ACTIVE_HC) flags += "/pending_active_hc";
   return flags;
 }
 
@@ -102,8 +106,10 @@ function hostJson(h: HostStatus): Record<string, unknown> {
       name,
     })),
     health_status: {
-      ...(h.healthy ? {} : { failed_active_health_check: true }),
+      ...(h.healthFlags & HealthFlag.FAILED_ACTIVE_HC ? { failed_active_health_check: true } : {}),
+      ...(h.healthFlags & HealthFlag.FAILED_OUTLIER_CHECK ? { failed_outlier_check: true } : {}),
       ...(h.draining ? { pending_dynamic_removal: true } : {}),
+      ...(h.healthFlags & HealthFlag.PENDING_ACTIVE_HC ? { pending_active_hc: true } : {}),
       eds_health_status: "HEALTHY",
     },
     weight: h.weight,

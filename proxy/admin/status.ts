@@ -16,7 +16,8 @@ export interface HostStatus {
   /** The DNS name or the endpoint's `hostname`; "" for a static IP (Envoy prints it empty). */
   hostname: string;
   weight: number;
-  healthy: boolean;
+  /** `HealthFlag` bits (proxy/upstream/host.ts); 0: healthy. */
+  healthFlags: number;
   /** Removed from DNS, still finishing requests (`/pending_dynamic_removal` in Envoy's health_flags). */
   draining: boolean;
   stats: HostStats;
@@ -45,7 +46,7 @@ export function clusterStatuses(cm: ClusterManager): ClusterStatus[] {
       // Envoy's hostname is the DNS name (or the endpoint's `hostname`): none for an IP literal.
       hostname: h.hostname === h.address ? "" : h.hostname,
       weight: h.weight,
-      healthy: h.healthy,
+      healthFlags: h.healthFlags,
       draining: h.draining,
       stats: { ...h.stats },
     })),
@@ -78,7 +79,7 @@ export function mergeClusterStatuses(perWorker: readonly ClusterStatus[][]): Clu
           continue;
         }
         for (const k of Object.keys(seen.stats) as Array<keyof HostStats>) seen.stats[k] += h.stats[k];
-        seen.healthy &&= h.healthy;
+        seen.healthFlags |= h.healthFlags;
         seen.draining &&= h.draining;
       }
     }

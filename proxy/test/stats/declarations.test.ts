@@ -79,7 +79,7 @@ describe("declared stats in the admin's output", () => {
       port: 9,
       hostname: "service1",
       weight: 1,
-      healthy: true,
+      healthFlags: 0,
       draining: false,
     };
     const stats = { ...newHostStats(), rq_total: 3 };
