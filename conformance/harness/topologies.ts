@@ -245,10 +245,38 @@ const routesTopology = front(
   echos("service1", "service2"),
 );
 
+// ---- health-check topologies ----
+const healthCheckTopologies: Topology[] = [];
+// ---- end health-check topologies ----
+
+// ---- outlier topologies ----
+const outlierTopologies: Topology[] = [];
+// ---- end outlier topologies ----
+
+// ---- circuit-breaker and retry topologies ----
+const breakerRetryTopologies: Topology[] = [];
+// ---- end circuit-breaker and retry topologies ----
+
+// ---- reload topologies ----
+const reloadTopologies: Topology[] = [];
+// ---- end reload topologies ----
+
 export const topologies: ReadonlyMap<string, Topology> = new Map(
-  [frontProxy, front3, weighted, dnsJoin, dnsLeave, h2Upstream, mesh, localReplies, routesTopology].map(
-    (t) => [t.id, t],
-  ),
+  [
+    frontProxy,
+    front3,
+    weighted,
+    dnsJoin,
+    dnsLeave,
+    h2Upstream,
+    mesh,
+    localReplies,
+    routesTopology,
+    ...healthCheckTopologies,
+    ...outlierTopologies,
+    ...breakerRetryTopologies,
+    ...reloadTopologies,
+  ].map((t) => [t.id, t]),
 );
 
 /**

@@ -132,9 +132,13 @@ export type Feature =
   | "headers"
   | "envoy-headers"
   | "framing"
-  | "retries"
   | "websocket"
-  | "local-replies";
+  | "local-replies"
+  | "health-check"
+  | "outlier"
+  | "circuit-breaker"
+  | "retry"
+  | "reload";
 
 /** Numbers a check measured, written to the report (per-backend counts and the like). */
 export type Measurements = Record<string, unknown>;

@@ -78,6 +78,10 @@ function cluster(c: Obj): Obj {
       "load_assignment",
       "dns_refresh_rate",
       "dns_resolvers",
+      "health_checks",
+      "outlier_detection",
+      "circuit_breakers",
+      "common_lb_config",
     ],
     "cluster",
   );
@@ -100,6 +104,10 @@ function cluster(c: Obj): Obj {
           },
   };
   if (c.dns_refresh_rate !== undefined) out.dns_refresh_rate = c.dns_refresh_rate;
+  // Spelled the same in v2 and v3 for the subset the topologies use.
+  for (const key of ["health_checks", "outlier_detection", "circuit_breakers", "common_lb_config"]) {
+    if (c[key] !== undefined) out[key] = clone(c[key]);
+  }
   // v3 deprecates `dns_resolvers`: the same servers as the c-ares resolver's config.
   if (c.dns_resolvers !== undefined) {
     out.typed_dns_resolver_config = {

@@ -255,7 +255,7 @@ function retryTest(failure: "503" | "reset"): ConformanceTest {
   return {
     id: `retry-post-body-after-${failure}`,
     description: `a POST whose first attempt meets ${failure === "reset" ? "a reset" : "a 503"} is retried with its whole body`,
-    feature: "retries",
+    feature: "retry",
     topology: "routes",
     async check({ topo, measure }) {
       const echo = topo.echo("service1");

@@ -1,8 +1,13 @@
 /** Every conformance test, grouped by feature file. */
 import type { ConformanceTest } from "../harness/types.js";
+import { circuitBreakerTests } from "./circuit-breaker.js";
 import { headerTests } from "./headers.js";
+import { healthCheckTests } from "./health-check.js";
 import { http2Tests } from "./http2.js";
 import { localReplyTests } from "./local-replies.js";
+import { outlierTests } from "./outlier.js";
+import { reloadTests } from "./reload.js";
+import { retryTests } from "./retry.js";
 import { roundRobinTests } from "./round-robin.js";
 import { websocketTests } from "./websocket.js";
 
@@ -12,6 +17,11 @@ export const allTests: ConformanceTest[] = [
   ...headerTests,
   ...websocketTests,
   ...localReplyTests,
+  ...healthCheckTests,
+  ...outlierTests,
+  ...circuitBreakerTests,
+  ...retryTests,
+  ...reloadTests,
 ];
 
 const ids = new Set<string>();
