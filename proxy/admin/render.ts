@@ -38,6 +38,14 @@ export function renderClustersText(clusters: readonly ClusterStatus[]): string {
   let out = "";
   for (const c of clusters) {
     out += `${c.name}::observability_name::${c.name}\n`;
+    // A cluster with outlier detection: its last interval's success-rate figures (Envoy's %g).
+    const o = c.outlier;
+    if (o !== undefined) {
+      out += `${c.name}::outlier::success_rate_average::${g(o.successRateAverage)}\n`;
+      out += `${c.name}::outlier::success_rate_ejection_threshold::${g(o.successRateEjectionThreshold)}\n`;
+      out += `${c.name}::outlier::local_origin_success_rate_average::${g(o.localOriginSuccessRateAverage)}\n`;
+      out += `${c.name}::outlier::local_origin_success_rate_ejection_threshold::${g(o.localOriginSuccessRateEjectionThreshold)}\n`;
+    }
     const breakers = breakersOf(c);
     for (const [priority, t] of [
       ["default_priority", breakers.default],
@@ -47,7 +55,7 @@ export function renderClustersText(clusters: readonly ClusterStatus[]): string {
         out += `${c.name}::${priority}::${name}::${value}\n`;
       }
     }
-    out += `${c.name}::added_via_api::false\n`;
+    out += `${c.name}::added_via_api::${c.addedViaApi === true}\n`;
     for (const h of c.hosts) {
       const p = `${c.name}::${hostKey(h)}::`;
       for (const name of HOST_STAT_NAMES) out += `${p}${name}::${h.stats[name]}\n`;
@@ -56,10 +64,15 @@ export function renderClustersText(clusters: readonly ClusterStatus[]): string {
       out += `${p}weight::${h.weight}\n`;
       out += `${p}region::\n${p}zone::\n${p}sub_zone::\n`;
       out += `${p}canary::false\n${p}priority::0\n`;
-      out += `${p}success_rate::-1\n${p}local_origin_success_rate::-1\n`;
+      out += `${p}success_rate::${h.successRate ?? -1}\n${p}local_origin_success_rate::${h.localOriginSuccessRate ?? -1}\n`;
     }
   }
   return out;
+}
+
+/** fmt's `{:g}` (printf's %g) for the values `/clusters` prints with it: 6 significant digits. */
+function g(x: number): string {
+  return String(Number(x.toPrecision(6)));
 }
 
 /** Envoy's `HostUtility::healthFlagsToString`: "healthy", or each set flag in Envoy's order. */
@@ -82,6 +95,7 @@ export function renderClustersJson(clusters: readonly ClusterStatus[]): string {
     {
       cluster_statuses: clusters.map((c) => ({
         name: c.name,
+        ...(c.addedViaApi === true ? { added_via_api: true } : {}),
         ...(c.hosts.length === 0 ? {} : { host_statuses: c.hosts.map(hostJson) }),
         circuit_breakers: {
           thresholds: [

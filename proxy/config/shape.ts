@@ -1,7 +1,7 @@
 /**
- * The shape of a field we accept without applying it (`circuit_breakers`, `health_checks`...): its
- * sub-fields are read with the check their kind asks for and unknown ones are reported, so a typo
- * inside is still an error, as in Envoy. The values themselves are dropped.
+ * The shape of a field we accept without applying it (`upstream_connection_options`, the
+ * `overload_manager`...): its sub-fields are read with the check their kind asks for and unknown ones
+ * are reported, so a typo inside is still an error, as in Envoy. The values themselves are dropped.
  */
 import type { Obj } from "./reader.js";
 
@@ -63,27 +63,6 @@ export const OUTLIER_DETECTION: Shape = {
   successful_active_health_check_uneject_host: "bool",
   monitors: "any",
   always_eject_one_host: "bool",
-};
-
-/** `health_checks[]` (envoy.config.core.v3.HealthCheck) besides the required fields and the checker. */
-export const HEALTH_CHECK: Shape = {
-  initial_jitter: "duration",
-  interval_jitter: "duration",
-  interval_jitter_percent: "uint",
-  alt_port: "uint",
-  reuse_connection: "bool",
-  no_traffic_interval: "positive-duration",
-  no_traffic_healthy_interval: "positive-duration",
-  unhealthy_interval: "positive-duration",
-  unhealthy_edge_interval: "positive-duration",
-  healthy_edge_interval: "positive-duration",
-  event_log_path: "string",
-  event_logger: "any",
-  event_service: "any",
-  always_log_health_check_failures: "bool",
-  always_log_health_check_success: "bool",
-  tls_options: "any",
-  transport_socket_match_criteria: "any",
 };
 
 /** `upstream_connection_options` (envoy.config.cluster.v3.UpstreamConnectionOptions). */

@@ -7,8 +7,13 @@ import { HOST_STATS } from "../conn_pool/host_stats.js";
 import { HTTP2_CODEC_STATS } from "../http/h2_codec_stats.js";
 import { HTTP_CONN_MAN_STATS, ROUTER_STATS } from "../http/stats.js";
 import { GLOBAL_CONNECTIONS_STATS, LISTENER_HTTP_STATS, LISTENER_STATS } from "../listener/stats.js";
-import { SERVER_STATS } from "../server/stats.js";
-import { CLUSTER_MANAGER_STATS, CLUSTER_STATS } from "../upstream/cluster_stats.js";
+import { CDS_STATS, LDS_STATS, LISTENER_MANAGER_STATS, SERVER_STATS } from "../server/stats.js";
+import {
+  CLUSTER_MANAGER_STATS,
+  CLUSTER_STATS,
+  HEALTH_CHECK_STATS,
+  OUTLIER_DETECTION_STATS,
+} from "../upstream/cluster_stats.js";
 import type { ScopeDecl } from "./declare.js";
 
 /** In the README's order. */
@@ -19,8 +24,13 @@ export const STAT_SCOPES: readonly ScopeDecl[] = [
   ROUTER_STATS,
   HTTP2_CODEC_STATS,
   CLUSTER_STATS,
+  OUTLIER_DETECTION_STATS,
+  HEALTH_CHECK_STATS,
   HOST_STATS,
   CLUSTER_MANAGER_STATS,
+  CDS_STATS,
+  LISTENER_MANAGER_STATS,
+  LDS_STATS,
   SERVER_STATS,
   GLOBAL_CONNECTIONS_STATS,
 ];

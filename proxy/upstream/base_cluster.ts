@@ -3,7 +3,10 @@ import { circuitBreakersOf } from "../config/cluster.js";
 import type { ClusterConfig } from "../config/model.js";
 import { createLoadBalancer, type LoadBalancer, type RandomSource } from "../load_balancer/index.js";
 import type { Cluster } from "./cluster.js";
+import type { HealthCheckStats, OutlierDetectionStats } from "./cluster_stats.js";
+import { HealthChecker } from "./health_checker.js";
 import type { ClusterStats, Host } from "./host.js";
+import { OutlierDetector } from "./outlier_detection.js";
 import { ResourceManager } from "./resource_manager.js";
 
 /** Builds the connection pool of one host (proxy/conn_pool's `createConnPool`). */
@@ -13,6 +16,10 @@ export interface ClusterDeps {
   stats: ClusterStats;
   createPool: PoolFactory;
   random: RandomSource;
+  /** `cluster.<name>.outlier_detection.*`, for a cluster with `outlier_detection` (else null). */
+  outlierStats: OutlierDetectionStats | null;
+  /** `cluster.<name>.health_check.*`, for a cluster with an applied `health_checks` entry (else absent). */
+  healthCheckStats?: HealthCheckStats | null;
 }
 
 /**
@@ -28,7 +35,15 @@ export abstract class BaseCluster implements Cluster {
   /** The circuit breakers every host of this cluster hands its pool. */
   readonly resources: ResourceManager;
   hosts: readonly Host[] = [];
+  /** Its `outlier_detection`, fed by the router; null without one. */
+  readonly outlierDetector: OutlierDetector | null;
+  /** Its active health checker (`health_checks`); null without one. */
+  readonly healthChecker: HealthChecker | null;
   protected closed = false;
+  /** `healthy_panic_threshold` in percent (Envoy rounds the Percent to an integer). */
+  private readonly panicThreshold: number;
+  /** Too few healthy hosts: the balancer has every member (Envoy's panic mode). */
+  private panic = false;
   /** Current members, not draining. */
   private active: Host[] = [];
   /** Removed members whose pool is still draining. */
@@ -50,16 +65,49 @@ export abstract class BaseCluster implements Cluster {
       random: deps.random,
       choiceCount: config.leastRequestChoiceCount,
     });
+    const outlier = config.outlierDetection;
+    this.outlierDetector =
+      outlier === undefined || deps.outlierStats === null
+        ? null
+        : new OutlierDetector(outlier, deps.outlierStats, {
+            onHostChange: () => this.refreshLoadBalancer(),
+            random: deps.random,
+          });
+    this.outlierDetector?.start();
+    this.panicThreshold = Math.min(100, Math.round(config.healthyPanicThreshold ?? 50));
+    const hc = config.healthCheck;
+    this.healthChecker =
+      hc === undefined || deps.healthCheckStats == null
+        ? null
+        : new HealthChecker(hc, {
+            clusterName: config.name,
+            connectTimeoutMs: config.connectTimeoutMs,
+            stats: deps.healthCheckStats,
+            random: deps.random,
+            hadTraffic: () => this.stats.upstream_cx_total.value > 0,
+            onHostChange: () => this.refreshLoadBalancer(),
+          });
+  }
+
+  /**
+   * Starts the health checker (at the cluster manager's initialization, after discovery) and resolves
+   * once every host had its first check, as Envoy's cluster initialization waits for it.
+   */
+  startHealthChecks(): Promise<void> {
+    return this.healthChecker?.start() ?? Promise.resolve();
   }
 
   abstract initialize(): Promise<void>;
 
   chooseHost(): Host | null {
-    const host = this.lb.choose();
-    if (host === null || (host.healthy && !host.draining)) return host;
-    // A host's health was changed without telling us: rebuild the eligible set once.
-    this.refreshLoadBalancer();
-    return this.lb.choose();
+    let host = this.lb.choose();
+    if (host !== null && (host.draining || (!host.healthy && !this.panic))) {
+      // A host's health was changed without telling us: rebuild the eligible set once.
+      this.refreshLoadBalancer();
+      host = this.lb.choose();
+    }
+    if (this.panic) this.stats.lb_healthy_panic.value++;
+    return host;
   }
 
   pool(host: Host): ConnPool {
@@ -71,17 +119,24 @@ export abstract class BaseCluster implements Cluster {
     return pool;
   }
 
-  /** Re-read `healthy`/`draining` of every member (call after changing a host's health). */
+  /**
+   * Re-read `healthy`/`draining` of every member (call after changing a host's health). The balancer
+   * gets the healthy members, or all of them in panic mode (`inPanic`).
+   */
   refreshLoadBalancer(): void {
-    const eligible = this.active.filter((h) => h.healthy && !h.draining);
-    this.lb.setHosts(eligible);
+    const members = this.active.filter((h) => !h.draining);
+    const healthy = members.filter((h) => h.healthy);
+    this.panic = inPanic(healthy.length, members.length, this.panicThreshold);
+    this.lb.setHosts(this.panic ? members : healthy);
     this.stats.membership_total.set(this.active.length);
-    this.stats.membership_healthy.set(eligible.length);
+    this.stats.membership_healthy.set(healthy.length);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.stopDiscovery();
+    this.outlierDetector?.close();
+    this.healthChecker?.close();
     for (const pool of this.pools.values()) pool.destroy();
     this.pools.clear();
     this.draining.clear();
@@ -108,6 +163,8 @@ export abstract class BaseCluster implements Cluster {
     const keep = new Set(next);
     for (const host of this.active) if (!keep.has(host)) this.retire(host);
     this.active = next;
+    this.outlierDetector?.setHosts(next);
+    this.healthChecker?.setHosts(next);
     this.refreshLoadBalancer();
     this.publishHosts();
   }
@@ -127,4 +184,17 @@ export abstract class BaseCluster implements Cluster {
   private publishHosts(): void {
     this.hosts = this.draining.size === 0 ? this.active : [...this.active, ...this.draining];
   }
+}
+
+/**
+ * Envoy's panic test for one priority (`LoadBalancerBase::recalculatePerPriorityPanic`): never when
+ * the priority's availability, min(100, 140% overprovisioning x healthy / hosts), is 100; otherwise
+ * when the healthy share is below `threshold` percent. So 0 healthy hosts is panic (unless the
+ * threshold is 0), 1 of 2 at 50% is not, and 3 of 4 at 80% is not either (availability 105 -> 100).
+ */
+export function inPanic(healthy: number, total: number, threshold: number): boolean {
+  const availability = total === 0 ? 0 : Math.min(100, Math.floor((140 * healthy) / total));
+  if (availability === 100) return false;
+  const healthyPercent = total === 0 ? 0 : (100 * healthy) / total;
+  return healthyPercent < threshold;
 }

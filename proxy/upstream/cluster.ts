@@ -1,6 +1,7 @@
 import type { ConnPool } from "../api/upstream.js";
 import type { ClusterConfig } from "../config/model.js";
 import type { ClusterStats, Host } from "./host.js";
+import type { OutlierDetector } from "./outlier_detection.js";
 import type { ResourceManager } from "./resource_manager.js";
 
 /**
@@ -15,12 +16,16 @@ export interface Cluster {
   readonly resources: ResourceManager;
   /** Current membership, including draining hosts (the admin shows them). */
   readonly hosts: readonly Host[];
+  /** Its outlier detection (`outlier_detection`), which the router tells each try's outcome; null without. */
+  readonly outlierDetector: OutlierDetector | null;
   /** Pick a host with the cluster's load balancer among healthy, non-draining hosts; null if none. */
   chooseHost(): Host | null;
   /** The connection pool for a host, created on first use. */
   pool(host: Host): ConnPool;
   /** Resolve DNS once (strict/logical DNS) and start refreshing. */
   initialize(): Promise<void>;
+  /** Start active health checking; resolves once every host had its first check (at once without). */
+  startHealthChecks(): Promise<void>;
   /** Stop timers, drain and destroy pools. */
   close(): Promise<void>;
 }

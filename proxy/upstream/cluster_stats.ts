@@ -56,6 +56,9 @@ export const CLUSTER_STATS = declareScope({
       "Connections closed on a protocol error (a malformed response, or one cut before its end)",
     ),
     upstream_cx_none_healthy: counter("Requests answered 503 because the cluster had no healthy host"),
+    lb_healthy_panic: counter(
+      "Hosts picked in panic mode: healthy hosts below `healthy_panic_threshold`, all hosts balanced",
+    ),
     "circuit_breakers.default.cx_open": gauge("1 while `max_connections` connections are open", {
       perProcess: true,
     }),
@@ -104,8 +107,99 @@ export const CLUSTER_MANAGER_STATS = declareScope({
   title: "Cluster manager",
   stats: {
     active_clusters: gauge("Clusters configured", { perProcess: true }),
+    cluster_added: counter("Clusters added (at start and by reloads and CDS updates)"),
+    cluster_modified: counter("Clusters replaced by a reload or CDS update with a changed config"),
+    cluster_removed: counter("Clusters removed by a reload or CDS update"),
+    warming_clusters: gauge("Clusters of a reload initializing (DNS) before they take traffic", {
+      perProcess: true,
+    }),
   },
 });
+
+/**
+ * `cluster.<name>.outlier_detection.*` (Envoy's `ALL_OUTLIER_DETECTION_STATS`), created only for a
+ * cluster with `outlier_detection`, as in Envoy. `ejections_detected_degradation` exists (Envoy shows
+ * it) and stays 0: there is no degradation detector.
+ */
+export const OUTLIER_DETECTION_STATS = declareScope({
+  prefix: "cluster.<name>.outlier_detection.",
+  title: "Outlier detection (clusters with `outlier_detection`)",
+  stats: {
+    ejections_active: gauge("Hosts ejected now"),
+    ejections_consecutive_5xx: counter("Deprecated: consecutive 5xx detections (enforced or not)"),
+    ejections_detected_consecutive_5xx: counter("Hosts seen failing `consecutive_5xx` times in a row"),
+    ejections_detected_consecutive_gateway_failure: counter(
+      "Hosts seen answering 502/503/504 `consecutive_gateway_failure` times in a row",
+    ),
+    ejections_detected_consecutive_local_origin_failure: counter(
+      "Hosts seen failing locally (connect failure, timeout) `consecutive_local_origin_failure` times in a row",
+    ),
+    ejections_detected_degradation: counter("Never (no degradation detector)"),
+    ejections_detected_failure_percentage: counter(
+      "Hosts seen failing `failure_percentage_threshold`% or more of an interval's requests",
+    ),
+    ejections_detected_local_origin_failure_percentage: counter(
+      "The same for local-origin failures (`split_external_local_origin_errors`)",
+    ),
+    ejections_detected_local_origin_success_rate: counter(
+      "The same as success rate for local-origin failures (`split_external_local_origin_errors`)",
+    ),
+    ejections_detected_success_rate: counter(
+      "Hosts whose success rate in an interval was below the hosts' mean by `success_rate_stdev_factor`/1000 standard deviations",
+    ),
+    ejections_enforced_consecutive_5xx: counter("Ejections for consecutive 5xx"),
+    ejections_enforced_consecutive_gateway_failure: counter("Ejections for consecutive gateway failures"),
+    ejections_enforced_consecutive_local_origin_failure: counter(
+      "Ejections for consecutive local-origin failures",
+    ),
+    ejections_enforced_failure_percentage: counter("Ejections for failure percentage"),
+    ejections_enforced_local_origin_failure_percentage: counter(
+      "Ejections for local-origin failure percentage",
+    ),
+    ejections_enforced_local_origin_success_rate: counter("Ejections for local-origin success rate"),
+    ejections_enforced_success_rate: counter("Ejections for success rate"),
+    ejections_enforced_total: counter("Ejections, any reason"),
+    ejections_overflow: counter(
+      "Ejections not done because `max_ejection_percent` of the hosts were ejected",
+    ),
+    ejections_success_rate: counter("Deprecated: success-rate detections (enforced or not)"),
+    ejections_total: counter(
+      "Deprecated: consecutive-5xx and success-rate ejections within `max_ejection_percent`, enforced or not",
+    ),
+  },
+});
+
+export type OutlierDetectionStats = StatsOf<typeof OUTLIER_DETECTION_STATS.stats>;
+
+export function createOutlierDetectionStats(store: StatsStore, cluster: string): OutlierDetectionStats {
+  return resolveScope(store, OUTLIER_DETECTION_STATS, cluster).stats;
+}
+
+/**
+ * `cluster.<name>.health_check.*` (Envoy's `ALL_HEALTH_CHECKER_STATS`), created only for a cluster
+ * with an applied `health_checks` entry, as in Envoy. With `--concurrency N` every worker checks, so
+ * the counters are N times Envoy's (docs/ENVOY-DIFFERENCES.md).
+ */
+export const HEALTH_CHECK_STATS = declareScope({
+  prefix: "cluster.<name>.health_check.",
+  title: "Active health checking (clusters with `health_checks`)",
+  stats: {
+    attempt: counter("Health checks sent"),
+    success: counter("Health checks passed"),
+    failure: counter("Health checks failed (a wrong status, a timeout, a connection failure)"),
+    passive_failure: counter("Never (no passive failure reaches the checker)"),
+    network_failure: counter("Health checks failed by a timeout or a connection failure"),
+    verify_cluster: counter("Never (no `service_name_matcher` check)"),
+    healthy: gauge("Hosts passing their health check", { perProcess: true }),
+    degraded: gauge("Never non-zero (no degraded hosts)", { perProcess: true }),
+  },
+});
+
+export type HealthCheckStats = StatsOf<typeof HEALTH_CHECK_STATS.stats>;
+
+export function createHealthCheckStats(store: StatsStore, cluster: string): HealthCheckStats {
+  return resolveScope(store, HEALTH_CHECK_STATS, cluster).stats;
+}
 
 /** Cluster-level stats resolved once; see proxy/stats/store.ts. */
 export type ClusterStats = StatsOf<typeof CLUSTER_STATS.stats> & {

@@ -137,10 +137,9 @@ describe("fields accepted with a warning", () => {
   it("name the field and why; their insides are still checked", () => {
     const cluster = `    circuit_breakers: { thresholds: [{ priority: HIGH, max_connections: 10 }] }
     outlier_detection: { consecutive_5xx: 3 }
-    health_checks: [{ timeout: 1s, interval: 5s, unhealthy_threshold: 2, healthy_threshold: 1, tcp_health_check: {} }]`;
+    health_checks: [{ timeout: 1s, interval: 5s, unhealthy_threshold: 2, healthy_threshold: 1, grpc_health_check: {} }]`;
     expect(warningsOf(loadConfigString(bootstrap({ cluster })))).toEqual([
-      "static_resources.clusters[0].outlier_detection: ignored (echomesh-proxy ejects no hosts)",
-      "static_resources.clusters[0].health_checks: ignored (echomesh-proxy sends no health checks; every host counts as healthy)",
+      "static_resources.clusters[0].health_checks[0].grpc_health_check: ignored (echomesh-proxy sends no gRPC or custom health checks; every host counts as healthy)",
     ]);
     const typo = "    circuit_breakers: { thresholds: [{ max_conections: 10 }] }";
     expect(errorsOf(bootstrap({ cluster: typo }))[0]).toMatch(

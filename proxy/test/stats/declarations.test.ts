@@ -13,11 +13,13 @@ import { GLOBAL_CONNECTIONS_STATS } from "../../listener/stats.js";
 import { defaultFactories } from "../../server/factories.js";
 import { silentLogger } from "../../server/log.js";
 import { ProxyServer } from "../../server/server.js";
+import { CDS_STATS, LDS_STATS } from "../../server/stats.js";
 import { isPerProcessGauge, STAT_SCOPES } from "../../stats/catalog.js";
 import { counter, declareScope, fillName, gauge, resolveScope } from "../../stats/declare.js";
 import { renderPrometheus } from "../../stats/prometheus.js";
 import { renderStatsText, selectStats } from "../../stats/render.js";
 import { StatsStore } from "../../stats/store.js";
+import { HEALTH_CHECK_STATS, OUTLIER_DETECTION_STATS } from "../../upstream/cluster_stats.js";
 
 /** The seed's sidecar as the CLI builds it, not started: no socket bound, no DNS lookup made. */
 async function unstartedServer(): Promise<ProxyServer> {
@@ -49,8 +51,13 @@ describe("declared stats in the admin's output", () => {
     );
     let declared = 0;
     for (const scope of STAT_SCOPES) {
-      // Host stats are per host (/clusters); the overload monitor's only exist when it is configured.
-      if (scope === HOST_STATS || scope === GLOBAL_CONNECTIONS_STATS) continue;
+      // Host stats are per host (/clusters); the overload monitor's, outlier detection's and active
+      // health checking's only exist when they are configured.
+      if (scope === HOST_STATS || scope === GLOBAL_CONNECTIONS_STATS || scope === OUTLIER_DETECTION_STATS)
+        continue;
+      if (scope === HEALTH_CHECK_STATS) continue;
+      // CDS's and LDS's exist with their file in dynamic_resources (proxy/test/reload/).
+      if (scope === CDS_STATS || scope === LDS_STATS) continue;
       const prefix = fillName(scope.prefix, ...(PREFIX_VALUES[scope.prefix] ?? []));
       for (const [name, decl] of Object.entries(scope.stats)) {
         declared++;

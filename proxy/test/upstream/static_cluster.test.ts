@@ -44,8 +44,12 @@ describe("static cluster", () => {
   });
 
   it("never chooses an unhealthy or draining host, and returns null when none remain", async () => {
+    // Panic mode off: at the default 50% threshold, too few healthy hosts means every host is balanced.
     const { cm } = manager([
-      clusterConfig({ endpoints: [endpoint("10.0.0.1"), endpoint("10.0.0.2"), endpoint("10.0.0.3")] }),
+      clusterConfig({
+        endpoints: [endpoint("10.0.0.1"), endpoint("10.0.0.2"), endpoint("10.0.0.3")],
+        healthyPanicThreshold: 0,
+      }),
     ]);
     const c = cm.get("service")!;
     const [h1, h2, h3] = c.hosts;
