@@ -15,6 +15,32 @@ export async function stats(admin: Endpoint): Promise<Map<string, number>> {
   return out;
 }
 
+/**
+ * `/clusters` (text): the health_flags of each host of `cluster`, keyed by its hostname (the DNS
+ * name; the address for an IP literal), e.g. `{ service1: "healthy", service2: "/failed_active_hc" }`.
+ */
+export async function healthFlags(admin: Endpoint, cluster: string): Promise<Record<string, string>> {
+  const r = await request(admin, "/clusters");
+  if (r.status !== 200) throw new Error(`admin /clusters answered ${r.status}`);
+  const names = new Map<string, string>();
+  const flags = new Map<string, string>();
+  for (const line of r.body.toString("utf8").split("\n")) {
+    const [name, host, field, value] = line.split("::");
+    if (name !== cluster || host === undefined || value === undefined) continue;
+    if (field === "hostname") names.set(host, value);
+    else if (field === "health_flags") flags.set(host, value);
+  }
+  return Object.fromEntries([...flags].map(([host, f]) => [names.get(host) || host, f]));
+}
+
+/** The hosts of `cluster` whose health_flags include `flag` (e.g. `/failed_outlier_check`), sorted. */
+export async function hostsFlagged(admin: Endpoint, cluster: string, flag: string): Promise<string[]> {
+  const flags = await healthFlags(admin, cluster);
+  return Object.keys(flags)
+    .filter((h) => flags[h]?.includes(flag))
+    .sort();
+}
+
 export async function stat(admin: Endpoint, name: string): Promise<number> {
   const value = (await stats(admin)).get(name);
   if (value === undefined) throw new Error(`admin /stats has no ${name}`);
