@@ -66,7 +66,7 @@ export const mutants: Mutant[] = [
     file: "proxy/router/upstream_request.ts",
     edits: [
       {
-        search: "const host = cluster.chooseHost();",
+        search: "const host = selector === null ? cluster.chooseHost() : selector.chooseHost(cluster);",
         replace:
           "const rrConn = stream.connection ?? stream;\n" +
           "        const rrSeq = (rrConn.mutantRr ??= new Map());\n" +
@@ -397,8 +397,8 @@ export const mutants: Mutant[] = [
     file: "proxy/router/forward.ts",
     edits: [
       {
-        search: 'stream.sendLocalReply(504, UPSTREAM_TIMEOUT, "response_timeout");',
-        replace: 'stream.sendLocalReply(503, UPSTREAM_TIMEOUT, "response_timeout");',
+        search: 'stream.sendLocalReply(504, UPSTREAM_TIMEOUT, "response_timeout",',
+        replace: 'stream.sendLocalReply(503, UPSTREAM_TIMEOUT, "response_timeout",',
       },
     ],
   },
@@ -410,9 +410,8 @@ export const mutants: Mutant[] = [
     file: "proxy/router/forward.ts",
     edits: [
       {
-        search:
-          "this.retry = policy !== null && policy.retryOn.size > 0 ? new RetryState(policy, ctx.random) : null;",
-        replace: "this.retry = null;",
+        search: "? new RetryState(policy, ctx.random, ctx.dialect)",
+        replace: "? null",
       },
     ],
   },

@@ -1,7 +1,9 @@
+import { type ExtensionSpec, resolveExtension } from "./extension.js";
 import { didYouMean } from "./hint.js";
 import type {
   DirectResponseAction,
   ForwardAction,
+  HeaderMatcher,
   RedirectAction,
   RetryPolicy,
   WeightedClusterEntry,
@@ -9,6 +11,7 @@ import type {
 import { show } from "./path.js";
 import type { Obj } from "./reader.js";
 import { toJsSubstitution } from "./regex.js";
+import { parseHeaderMatcher } from "./route_match.js";
 import { hostRewrite, useWebsocket } from "./v2.js";
 import { hostRewriteLiteral, regexMatcher, upgradeConfigs } from "./v3.js";
 
@@ -168,21 +171,31 @@ function parseWeighted(w: Obj): { clusters: WeightedClusterEntry[]; totalWeight:
   return clusters.length === items.length && items.length > 0 ? { clusters, totalWeight: sum } : null;
 }
 
-/** retry_on conditions the router implements. */
-export const RETRY_ON = ["5xx", "gateway-error", "connect-failure", "reset", "retriable-status-codes"];
-const ENVOY_RETRY_ON = [
+/** retry_on conditions the router implements (Envoy's HTTP conditions). */
+export const RETRY_ON = [
+  "5xx",
+  "gateway-error",
+  "reset",
+  "reset-before-request",
+  "connect-failure",
+  "envoy-ratelimited",
   "retriable-4xx",
   "refused-stream",
+  "retriable-status-codes",
   "retriable-headers",
-  "envoy-ratelimited",
-  "reset-before-request",
-  "http3-post-connect-failure",
-  "cancelled",
-  "deadline-exceeded",
-  "internal",
-  "resource-exhausted",
-  "unavailable",
 ];
+/** Accepted as Envoy accepts it; it never applies here (no HTTP/3 upstream). */
+const NEVER_APPLIES = "http3-post-connect-failure";
+/** Envoy's gRPC conditions (they read `grpc-status`): not implemented. */
+const GRPC_RETRY_ON = ["cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"];
+
+const PREVIOUS_HOSTS: Readonly<Record<"previousHosts", ExtensionSpec>> = {
+  previousHosts: {
+    name: "envoy.retry_host_predicates.previous_hosts",
+    deprecatedNames: [],
+    typeUrl: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
+  },
+};
 
 export function parseRetryPolicy(p: Obj): RetryPolicy {
   const retryOn = new Set<string>();
@@ -191,16 +204,18 @@ export function parseRetryPolicy(p: Obj): RetryPolicy {
     const condition = part.trim().toLowerCase();
     if (condition === "") continue;
     if (RETRY_ON.includes(condition)) retryOn.add(condition);
-    else if (ENVOY_RETRY_ON.includes(condition)) {
+    else if (condition === NEVER_APPLIES) {
+      p.ctx.warn(p.at("retry_on"), `${show(condition)} never applies: echomesh-proxy has no HTTP/3 upstream`);
+    } else if (GRPC_RETRY_ON.includes(condition)) {
       p.error(
         "retry_on",
-        `unsupported value ${show(condition)} (echomesh-proxy supports ${RETRY_ON.join(", ")})`,
+        `unsupported value ${show(condition)} (gRPC conditions are not implemented; echomesh-proxy supports ${RETRY_ON.join(", ")})`,
       );
     } else {
       // Envoy 1.40 logs "Unknown retry_on policy token(s)" and ignores them.
       p.ctx.warn(
         p.at("retry_on"),
-        `ignored unknown value ${show(condition)}${didYouMean(condition, [...RETRY_ON, ...ENVOY_RETRY_ON])}`,
+        `ignored unknown value ${show(condition)}${didYouMean(condition, [...RETRY_ON, NEVER_APPLIES, ...GRPC_RETRY_ON])}`,
       );
     }
   }
@@ -212,6 +227,30 @@ export function parseRetryPolicy(p: Obj): RetryPolicy {
     if (code >= 100 && code <= 599) retriableStatusCodes.add(code);
     else p.ctx.error(item.path, `expected an HTTP status code, got ${show(item.value)}`);
   }
+  const retriableHeaders = headerMatchers(p, "retriable_headers");
+  const retriableRequestHeaders = headerMatchers(p, "retriable_request_headers");
+  let previousHosts = false;
+  for (const entry of p.objList("retry_host_predicate")) {
+    const ext = resolveExtension(entry, PREVIOUS_HOSTS, "retry host predicate");
+    if (ext !== null) {
+      previousHosts = true;
+      ext.body.done();
+    }
+    entry.done();
+  }
+  const hostSelectionRetryMaxAttempts = p.int("host_selection_retry_max_attempts", 1);
+  if (p.has("retry_priority")) {
+    p.ignoreBecause(
+      "retry_priority",
+      "endpoints have one priority (0), so there is no other priority to move a retry to",
+    );
+  }
+  if (p.has("rate_limited_retry_back_off")) {
+    p.ignoreBecause(
+      "rate_limited_retry_back_off",
+      "retries always use retry_back_off (a reset header such as retry-after is not read)",
+    );
+  }
   let baseIntervalMs = 25;
   let maxIntervalMs = 250;
   const backOff = p.obj("retry_back_off");
@@ -222,18 +261,30 @@ export function parseRetryPolicy(p: Obj): RetryPolicy {
     if (maxIntervalMs < baseIntervalMs) backOff.error("max_interval", "must not be less than base_interval");
     backOff.done();
   }
-  p.unsupported(
-    "per_try_idle_timeout",
-    "retry_host_predicate",
-    "host_selection_retry_max_attempts",
-    "retry_priority",
-    "retriable_headers",
-    "retriable_request_headers",
-    "rate_limited_retry_back_off",
-    "retry_options_predicates",
-  );
+  p.unsupported("per_try_idle_timeout", "retry_options_predicates");
   p.done();
-  return { retryOn, numRetries, perTryTimeoutMs, retriableStatusCodes, baseIntervalMs, maxIntervalMs };
+  return {
+    retryOn,
+    numRetries,
+    perTryTimeoutMs,
+    retriableStatusCodes,
+    retriableHeaders,
+    retriableRequestHeaders,
+    previousHosts,
+    hostSelectionRetryMaxAttempts,
+    baseIntervalMs,
+    maxIntervalMs,
+  };
+}
+
+/** A list of header matchers (`retriable_headers`, `retriable_request_headers`). */
+function headerMatchers(p: Obj, key: string): HeaderMatcher[] {
+  const out: HeaderMatcher[] = [];
+  for (const h of p.objList(key)) {
+    const m = parseHeaderMatcher(h);
+    if (m !== null) out.push(m);
+  }
+  return out;
 }
 
 export function parseRedirect(r: Obj): RedirectAction {

@@ -73,6 +73,8 @@ function parseVirtualHost(v: Obj): VirtualHostConfig | null {
   });
   const retry = v.obj("retry_policy");
   const retryPolicy = retry === null ? null : parseRetryPolicy(retry);
+  const includeRequestAttemptCount = v.bool("include_request_attempt_count", false);
+  const includeAttemptCountInResponse = v.bool("include_attempt_count_in_response", false);
   v.ignore("metadata");
   v.unsupported(
     "require_tls",
@@ -80,8 +82,6 @@ function parseVirtualHost(v: Obj): VirtualHostConfig | null {
     "rate_limits",
     "cors",
     ...PER_SCOPE_UNSUPPORTED,
-    "include_request_attempt_count",
-    "include_attempt_count_in_response",
     "hedge_policy",
     "retry_policy_typed_config",
     "per_request_buffer_limit_bytes",
@@ -89,7 +89,9 @@ function parseVirtualHost(v: Obj): VirtualHostConfig | null {
     "matcher",
   );
   v.done();
-  return name === undefined ? null : { name, domains, routes, retryPolicy };
+  return name === undefined
+    ? null
+    : { name, domains, routes, retryPolicy, includeRequestAttemptCount, includeAttemptCountInResponse };
 }
 
 function parseRoute(r: Obj, defaultName: string): RouteConfig | null {

@@ -52,8 +52,8 @@ const HEADER_KINDS = [
   "string_match",
 ];
 
-/** One `headers[]` matcher; no match field at all means "present". */
-function parseHeaderMatcher(h: Obj): HeaderMatcher | null {
+/** One `headers[]` matcher (also a retry policy's `retriable_headers`); no match field at all means "present". */
+export function parseHeaderMatcher(h: Obj): HeaderMatcher | null {
   const name = h.name("name")?.toLowerCase();
   const kind = h.oneOf(HEADER_KINDS);
   const invert = h.bool("invert_match", false);

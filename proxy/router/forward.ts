@@ -29,9 +29,10 @@ import type { HcmStats } from "../http/stats.js";
 import type { DownstreamStream } from "../http/stream.js";
 import type { Cluster } from "../upstream/cluster.js";
 import type { Host } from "../upstream/host.js";
+import { localOriginFailureOf } from "../upstream/outlier_detection.js";
 import { consumeRouterHeaders, mergeRetryPolicy } from "./header_policy.js";
-import { RetryState } from "./retry.js";
-import { beginUpstream, buildUpstreamRequest, expectedTimeout } from "./upstream_request.js";
+import { RetryState, retriableRequest } from "./retry.js";
+import { beginUpstream, buildUpstreamRequest, expectedTimeout, setHeader } from "./upstream_request.js";
 
 export interface ForwardContext {
   readonly hcmStats: HcmStats;
@@ -41,6 +42,12 @@ export interface ForwardContext {
   readonly retryBufferLimit: number;
   /** The config file's dialect: how local replies word a reset. */
   readonly dialect: ConfigVersion;
+}
+
+/** The virtual host's `x-envoy-attempt-count` options (a `VirtualHostConfig`). */
+export interface AttemptCountOptions {
+  readonly includeRequestAttemptCount: boolean;
+  readonly includeAttemptCountInResponse: boolean;
 }
 
 /** One try: forwards the pool's callbacks while it is the current try. */
@@ -88,6 +95,8 @@ export class Forwarder {
   private heldPool: ConnPool | null = null;
   /** A retry is counted in the cluster's `max_retries` for this request. */
   private holdsRetry = false;
+  /** Tries started (Envoy's attempt_count_, `x-envoy-attempt-count`). */
+  private attemptCount = 0;
   private done = false;
 
   constructor(
@@ -97,6 +106,7 @@ export class Forwarder {
     private readonly action: ForwardAction,
     match: RouteMatch,
     retryPolicy: RetryPolicy | null,
+    private readonly vhost: AttemptCountOptions,
   ) {
     let policy = retryPolicy;
     let timeoutMs = action.timeoutMs;
@@ -115,7 +125,11 @@ export class Forwarder {
     this.timeoutMs = timeoutMs;
     // Envoy keeps a retry state whenever `retry_on` names a condition, `num_retries: 0` included (a
     // retriable outcome is then `upstream_rq_retry_limit_exceeded`, flag URX).
-    this.retry = policy !== null && policy.retryOn.size > 0 ? new RetryState(policy, ctx.random) : null;
+    // With `retriable_request_headers`, a request matching none of them gets no retry state.
+    this.retry =
+      policy !== null && policy.retryOn.size > 0 && retriableRequest(policy, stream)
+        ? new RetryState(policy, ctx.random, ctx.dialect)
+        : null;
     const perTry = headerPerTry ?? policy?.perTryTimeoutMs ?? 0;
     // A per-try timeout not below the route timeout is none (Envoy's finalTimeout).
     this.perTryTimeoutMs = timeoutMs > 0 && perTry >= timeoutMs ? 0 : perTry;
@@ -220,13 +234,17 @@ export class Forwarder {
     this.backoffTimer = null;
     if (this.done) return;
     const cluster = this.cluster;
-    const host = beginUpstream(this.stream, cluster, this.action, this.req, this.internal);
+    const host = beginUpstream(this.stream, cluster, this.action, this.req, this.internal, this.retry);
     if (host === null) {
       this.finish();
       this.stream.sendLocalReply(503, NO_HEALTHY_UPSTREAM, "no_healthy_upstream");
       return;
     }
     if (this.retry !== null && this.retry.attempts > 0) this.refreshExpectedTimeout();
+    this.attemptCount++;
+    if (this.vhost.includeRequestAttemptCount) {
+      setHeader(this.req.headers, "x-envoy-attempt-count", String(this.attemptCount));
+    }
     const attempt = new Attempt(this);
     this.current = attempt;
     this.currentHost = host;
@@ -264,9 +282,10 @@ export class Forwarder {
 
   onHeaders(_a: Attempt, status: number, headers: RawHeaders): void {
     const stats = this.cluster.stats;
+    if (this.currentHost !== null) this.cluster.outlierDetector?.putResponse(this.currentHost, status);
     const retry = this.retry;
     this.releaseRetry();
-    if (retry?.wouldRetryStatus(status)) {
+    if (retry?.wouldRetryResponse(status, headers)) {
       if (this.takeRetry(retry)) {
         // The retried response is discarded, and its connection with it; it counts only as `retry.`.
         stats.countRetriedResponse(status);
@@ -297,6 +316,9 @@ export class Forwarder {
     const ms = String(Date.now() - this.tryStart);
     if (serviceTime < 0) out.push("x-envoy-upstream-service-time", ms);
     else out[serviceTime + 1] = ms;
+    if (this.vhost.includeAttemptCountInResponse) {
+      out.push("x-envoy-attempt-count", String(this.attemptCount));
+    }
     this.stream.responseCodeDetails = "via_upstream";
     // An HTTP/1.1 body framed by content-length has no trailers (they need chunked encoding).
     this.stream.sendHeaders(status, out, false, !(this.upstreamHttp1 && contentLength));
@@ -321,6 +343,9 @@ export class Forwarder {
 
   onError(_a: Attempt, reason: ResetReason, detail: string): void {
     this.endTry(false);
+    const failure = localOriginFailureOf(reason);
+    if (failure !== null && this.currentHost !== null)
+      this.cluster.outlierDetector?.putLocalOriginFailure(this.currentHost, failure);
     const stream = this.stream;
     const dialect = this.ctx.dialect;
     if (stream.headersSent) {
@@ -334,7 +359,7 @@ export class Forwarder {
     }
     const retry = this.retry;
     this.releaseRetry();
-    if (retry?.wouldRetryReset(reason) && this.takeRetry(retry)) {
+    if (retry?.wouldRetryReset(reason, detail) && this.takeRetry(retry)) {
       this.scheduleRetry();
       return;
     }
@@ -348,8 +373,7 @@ export class Forwarder {
       status,
       upstreamResetBody(reason, retried, dialect),
       resetDetails(reason, false, dialect, detail),
-      // A circuit breaker's overflow says so (Envoy's onUpstreamAbort).
-      reason === "overflow" ? ["x-envoy-overloaded", "true"] : undefined,
+      this.localReplyHeaders(reason === "overflow"),
     );
   }
 
@@ -409,7 +433,7 @@ export class Forwarder {
       stream.responseCodeDetails = "response_timeout";
       stream.resetStream();
     } else {
-      stream.sendLocalReply(504, UPSTREAM_TIMEOUT, "response_timeout");
+      stream.sendLocalReply(504, UPSTREAM_TIMEOUT, "response_timeout", this.localReplyHeaders(false));
     }
   }
 
@@ -419,6 +443,7 @@ export class Forwarder {
     this.cluster.stats.upstream_rq_per_try_timeout.value++;
     const host = this.currentHost;
     if (host !== null) host.stats.rq_timeout++;
+    if (host !== null) this.cluster.outlierDetector?.putLocalOriginFailure(host, "timeout");
     this.endTry(true);
     const retry = this.retry;
     this.releaseRetry();
@@ -431,7 +456,8 @@ export class Forwarder {
     if (host !== null) host.stats.rq_error++;
     this.finish();
     this.stream.addFlag("UT");
-    this.stream.sendLocalReply(504, UPSTREAM_TIMEOUT, "upstream_per_try_timeout");
+    const headers = this.localReplyHeaders(false);
+    this.stream.sendLocalReply(504, UPSTREAM_TIMEOUT, "upstream_per_try_timeout", headers);
   }
 
   /** The downstream went away: release the upstream now. */
@@ -449,8 +475,21 @@ export class Forwarder {
     const host = this.currentHost;
     if (host !== null) host.stats.rq_timeout++;
     if (!awaitingHeaders) return;
+    if (host !== null) this.cluster.outlierDetector?.putLocalOriginFailure(host, "timeout");
     this.cluster.stats.countResponse(504, this.internal);
     if (host !== null) host.stats.rq_error++;
+  }
+
+  /**
+   * The headers of a local reply after a try (Envoy's onUpstreamAbort): `x-envoy-overloaded` for a
+   * circuit breaker's overflow, `x-envoy-attempt-count` when the virtual host asks for it.
+   */
+  private localReplyHeaders(overloaded: boolean): RawHeaders | undefined {
+    const count = this.vhost.includeAttemptCountInResponse;
+    if (!overloaded && !count) return undefined;
+    const out: RawHeaders = overloaded ? ["x-envoy-overloaded", "true"] : [];
+    if (count) out.push("x-envoy-attempt-count", String(this.attemptCount));
+    return out;
   }
 
   /** No more tries: stop every timer. */

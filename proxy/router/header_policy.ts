@@ -20,6 +20,8 @@ export interface HeaderOverrides {
   maxRetries: number | null;
   /** `x-envoy-retriable-status-codes`: codes added to the route's. */
   retriableStatusCodes: number[] | null;
+  /** `x-envoy-retriable-header-names`: response headers (present) added to `retriable_headers`. */
+  retriableHeaderNames: string[] | null;
   /**
    * `x-envoy-hedge-on-per-try-timeout: true`: x-envoy-expected-rq-timeout-ms then announces the
    * route timeout, not the per-try one (measured; the hedged second try itself is not implemented:
@@ -66,6 +68,7 @@ export function consumeRouterHeaders(headers: RawHeaders): HeaderOverrides | nul
       retryOn: null,
       maxRetries: null,
       retriableStatusCodes: null,
+      retriableHeaderNames: null,
       hedgeOnPerTryTimeout: false,
     };
     switch (lower) {
@@ -83,6 +86,9 @@ export function consumeRouterHeaders(headers: RawHeaders): HeaderOverrides | nul
         break;
       case "x-envoy-retry-on":
         out.retryOn = [...(out.retryOn ?? []), ...list(value)];
+        break;
+      case "x-envoy-retriable-header-names":
+        out.retriableHeaderNames = [...(out.retriableHeaderNames ?? []), ...list(value)];
         break;
       case "x-envoy-retriable-status-codes":
         out.retriableStatusCodes = [
@@ -108,15 +114,26 @@ export function mergeRetryPolicy(route: RetryPolicy | null, o: HeaderOverrides):
   for (const c of o.retryOn ?? []) retryOn.add(c);
   const codes = new Set(route?.retriableStatusCodes ?? []);
   for (const c of o.retriableStatusCodes ?? []) codes.add(c);
+  const headers = route?.retriableHeaders ?? [];
+  const names = o.retriableHeaderNames ?? [];
   return {
     retryOn,
     numRetries: o.maxRetries ?? route?.numRetries ?? 1,
     perTryTimeoutMs: o.perTryTimeoutMs ?? route?.perTryTimeoutMs ?? 0,
     retriableStatusCodes: codes,
+    retriableHeaders:
+      names.length === 0
+        ? headers
+        : [...headers, ...names.map((name) => ({ name, match: PRESENT, invert: false }))],
+    retriableRequestHeaders: route?.retriableRequestHeaders ?? [],
+    previousHosts: route?.previousHosts ?? false,
+    hostSelectionRetryMaxAttempts: route?.hostSelectionRetryMaxAttempts ?? 1,
     baseIntervalMs: route?.baseIntervalMs ?? 25,
     maxIntervalMs: route?.maxIntervalMs ?? 250,
   };
 }
+
+const PRESENT = { kind: "present", present: true } as const;
 
 function milliseconds(value: string): number | null {
   const t = value.trim();

@@ -90,7 +90,7 @@ export class Router implements RequestHandler<DownstreamStream> {
         const cluster = this.cluster(stream, action);
         if (cluster === undefined) return;
         const policy = action.retryPolicy ?? sel.vhost.retryPolicy;
-        new Forwarder(this.ctx, stream, cluster, action, sel.route.match, policy).start();
+        new Forwarder(this.ctx, stream, cluster, action, sel.route.match, policy, sel.vhost).start();
       }
     }
   }
@@ -148,8 +148,11 @@ export class Router implements RequestHandler<DownstreamStream> {
   }
 }
 
-/** Route header lookup: pseudo-headers from the stream, others joined with "," as Envoy does. */
-function lookup(stream: DownstreamStream, name: string): string | undefined {
+/**
+ * Route header lookup (also a retry policy's `retriable_request_headers`): pseudo-headers from the
+ * stream, others joined with "," as Envoy does.
+ */
+export function lookup(stream: DownstreamStream, name: string): string | undefined {
   if (name.charCodeAt(0) === 58 /* : */) {
     switch (name) {
       case ":method":

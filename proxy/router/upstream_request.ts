@@ -51,8 +51,10 @@ export function beginUpstream(
   action: ForwardAction,
   req: UpstreamRequest,
   internal: boolean,
+  /** A retry state with `previous_hosts` picks the host (a retry avoids the hosts tried). */
+  selector: { chooseHost(cluster: Cluster): Host | null } | null = null,
 ): Host | null {
-  const host = cluster.chooseHost();
+  const host = selector === null ? cluster.chooseHost() : selector.chooseHost(cluster);
   if (host === null) {
     cluster.stats.upstream_cx_none_healthy.value++;
     cluster.stats.countResponse(503, internal);
@@ -84,7 +86,7 @@ export function expectedTimeout(routeTimeoutMs: number, perTryTimeoutMs: number)
  * Set a header Envoy's router sets (an internal client may have sent its own: the value is replaced
  * in its place), else append it. Only an internal request can still carry x-envoy-* headers.
  */
-function setHeader(headers: RawHeaders, lowerName: string, value: string): void {
+export function setHeader(headers: RawHeaders, lowerName: string, value: string): void {
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i] as string;
     if (name.length === lowerName.length && name.toLowerCase() === lowerName) {

@@ -145,6 +145,10 @@ describe("v3 configs", () => {
       numRetries: 2,
       perTryTimeoutMs: 500,
       retriableStatusCodes: new Set([409, 429]),
+      retriableHeaders: [],
+      retriableRequestHeaders: [],
+      previousHosts: false,
+      hostSelectionRetryMaxAttempts: 1,
       baseIntervalMs: 100,
       maxIntervalMs: 1_000,
     });
