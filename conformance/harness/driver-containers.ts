@@ -8,14 +8,18 @@
  * at the end of the run, and a crashed run's leftovers are removed at the next start.
  */
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { StartedTestContainer } from "testcontainers";
 import { waitUntil } from "../../lib/wait.js";
 import { CONSISTENTLY, request } from "./client.js";
 import { docker, removeLabelled, runLabels } from "./docker.js";
-import { adminPort, listenerPort } from "./envoy-doc.js";
+import { adminPort } from "./envoy-doc.js";
 import { renderConfig } from "./render.js";
 import { ECHO_PORT, probePath } from "./topologies.js";
 import type { Driver, Endpoint, ProxyNode, RunningTopology, Target, Topology } from "./types.js";
+import { entryListenerPort, renderDiscovery, writeAtomically, XDS_DIR, xdsDir } from "./xds_files.js";
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
@@ -26,6 +30,8 @@ async function logsOf(id: string): Promise<string> {
 export async function containerDriver(reason: string, echoImage: string): Promise<Driver> {
   const { GenericContainer, Wait } = await import("testcontainers");
   const runId = randomBytes(4).toString("hex");
+  /** Host directories bind-mounted as proxies' XDS_DIR (their LDS/CDS files). */
+  const hostDir = mkdtempSync(join(tmpdir(), "echomesh-conformance-xds-"));
   const labels = runLabels(runId);
   const stale = await removeLabelled();
   const staleNote =
@@ -51,7 +57,7 @@ export async function containerDriver(reason: string, echoImage: string): Promis
         const node = topology.echos.find((e) => e.name === name);
         if (!node) throw new Error(`no echo ${name} in ${topology.id}`);
         // A sidecar's ports live in this container's network namespace: expose them here.
-        const extra = sidecarOf(name).flatMap((p) => [listenerPort(p.config), adminPort(p.config)]);
+        const extra = sidecarOf(name).flatMap((p) => [entryListenerPort(p), adminPort(p.config)]);
         const started = await new GenericContainer(echoImage)
           .withCommand(["echo"])
           .withEnvironment({ INSTANCE: name, ...node.env })
@@ -65,6 +71,8 @@ export async function containerDriver(reason: string, echoImage: string): Promis
         echos.set(name, started);
       };
 
+      /** Each proxy's LDS/CDS directory on the host (proxies with `files`). */
+      const xdsDirs = new Map<string, string>();
       const startProxy = async (p: ProxyNode) => {
         const config = renderConfig(p.config, target);
         const admin = adminPort(p.config);
@@ -73,6 +81,13 @@ export async function containerDriver(reason: string, echoImage: string): Promis
           .withCopyContentToContainer([{ content: config, target: target.configPath }])
           .withLabels(labels)
           .withStartupTimeout(60_000);
+        if (p.files !== undefined) {
+          const dir = xdsDir(hostDir, `${topology.id}-${p.name}`);
+          xdsDirs.set(p.name, dir);
+          for (const [name, doc] of Object.entries(p.files))
+            writeAtomically(dir, name, renderDiscovery(doc, target));
+          builder = builder.withBindMounts([{ source: dir, target: XDS_DIR, mode: "ro" }]);
+        }
         if (p.sidecarOf) {
           const host = echos.get(p.sidecarOf);
           if (!host) throw new Error(`sidecar ${p.name}: echo ${p.sidecarOf} not started`);
@@ -81,7 +96,7 @@ export async function containerDriver(reason: string, echoImage: string): Promis
           builder = builder
             .withNetworkMode(network)
             .withNetworkAliases(...p.aliases)
-            .withExposedPorts(listenerPort(p.config), admin)
+            .withExposedPorts(entryListenerPort(p), admin)
             .withWaitStrategy(Wait.forHttp("/ready", admin).forStatusCode(200));
         }
         const started = await builder.start();
@@ -112,7 +127,7 @@ export async function containerDriver(reason: string, echoImage: string): Promis
         return { host: c.getHost(), port: c.getMappedPort(port) };
       };
       const adminEp = (name?: string) => published(proxyNode(name), adminPort(proxyNode(name).config));
-      const listenerEp = (name?: string) => published(proxyNode(name), listenerPort(proxyNode(name).config));
+      const listenerEp = (name?: string) => published(proxyNode(name), entryListenerPort(proxyNode(name)));
 
       const stop = async () => {
         const all = [...proxies.values(), ...echos.values()];
@@ -155,11 +170,18 @@ export async function containerDriver(reason: string, echoImage: string): Promis
           await c?.stop({ timeout: 2_000 });
         },
         runningEchos: () => [...echos.keys()],
+        async writeProxyFile(name, doc, proxy) {
+          const p = proxyNode(proxy);
+          const dir = xdsDirs.get(p.name);
+          if (dir === undefined) throw new Error(`proxy ${p.name} has no LDS/CDS files`);
+          writeAtomically(dir, name, renderDiscovery(doc, target));
+        },
         stop,
       };
     },
     async close() {
       await removeLabelled(runId);
+      rmSync(hostDir, { recursive: true, force: true });
     },
   };
   return driver;

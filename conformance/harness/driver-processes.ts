@@ -19,10 +19,11 @@ import { fromDist } from "../../lib/paths.js";
 import { stopChild } from "../../lib/process.js";
 import { sleep, waitUntil } from "../../lib/wait.js";
 import { CONSISTENTLY, request } from "./client.js";
-import { adminPort, clusters, inlineNames, listenerPort } from "./envoy-doc.js";
+import { adminPort, clusters, inlineNames } from "./envoy-doc.js";
 import { renderConfig } from "./render.js";
 import { ECHO_PORT, probePath } from "./topologies.js";
-import type { Driver, Endpoint, EnvoyDoc, RunningTopology, Target, Topology } from "./types.js";
+import type { Driver, Endpoint, EnvoyDoc, ProxyNode, RunningTopology, Target, Topology } from "./types.js";
+import { entryListenerPort, renderDiscovery, withXdsDir, writeAtomically, xdsDir } from "./xds_files.js";
 
 /** The echo service (built, like the rest of dist/, by the `conformance` project's global setup). */
 const echoMain = fromDist("echo/main.js");
@@ -141,6 +142,19 @@ export async function processDriver(reason: string): Promise<Driver> {
         return target.transformDns ? target.transformDns(map) : map;
       };
 
+      /** Each proxy's LDS/CDS directory (proxies with `files`). */
+      const xdsDirs = new Map<string, string>();
+      const rewriteFor = (p: ProxyNode) => {
+        const ip = ipOf(p.name);
+        return {
+          // 0.0.0.0 (listen) and 127.0.0.1 (the sidecar's own echo) are this node's address.
+          address: (a: string) => (a === "0.0.0.0" || a === "127.0.0.1" ? ip : undefined),
+          port,
+        };
+      };
+      const prepareFor = (names: Map<string, string[]>) => (b: EnvoyDoc) =>
+        askDns(target.names === "inline" ? inlineNames(b, names) : b, dns);
+
       const stopAll = async () => {
         await Promise.all([...proxyProcs, ...echoProcs.values()].map((p) => p.stop()));
         for (const p of [...proxyProcs, ...echoProcs.values()]) all.delete(p);
@@ -156,21 +170,22 @@ export async function processDriver(reason: string): Promise<Driver> {
           const ip = ipOf(p.name);
           const file = join(dir, `${topology.id}-${p.name}.yaml`);
           const names = dnsMap();
-          const doc = askDns(target.names === "inline" ? inlineNames(p.config, names) : p.config, dns);
-          writeFileSync(
-            file,
-            renderConfig(doc, target, {
-              // 0.0.0.0 (listen) and 127.0.0.1 (the sidecar's own echo) are this node's address.
-              address: (a) => (a === "0.0.0.0" || a === "127.0.0.1" ? ip : undefined),
-              port,
-            }),
-          );
+          let config = p.config;
+          if (p.files !== undefined) {
+            const xds = xdsDir(dir, `${topology.id}-${p.name}`);
+            xdsDirs.set(p.name, xds);
+            config = withXdsDir(config, xds);
+            for (const [name, doc] of Object.entries(p.files))
+              writeAtomically(xds, name, renderDiscovery(doc, target, prepareFor(names), rewriteFor(p)));
+          }
+          const doc = askDns(target.names === "inline" ? inlineNames(config, names) : config, dns);
+          writeFileSync(file, renderConfig(doc, target, rewriteFor(p)));
           const proc = new Proc(`proxy ${p.name}`, processCommand(file, p.serviceCluster, names), {});
           all.add(proc);
           proxyProcs.push(proc);
           await ready(proc, { host: ip, port: port(adminPort(p.config)) }, "/ready", (s) => s === 200);
         }
-        const entry = { host: ipOf(topology.entry), port: port(listenerPort(entryConfig(topology))) };
+        const entry = { host: ipOf(topology.entry), port: port(entryListenerPort(entryNode(topology))) };
         await waitUntil(
           `${topology.id} answers through ${topology.entry}`,
           async () => {
@@ -193,7 +208,7 @@ export async function processDriver(reason: string): Promise<Driver> {
         topology,
         listener: (name) => ({
           host: ipOf(proxyNode(name).name),
-          port: port(listenerPort(proxyNode(name).config)),
+          port: port(entryListenerPort(proxyNode(name))),
         }),
         admin: (name) => ({
           host: ipOf(proxyNode(name).name),
@@ -210,6 +225,12 @@ export async function processDriver(reason: string): Promise<Driver> {
           echoProcs.delete(name);
         },
         runningEchos: () => [...echoProcs.keys()],
+        async writeProxyFile(name, doc, proxy) {
+          const p = proxyNode(proxy);
+          const xds = xdsDirs.get(p.name);
+          if (xds === undefined) throw new Error(`proxy ${p.name} has no LDS/CDS files`);
+          writeAtomically(xds, name, renderDiscovery(doc, target, prepareFor(dnsMap()), rewriteFor(p)));
+        },
         stop: stopAll,
       };
     },
@@ -232,8 +253,8 @@ export function askDns(doc: EnvoyDoc, dns: Pick<DnsServer, "host" | "port">): En
   return out;
 }
 
-function entryConfig(topology: Topology) {
+function entryNode(topology: Topology): ProxyNode {
   const p = topology.proxies.find((x) => x.name === topology.entry);
   if (!p) throw new Error(`topology ${topology.id}: no entry proxy ${topology.entry}`);
-  return p.config;
+  return p;
 }

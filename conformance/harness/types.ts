@@ -33,6 +33,19 @@ export interface ProxyNode {
    * `Dockerfile-service` ran echo and Envoy in one container): the config reaches the echo at 127.0.0.1.
    */
   sidecarOf?: string;
+  /**
+   * File-based LDS/CDS: DiscoveryResponse files placed in the proxy's XDS_DIR (./xds_files.ts) before
+   * it starts, by file name; the config's `dynamic_resources` names them there.
+   */
+  files?: Record<string, DiscoveryDoc>;
+}
+
+/** A DiscoveryResponse file in the seed's v2 dialect (targets translate it, as they do configs). */
+export interface DiscoveryDoc {
+  kind: "listener" | "cluster";
+  versionInfo: string;
+  /** v2 listeners or clusters, without `@type`. */
+  resources: EnvoyDoc[];
 }
 
 export interface Topology {
@@ -62,6 +75,11 @@ export interface RunningTopology {
   stopEcho(name: string): Promise<void>;
   /** The echos running now (deferred ones once started, minus stopped ones). */
   runningEchos(): string[];
+  /**
+   * Replace one of a proxy's LDS/CDS files as Envoy expects it (written next to it, then renamed
+   * over it: the move is what the proxy reacts to). Rendered for the target like the config.
+   */
+  writeProxyFile(name: string, doc: DiscoveryDoc, proxy?: string): Promise<void>;
   stop(): Promise<void>;
 }
 

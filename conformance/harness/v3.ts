@@ -13,6 +13,8 @@ const HCM =
 const ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 const HTTP_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 const FILE_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog";
+const PREVIOUS_HOSTS =
+  "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate";
 
 const known = (o: Obj, keys: string[], what: string) => {
   for (const k of Object.keys(o)) {
@@ -25,9 +27,42 @@ function route(r: Obj): Obj {
   const action = clone(r.route as Obj);
   known(
     action,
-    ["cluster", "weighted_clusters", "use_websocket", "timeout", "host_rewrite", "retry_policy"],
+    [
+      "cluster",
+      "weighted_clusters",
+      "use_websocket",
+      "timeout",
+      "host_rewrite",
+      "prefix_rewrite",
+      "retry_policy",
+    ],
     "route.route",
   );
+  const retry = action.retry_policy as Obj | undefined;
+  if (retry !== undefined) {
+    known(
+      retry,
+      [
+        "retry_on",
+        "num_retries",
+        "retriable_status_codes",
+        "retriable_headers",
+        "retry_host_predicate",
+        "host_selection_retry_max_attempts",
+      ],
+      "route.route.retry_policy",
+    );
+    // v2's `{name}` (config optional) is v3's `{name, typed_config}`.
+    const predicates = retry.retry_host_predicate as Obj[] | undefined;
+    if (predicates !== undefined) {
+      retry.retry_host_predicate = predicates.map((p) => {
+        if (p.name !== "envoy.retry_host_predicates.previous_hosts") {
+          throw new Error(`v3 translation: unsupported retry_host_predicate ${String(p.name)}`);
+        }
+        return { name: p.name, typed_config: { "@type": PREVIOUS_HOSTS } };
+      });
+    }
+  }
   // v2's `host_rewrite` is v3's `host_rewrite_literal` (the same field).
   if (action.host_rewrite !== undefined) {
     action.host_rewrite_literal = action.host_rewrite;
@@ -128,12 +163,10 @@ function cluster(c: Obj): Obj {
   return out;
 }
 
-export function toV3(doc: EnvoyDoc): EnvoyDoc {
-  const sr = doc.static_resources as Obj;
-  const clusters = (sr.clusters as Obj[]).map(cluster);
-  const anyH2Upstream = (sr.clusters as Obj[]).some((c) => c.http2_protocol_options !== undefined);
-  const listeners = (sr.listeners as Obj[]).map((l, i) => ({
-    name: `listener_${i}`,
+/** A v2 listener in v3 (`name` kept, else `listener_<i>`). */
+function listener(l: Obj, i: number, anyH2Upstream: boolean): Obj {
+  return {
+    name: l.name ?? `listener_${i}`,
     address: clone(l.address),
     filter_chains: (l.filter_chains as Obj[]).map((fc) => ({
       filters: (fc.filters as Obj[]).map((f) => ({
@@ -142,9 +175,59 @@ export function toV3(doc: EnvoyDoc): EnvoyDoc {
         typed_config: hcm(f.config as Obj, !anyH2Upstream),
       })),
     })),
-  }));
+  };
+}
+
+/** v2 `{lds,cds}_config: {path}` -> v3 `path_config_source` (the v3 spelling; `path` is deprecated). */
+function dynamicResources(d: Obj): Obj {
+  known(d, ["lds_config", "cds_config"], "dynamic_resources");
+  const out: Obj = {};
+  for (const key of ["lds_config", "cds_config"]) {
+    const source = d[key] as Obj | undefined;
+    if (source === undefined) continue;
+    known(source, ["path"], `dynamic_resources.${key}`);
+    out[key] = { path_config_source: { path: source.path }, resource_api_version: "V3" };
+  }
+  return out;
+}
+
+const RESOURCE_V3 = {
+  listener: "type.googleapis.com/envoy.config.listener.v3.Listener",
+  cluster: "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+};
+const RESOURCE_V2 = {
+  listener: "type.googleapis.com/envoy.api.v2.Listener",
+  cluster: "type.googleapis.com/envoy.api.v2.Cluster",
+};
+
+/**
+ * A file-based LDS/CDS DiscoveryResponse as the target reads it: v2 resources (`@type`
+ * envoy.api.v2.*) or translated to v3. LDS listeners are translated as if no cluster spoke HTTP/2.
+ */
+export function discoveryFile(
+  kind: "listener" | "cluster",
+  versionInfo: string,
+  resources: Obj[],
+  dialect: "v2" | "v3",
+): EnvoyDoc {
+  const typed = resources.map((r, i) => {
+    if (dialect === "v2") return { "@type": RESOURCE_V2[kind], ...clone(r) };
+    return { "@type": RESOURCE_V3[kind], ...(kind === "listener" ? listener(r, i, false) : cluster(r)) };
+  });
+  return { version_info: versionInfo, resources: typed };
+}
+
+export function toV3(doc: EnvoyDoc): EnvoyDoc {
+  const sr = (doc.static_resources ?? {}) as Obj;
+  const v2Clusters = (sr.clusters ?? []) as Obj[];
+  const clusters = v2Clusters.map(cluster);
+  const anyH2Upstream = v2Clusters.some((c) => c.http2_protocol_options !== undefined);
+  const listeners = ((sr.listeners ?? []) as Obj[]).map((l, i) => listener(l, i, anyH2Upstream));
   const admin = doc.admin as Obj;
   const out: EnvoyDoc = { static_resources: { listeners, clusters } };
+  if (doc.node !== undefined) out.node = clone(doc.node);
+  if (doc.dynamic_resources !== undefined)
+    out.dynamic_resources = dynamicResources(doc.dynamic_resources as Obj);
   out.admin = {
     address: clone(admin.address),
     access_log: [

@@ -22,4 +22,27 @@ export const WAITS = {
   consistently: 30_000,
   /** Traffic converging on a DNS name's new members. */
   converge: 20_000,
+  /** An LDS/CDS file moved into place until the proxy counted it (`update_success`/`_rejected`). */
+  fileUpdate: 15_000,
+  /**
+   * An outlier-ejected host back in the rotation: `base_ejection_time` (2 s) times its ejections in a
+   * row, plus a sweep `interval`, with room for a loaded machine.
+   */
+  outlierReturn: 20_000,
+  /**
+   * Envoy's `update_merge_window` (1 s) and some: a cluster's health change within it after the
+   * previous one reaches the balancer only at its end.
+   */
+  updateMergeWindow: 1_500,
+  /** Requests showing in flight (or waiting) in a cluster's admin stats. */
+  inFlight: 15_000,
+  /** How long the echo holds each request of a circuit breaker's load (`echo_delay`). */
+  breakerHold: 3_000,
+  /** A health-checked host's flag in `/clusters` following its echo's health switch (checks every 0.3 s). */
+  healthFlip: 15_000,
+  /**
+   * What a health-check transition may take beyond interval x threshold before the test fails: a
+   * check in flight when the switch happened, a loaded machine's timers, the `/clusters` polling.
+   */
+  healthCheckSlack: 1_500,
 } as const;

@@ -36,6 +36,7 @@ function topology(port: number, onStop: () => void): RunningTopology {
     startEcho: async () => {},
     stopEcho: async () => {},
     runningEchos: () => ["e1"],
+    writeProxyFile: async () => {},
     stop: async () => onStop(),
   };
 }

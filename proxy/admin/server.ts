@@ -1,6 +1,6 @@
 /**
  * The admin listener (the config's `admin:` block): Envoy's read-only endpoints over HTTP/1.1 plus
- * the POST-only mutations `/healthcheck/fail`, `/healthcheck/ok` and `/quitquitquit`.
+ * the POST-only mutations `/healthcheck/fail`, `/healthcheck/ok`, `/drain_listeners` and `/quitquitquit`.
  *
  * It reads everything through an AdminSource, so the same server works in one process (live objects)
  * and in the primary of a multi-worker proxy (views gathered from the workers over IPC).
@@ -39,6 +39,11 @@ export interface AdminSource {
   state(): ServerState;
   healthCheckFail(): void;
   healthCheckOk(): void;
+  /**
+   * `POST /drain_listeners`: listeners stop accepting and ask their connections to finish; with
+   * `graceful`, after the drain time (--drain-time-s) of drainClose. Absent: the endpoint answers 501.
+   */
+  drainListeners?(graceful: boolean): void;
   /** `/quitquitquit`: called after the response was sent. */
   quit(): void;
 }
@@ -304,6 +309,18 @@ export class AdminServer {
           "cause the server to pass health checks",
           () => {
             src.healthCheckOk();
+            return text("OK\n");
+          },
+          true,
+        ),
+      ],
+      [
+        "/drain_listeners",
+        e(
+          "drain listeners (?graceful: after the drain time; ?inboundonly: every listener here is inbound)",
+          (url) => {
+            if (src.drainListeners === undefined) return text("not supported by this process\n", 501);
+            src.drainListeners(url.searchParams.has("graceful"));
             return text("OK\n");
           },
           true,

@@ -16,6 +16,13 @@ export interface ConnectionHandler {
   dispatch(socket: Socket, protocol: "http1" | "http2"): void;
   /** Ask open connections to finish (HTTP/1.1 `connection: close`, HTTP/2 GOAWAY); idle ones close. */
   drain(): void;
+  /**
+   * Envoy's drain manager `drainClose()`: while on, every HTTP/1.1 response closes its connection
+   * (`connection: close`) and HTTP/2 connections get a GOAWAY; idle connections are not cut (a
+   * request on its way would fail), they close with their next response. Set by `/healthcheck/fail`
+   * (off again by `/healthcheck/ok`) and on the filter chain a reload replaced.
+   */
+  drainClose?(on: boolean): void;
   /** The listener closes; its sockets are destroyed by the listener. */
   close(): void;
 }

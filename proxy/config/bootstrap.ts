@@ -3,6 +3,7 @@ import { parseAddress } from "./address.js";
 import { parseCluster } from "./cluster.js";
 import { parseConnectionLimits } from "./connection_limits.js";
 import type { Context } from "./context.js";
+import { parseDynamicResources } from "./dynamic_resources.js";
 import { didYouMean } from "./hint.js";
 import { parseListener } from "./listener.js";
 import type {
@@ -40,9 +41,10 @@ export function parseBootstrap(ctx: Context, raw: unknown): Omit<Bootstrap, "ver
   const admin = adminObj === null ? null : parseAdmin(adminObj);
   const nodeObj = root.obj("node");
   const node = nodeObj === null ? undefined : parseNode(nodeObj);
+  const dynamicObj = root.obj("dynamic_resources");
+  const dynamicResources = dynamicObj === null ? undefined : parseDynamicResources(dynamicObj);
   root.ignore("stats_flush_interval", "header_prefix");
   root.unsupported(
-    "dynamic_resources",
     "cluster_manager",
     "tracing",
     "stats_sinks",
@@ -76,7 +78,8 @@ export function parseBootstrap(ctx: Context, raw: unknown): Omit<Bootstrap, "ver
   checkUnique(ctx, clusters, clusterObjs, (c) => c.name, "cluster name");
   checkAddresses(ctx, listeners, listenerObjs, admin);
   const names = new Set(clusters.flatMap((c) => (c === null ? [] : [c.name])));
-  const parsedAll = clusters.every((c) => c !== null);
+  // With CDS, a route may name a cluster of the CDS file: checked once the file joined (../server/config_source.ts).
+  const parsedAll = clusters.every((c) => c !== null) && dynamicResources?.cds == null;
   for (const ref of ctx.clusterRefs) {
     if (names.has(ref.name) || !parsedAll) continue;
     ctx.error(ref.path, `unknown cluster ${show(ref.name)}${didYouMean(ref.name, names)}`);
@@ -86,6 +89,7 @@ export function parseBootstrap(ctx: Context, raw: unknown): Omit<Bootstrap, "ver
     listeners: listeners.filter((l): l is ListenerConfig => l !== null),
     clusters: clusters.filter((c): c is ClusterConfig => c !== null),
     ...(node === undefined ? {} : { node }),
+    ...(dynamicResources === undefined ? {} : { dynamicResources }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { parseAddress } from "./address.js";
 import { type ExtensionSpec, resolveExtension } from "./extension.js";
+import { parseCommonLbConfig, parseHealthChecks } from "./health_check.js";
 import type {
   CircuitBreakers,
   CircuitBreakerThresholds,
@@ -9,15 +10,10 @@ import type {
   EndpointConfig,
   SocketAddress,
 } from "./model.js";
+import { parseOutlierDetection } from "./outlier_detection.js";
 import { type ProtocolOptions, readHttp2Settings } from "./protocol_options.js";
 import type { Obj } from "./reader.js";
-import {
-  CIRCUIT_BREAKER_THRESHOLDS,
-  checkShape,
-  HEALTH_CHECK,
-  OUTLIER_DETECTION,
-  UPSTREAM_CONNECTION_OPTIONS,
-} from "./shape.js";
+import { CIRCUIT_BREAKER_THRESHOLDS, checkShape, UPSTREAM_CONNECTION_OPTIONS } from "./shape.js";
 import { clusterHosts, clusterProtocolFields } from "./v2.js";
 import { type EndpointInput, loadAssignment, typedProtocolOptions } from "./v3.js";
 
@@ -85,7 +81,10 @@ export function parseCluster(c: Obj): ClusterConfig | null {
 
   c.ignore("per_connection_buffer_limit_bytes", "metadata", "alt_stat_name");
   const circuitBreakers = parseCircuitBreakers(c);
+  const outlierDetection = parseOutlierDetection(c);
   readUnapplied(c);
+  const healthCheck = parseHealthChecks(c);
+  const healthyPanicThreshold = parseCommonLbConfig(c);
   c.unsupported(
     "tls_context",
     "transport_socket",
@@ -95,7 +94,6 @@ export function parseCluster(c: Obj): ClusterConfig | null {
     "ring_hash_lb_config",
     "maglev_lb_config",
     "original_dst_lb_config",
-    "common_lb_config",
     "load_balancing_policy",
     "use_tcp_for_dns_lookups",
     "dns_failure_refresh_rate",
@@ -126,6 +124,9 @@ export function parseCluster(c: Obj): ClusterConfig | null {
     upstreamIdleTimeoutMs: protocol.idleTimeoutMs ?? 3_600_000,
     maxRequestsPerConnection: protocol.maxRequestsPerConnection ?? 0,
     ...(circuitBreakers === undefined ? {} : { circuitBreakers }),
+    ...(outlierDetection === undefined ? {} : { outlierDetection }),
+    ...(healthCheck === undefined ? {} : { healthCheck }),
+    ...(healthyPanicThreshold === 50 ? {} : { healthyPanicThreshold }),
   };
 }
 
@@ -259,27 +260,6 @@ function parseCircuitBreakers(c: Obj): CircuitBreakers | undefined {
  * without them forwards exactly what Envoy forwards.
  */
 function readUnapplied(c: Obj): void {
-  const outlier = c.obj("outlier_detection");
-  if (outlier !== null) {
-    c.ignoreBecause("outlier_detection", "echomesh-proxy ejects no hosts");
-    checkShape(outlier, OUTLIER_DETECTION);
-  }
-  const checks = c.objList("health_checks");
-  if (checks.length > 0) {
-    c.ignoreBecause("health_checks", "echomesh-proxy sends no health checks; every host counts as healthy");
-  }
-  for (const hc of checks) {
-    for (const key of ["timeout", "interval"]) {
-      if (hc.require(key) && hc.duration(key, 1) === 0) hc.error(key, "must be greater than 0");
-    }
-    for (const key of ["unhealthy_threshold", "healthy_threshold"]) if (hc.require(key)) hc.int(key, 0);
-    const checker = hc.oneOf(
-      ["http_health_check", "tcp_health_check", "grpc_health_check", "custom_health_check"],
-      true,
-    );
-    if (checker !== null) hc.get(checker);
-    checkShape(hc, HEALTH_CHECK);
-  }
   const options = c.obj("upstream_connection_options");
   if (options !== null) {
     c.ignoreBecause(

@@ -29,6 +29,34 @@ export interface Bootstrap {
    * each, formatted like errors (`path: message`). Absent or empty = none. The CLI may log them.
    */
   warnings?: string[];
+  /** `dynamic_resources` (file-based LDS/CDS, ./dynamic_resources.ts). Absent = none. */
+  dynamicResources?: DynamicResourcesConfig;
+  /**
+   * What the LDS/CDS files added (their listeners and clusters are in `listeners`/`clusters`):
+   * each file's `version_info` and the names that came from them. Absent = no file was read.
+   */
+  dynamic?: DynamicState;
+}
+
+/** A file config source: `path_config_source: {path, watched_directory: {path}}` (v2: `path`). */
+export interface PathConfigSource {
+  path: string;
+  /** Reload when something is moved into this directory (Envoy's `watched_directory`); null = watch `path`. */
+  watchedDirectory: string | null;
+}
+
+export interface DynamicResourcesConfig {
+  lds: PathConfigSource | null;
+  cds: PathConfigSource | null;
+}
+
+export interface DynamicState {
+  ldsVersion: string | null;
+  cdsVersion: string | null;
+  /** Listener names from the LDS file. */
+  apiListeners: string[];
+  /** Cluster names from the CDS file (`added_via_api::true` in /clusters). */
+  apiClusters: string[];
 }
 
 export interface NodeConfig {
@@ -189,6 +217,10 @@ export interface VirtualHostConfig {
   routes: RouteConfig[];
   /** Virtual-host level retry policy; a route's own policy replaces it entirely. */
   retryPolicy: RetryPolicy | null;
+  /** `include_request_attempt_count`: `x-envoy-attempt-count` on every upstream try. */
+  includeRequestAttemptCount: boolean;
+  /** `include_attempt_count_in_response`: `x-envoy-attempt-count` on the response. */
+  includeAttemptCountInResponse: boolean;
 }
 
 export interface RouteConfig {
@@ -297,6 +329,14 @@ export interface RetryPolicy {
   /** 0 = none (the route timeout bounds all tries). */
   perTryTimeoutMs: number;
   retriableStatusCodes: ReadonlySet<number>;
+  /** `retriable_headers`: a response matching any of them is retried under `retriable-headers`. */
+  retriableHeaders: readonly HeaderMatcher[];
+  /** `retriable_request_headers`: when not empty, only a request matching one of them is retried. */
+  retriableRequestHeaders: readonly HeaderMatcher[];
+  /** `retry_host_predicate` `envoy.retry_host_predicates.previous_hosts`: a retry avoids tried hosts. */
+  previousHosts: boolean;
+  /** `host_selection_retry_max_attempts`, default 1: extra host picks a retry may make to avoid one. */
+  hostSelectionRetryMaxAttempts: number;
   /** Back-off: fully jittered exponential, base 25 ms, max 10x base. */
   baseIntervalMs: number;
   maxIntervalMs: number;
@@ -351,6 +391,111 @@ export interface ClusterConfig {
   maxRequestsPerConnection: number;
   /** `circuit_breakers.thresholds` per priority; absent: no `circuit_breakers` (Envoy's defaults). */
   circuitBreakers?: CircuitBreakers;
+  /** `outlier_detection`; absent: the cluster has none (no detector, no `outlier_detection.*` stats). */
+  outlierDetection?: OutlierDetectionConfig;
+  /** `health_checks` applied (HTTP and TCP checkers); absent: none (no `health_check.*` stats). */
+  healthCheck?: HealthCheckConfig;
+  /** `common_lb_config.healthy_panic_threshold` (percent); absent = 50; 0 disables panic mode. */
+  healthyPanicThreshold?: number;
+}
+
+/**
+ * A cluster's active health check (Envoy's `HealthCheck`), durations in ms. Defaults are Envoy's
+ * (health_checker_impl.cc): the edge and unhealthy intervals default to `interval`.
+ */
+export interface HealthCheckConfig {
+  timeoutMs: number;
+  intervalMs: number;
+  /** `no_traffic_interval`, default 60 s: the interval while the cluster has never opened a connection. */
+  noTrafficIntervalMs: number;
+  /** `no_traffic_healthy_interval`, default `no_traffic_interval`: the same for a healthy host. */
+  noTrafficHealthyIntervalMs: number;
+  unhealthyIntervalMs: number;
+  unhealthyEdgeIntervalMs: number;
+  healthyEdgeIntervalMs: number;
+  /** `interval_jitter` (ms) and `interval_jitter_percent`: a random addition to every interval. */
+  intervalJitterMs: number;
+  intervalJitterPercent: number;
+  /** `initial_jitter`: a random delay before a host's first check. */
+  initialJitterMs: number;
+  /** Failed checks (network failures only: a wrong status fails at once) before a host is unhealthy. */
+  unhealthyThreshold: number;
+  /** Passing checks before an unhealthy host is healthy again (1 for a host's first check). */
+  healthyThreshold: number;
+  /** `reuse_connection`, default true: one connection per host kept between checks. */
+  reuseConnection: boolean;
+  /** `http` (`http_health_check`) or `tcp` (`tcp_health_check` without payloads: connect only). */
+  kind: "http" | "tcp";
+  http?: HttpHealthCheckConfig;
+}
+
+export interface HttpHealthCheckConfig {
+  path: string;
+  /** `codec_client_type: HTTP2` (v2 `use_http2`): checks over h2c (prior knowledge). */
+  http2: boolean;
+  /** `host`: the Host header; null = the cluster's name. */
+  host: string | null;
+  /** `expected_statuses` as [start, end) ranges; default [[200, 201)]. */
+  expectedStatuses: Array<readonly [number, number]>;
+  /** `retriable_statuses` as [start, end): count against `unhealthy_threshold` instead of failing at once. */
+  retriableStatuses: Array<readonly [number, number]>;
+  /** `request_headers_to_add` (appended, in order) as [name, value]. */
+  headersToAdd: Array<readonly [string, string]>;
+  /** `request_headers_to_remove`, lower-cased. */
+  headersToRemove: string[];
+}
+
+/**
+ * A cluster's `outlier_detection` (Envoy's `DetectorConfig`), durations in ms, the `enforcing_*`
+ * fields as percentages. Defaults are Envoy's (outlier_detection_impl.h).
+ */
+export interface OutlierDetectionConfig {
+  /** `consecutive_5xx`, default 5. */
+  consecutive5xx: number;
+  /** `consecutive_gateway_failure` (502, 503, 504 in a row), default 5. */
+  consecutiveGatewayFailure: number;
+  /** `consecutive_local_origin_failure` (only with `split_external_local_origin_errors`), default 5. */
+  consecutiveLocalOriginFailure: number;
+  /** `split_external_local_origin_errors`, default false: local failures count as 503/504 responses. */
+  splitExternalLocalOriginErrors: boolean;
+  /** `interval` between sweeps (un-ejections), default 10 s. */
+  intervalMs: number;
+  /** `base_ejection_time`, default 30 s; the n-th ejection in a row lasts n times this. */
+  baseEjectionTimeMs: number;
+  /** `max_ejection_time`, default 300 s or `base_ejection_time` if larger. */
+  maxEjectionTimeMs: number;
+  /** `max_ejection_time_jitter`, default 0: a random 0..this ms added to each ejection. */
+  maxEjectionTimeJitterMs: number;
+  /** `max_ejection_percent` of the cluster's hosts ejected at once, default 10. */
+  maxEjectionPercent: number;
+  /** `always_eject_one_host`, default false: eject one host even past `max_ejection_percent`. */
+  alwaysEjectOneHost: boolean;
+  /** `enforcing_consecutive_5xx`, default 100. */
+  enforcingConsecutive5xx: number;
+  /** `enforcing_consecutive_gateway_failure`, default 0. */
+  enforcingConsecutiveGatewayFailure: number;
+  /** `enforcing_consecutive_local_origin_failure`, default 100. */
+  enforcingConsecutiveLocalOriginFailure: number;
+  /** `success_rate_minimum_hosts` with enough requests for success-rate ejection, default 5. */
+  successRateMinimumHosts: number;
+  /** `success_rate_request_volume`: requests a host needs in an interval to count, default 100. */
+  successRateRequestVolume: number;
+  /** `success_rate_stdev_factor` (/1000): eject below mean - factor x stdev, default 1900. */
+  successRateStdevFactor: number;
+  /** `enforcing_success_rate`, default 100. */
+  enforcingSuccessRate: number;
+  /** `enforcing_local_origin_success_rate`, default 100. */
+  enforcingLocalOriginSuccessRate: number;
+  /** `failure_percentage_threshold`: eject at this failure percentage or above, default 85. */
+  failurePercentageThreshold: number;
+  /** `failure_percentage_minimum_hosts`, default 5. */
+  failurePercentageMinimumHosts: number;
+  /** `failure_percentage_request_volume`, default 50. */
+  failurePercentageRequestVolume: number;
+  /** `enforcing_failure_percentage`, default 0. */
+  enforcingFailurePercentage: number;
+  /** `enforcing_failure_percentage_local_origin`, default 0. */
+  enforcingFailurePercentageLocalOrigin: number;
 }
 
 /**

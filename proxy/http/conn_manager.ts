@@ -62,6 +62,8 @@ export class ConnectionManager implements ConnectionHandler {
   private readonly pseudoOrders = new PseudoOrders();
   private readonly timeouts: StreamTimeouts | null;
   private readonly headerConfig: RequestHeaderConfig;
+  /** drain() was called (drainClose(false) cannot undo it). */
+  private drained = false;
 
   /** `dialect`: the config file's; which clients are internal depends on it (./request_headers.ts). */
   constructor(
@@ -186,9 +188,16 @@ export class ConnectionManager implements ConnectionHandler {
 
   /** HTTP/1.1 responses get `connection: close`, HTTP/2 sessions a GOAWAY; idle keep-alive sockets close. */
   drain(): void {
+    this.drained = true;
     this.ctx.draining = true;
     this.h1.closeIdleConnections();
     for (const c of this.h2Connections) c.conn.goaway();
+  }
+
+  /** See ConnectionHandler.drainClose: `connection: close` and GOAWAY while on; idle connections stay. */
+  drainClose(on: boolean): void {
+    this.ctx.draining = on || this.drained;
+    if (on) for (const c of this.h2Connections) c.conn.goaway();
   }
 
   /** Stop the stream clock (the listener closes; its sockets are destroyed by the caller). */

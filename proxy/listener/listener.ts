@@ -4,6 +4,8 @@
  * proxy/server/http_filter_chain.ts), after the h2c preface sniff when the handler's `codec_type` is
  * auto (as Envoy's AUTO codec does without ALPN). Envoy's connection limits apply at accept: the
  * listener's own (runtime) and the overload manager's global one; `listener.<address>.*` stats.
+ * A reload may give it a new connection handler (`replaceHandler`): each connection stays with the
+ * handler that accepted it, the old one's connections drain (proxy/server/reload.ts).
  */
 import net, { type AddressInfo, type Socket } from "node:net";
 import { ignoreAcceptError, ignoreErrorHandledOnClose } from "../../lib/errors.js";
@@ -26,13 +28,40 @@ export interface Listener {
   drain(): Promise<void>;
   /** Stop accepting and destroy every connection now. */
   close(): Promise<void>;
+  /** The filter chain new connections go to. */
+  readonly handler: ConnectionHandler;
+  /**
+   * A reload changed this listener but not its address: new connections go to `next`; the old
+   * chain's connections finish their requests with `connection: close` / GOAWAY (drainClose) and
+   * whatever is left after `drainMs` is closed, as Envoy drains a replaced filter chain.
+   */
+  replaceHandler(next: ConnectionHandler, drainMs: number): void;
+  /** `/healthcheck/fail` (true) and `/healthcheck/ok` (false): see ConnectionHandler.drainClose. */
+  drainClose(on: boolean): void;
+  /** Stop accepting; open connections carry on (Envoy's `/drain_listeners` stopping a listener). */
+  stopListening(): void;
+}
+
+/** The connections of one filter chain (a reload retires the old one's while they finish). */
+interface Generation {
+  handler: ConnectionHandler;
+  sockets: Set<Socket>;
+  timer: NodeJS.Timeout | null;
 }
 
 export function createListener(
   config: ListenerConfig,
-  handler: ConnectionHandler,
+  initialHandler: ConnectionHandler,
   store: StatsStore,
 ): Listener {
+  let current: Generation = { handler: initialHandler, sockets: new Set(), timer: null };
+  const retired = new Set<Generation>();
+  let drainCloseOn = false;
+  const retire = (gen: Generation): void => {
+    if (gen.timer !== null) clearTimeout(gen.timer);
+    retired.delete(gen);
+    gen.handler.close();
+  };
   const listenerStats = createListenerStats(store, config.address);
   const sockets = new Set<Socket>();
   // Envoy's connection limits: past one, a connection is closed as soon as it is accepted (not
@@ -60,11 +89,16 @@ export function createListener(
       return;
     }
     sockets.add(socket);
+    const gen = current;
+    gen.sockets.add(socket);
+    const handler = gen.handler;
     listenerStats.downstream_cx_total.value++;
     listenerStats.downstream_cx_active.value++;
     socket.once("close", () => {
       global?.release();
       sockets.delete(socket);
+      gen.sockets.delete(socket);
+      if (gen !== current && gen.sockets.size === 0 && retired.has(gen)) retire(gen);
       listenerStats.downstream_cx_active.value--;
       listenerStats.downstream_cx_destroy.value++;
       if (drained !== null && sockets.size === 0) drained();
@@ -97,9 +131,34 @@ export function createListener(
           resolve(server.address() as AddressInfo);
         });
       }),
+    get handler() {
+      return current.handler;
+    },
+    replaceHandler: (next: ConnectionHandler, drainMs: number) => {
+      const old = current;
+      current = { handler: next, sockets: new Set(), timer: null };
+      if (drainCloseOn) next.drainClose?.(true);
+      if (old.sockets.size === 0) {
+        old.handler.close();
+        return;
+      }
+      retired.add(old);
+      if (old.handler.drainClose !== undefined) old.handler.drainClose(true);
+      else old.handler.drain();
+      old.timer = setTimeout(() => {
+        for (const s of old.sockets) s.destroy();
+      }, drainMs);
+      old.timer.unref();
+    },
+    stopListening: stopAccepting,
+    drainClose: (on: boolean) => {
+      drainCloseOn = on;
+      current.handler.drainClose?.(on);
+    },
     drain: () => {
       stopAccepting();
-      handler.drain();
+      current.handler.drain();
+      for (const gen of retired) gen.handler.drain();
       if (sockets.size === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
         drained = resolve;
@@ -107,7 +166,8 @@ export function createListener(
     },
     close: async () => {
       stopAccepting();
-      handler.close();
+      current.handler.close();
+      for (const gen of [...retired]) retire(gen);
       for (const s of sockets) s.destroy();
       if (drained !== null) drained();
     },

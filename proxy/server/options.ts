@@ -28,6 +28,8 @@ export interface ProxyOptions {
   fileFlushIntervalMs: number;
   /** DNS overrides from `--dns-map` and ECHOMESH_DNS_MAP: name -> IP literals. */
   dnsMap: Map<string, string[]>;
+  /** `--watch`: reload when the config file changes (as on SIGHUP). */
+  watch: boolean;
   /** Flags accepted for compatibility and ignored, for `/server_info`. */
   ignored: Record<string, string | boolean>;
 }
@@ -50,7 +52,9 @@ Runs Envoy static configs (v2 \`config:\` and v3 \`typed_config\`, YAML or JSON)
   -l, --log-level LEVEL         trace|debug|info|warn|error|critical|off (default info)
       --log-path FILE           write the server log to FILE instead of stderr
       --drain-time-s N          on SIGTERM/SIGINT, wait up to N seconds for open connections
-                                (default ${DEFAULT_DRAIN_TIME_S}); a second signal stops at once
+                                (default ${DEFAULT_DRAIN_TIME_S}); a second signal stops at once; also
+                                how long a reload lets replaced listeners and clusters drain
+      --watch                   reload the config when the -c file changes (as SIGHUP does)
       --file-flush-interval-msec N  access log flush interval (default 1000)
       --dns-map NAME=IP[,NAME=IP...]  resolve NAME to IP for DNS clusters (repeatable; also the
                                 ECHOMESH_DNS_MAP environment variable)
@@ -103,6 +107,7 @@ export function parseCommandLine(
         "file-flush-interval-msec": { type: "string" },
         "dns-map": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
+        watch: { type: "boolean" },
         version: { type: "boolean" },
         ...Object.fromEntries(IGNORED_STRING.map((k) => [k, { type: "string" as const }])),
         ...Object.fromEntries(IGNORED_BOOLEAN.map((k) => [k, { type: "boolean" as const }])),
@@ -164,6 +169,7 @@ export function parseCommandLine(
         3_600_000,
       ),
       dnsMap,
+      watch: values.watch === true,
       ignored,
     },
   };

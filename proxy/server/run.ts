@@ -9,6 +9,7 @@ import cluster from "node:cluster";
 import { installProcessGuards } from "./guards.js";
 import { createLogger, type Logger, silentLogger } from "./log.js";
 import type { ProxyOptions } from "./options.js";
+import { applyTo, Reloader } from "./reload.js";
 import type { ProxyServer } from "./server.js";
 import { waitForSignal } from "./signals.js";
 import {
@@ -17,6 +18,7 @@ import {
   describeError,
   type Factories,
   loadOrReport,
+  loadStateOrReport,
   serverInfoFor,
 } from "./startup.js";
 import { VERSION_STRING } from "./version.js";
@@ -56,12 +58,14 @@ async function validate(options: ProxyOptions, factories: Factories, logger: Log
 
 /**
  * Resolves with the exit code after SIGTERM/SIGINT (drain for --drain-time-s, then 0), POST
- * /quitquitquit (0) or a failed start (1). A second signal while draining stops at once.
+ * /quitquitquit (0) or a failed start (1). A second signal while draining stops at once. SIGHUP
+ * (and `--watch`, and the LDS/CDS files) reload the config (./reload.ts).
  */
 async function serveSingle(options: ProxyOptions, factories: Factories, logger: Logger): Promise<number> {
   const startTimeMs = Date.now();
-  const bootstrap = await loadOrReport(options, logger);
-  if (bootstrap === null) return 1;
+  const state = await loadStateOrReport(options, logger);
+  if (state === null) return 1;
+  const bootstrap = state.bootstrap;
   logger.info("main", `starting ${VERSION_STRING} (pid ${process.pid})`);
   let quit: () => void = () => {};
   const quitRequested = new Promise<void>((resolve) => {
@@ -84,9 +88,24 @@ async function serveSingle(options: ProxyOptions, factories: Factories, logger: 
     return 1;
   }
   server.serverStats.concurrency.set(1);
+  const reloader = new Reloader(
+    state,
+    options,
+    logger,
+    applyTo(server, options.drainTimeS * 1000),
+    server.stats,
+  );
+  reloader.watch();
+  const onHangup = () => {
+    logger.info("main", "caught SIGHUP: reloading the config");
+    void reloader.reload("SIGHUP");
+  };
+  process.on("SIGHUP", onHangup);
   logger.info("main", "all listeners started; serving");
 
   const signal = await Promise.race([waitForSignal(), quitRequested.then(() => "quitquitquit")]);
+  process.off("SIGHUP", onHangup);
+  reloader.close();
   logger.info("main", `caught ${signal}`);
   if (signal === "quitquitquit") {
     await server.stop();

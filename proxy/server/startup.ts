@@ -14,6 +14,7 @@ import { mappedResolver } from "./dns_map.js";
 import { countBugsIn } from "./guards.js";
 import type { Logger } from "./log.js";
 import type { ProxyOptions } from "./options.js";
+import { ConfigState } from "./reload.js";
 import { type ListenerFactory, ProxyServer, type ServerDeps } from "./server.js";
 import { VERSION_STRING } from "./version.js";
 
@@ -34,7 +35,7 @@ export function buildServer(
   options: ProxyOptions,
   factories: Factories,
   logger: Logger,
-  admin: Pick<ServerDeps, "serverInfo" | "onQuit" | "dnsFeed">,
+  admin: Pick<ServerDeps, "serverInfo" | "onQuit" | "dnsFeed" | "countConfigChanges">,
 ): ProxyServer {
   const server = new ProxyServer(bootstrap, {
     logger,
@@ -42,10 +43,23 @@ export function buildServer(
     createPool: factories.createPool,
     resolver: mappedResolver(options.dnsMap, systemResolver),
     fileFlushIntervalMs: options.fileFlushIntervalMs,
+    drainTimeMs: options.drainTimeS * 1000,
     ...admin,
   });
   countBugsIn(server.serverStats.envoy_bug_failures);
   return server;
+}
+
+/** `loadOrReport` keeping the parts a reload starts from (./reload.ts). */
+export async function loadStateOrReport(options: ProxyOptions, logger: Logger): Promise<ConfigState | null> {
+  try {
+    const state = await ConfigState.load(options);
+    for (const w of state.bootstrap.warnings ?? []) logger.warn("config", w);
+    return state;
+  } catch (err) {
+    process.stderr.write(`${describeError(err)}\n`);
+    return null;
+  }
 }
 
 /** Loads the bootstrap and prints every config error to stderr; null when it is invalid. */

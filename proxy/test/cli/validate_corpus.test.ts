@@ -50,6 +50,8 @@ const CORPUS: Record<string, Case> = {
   "validate/route-matching.yaml": { envoy: "accepts" },
   "validate/route-weighted.yaml": { envoy: "accepts" },
   "validate/route-retry-timeouts.yaml": { envoy: "accepts" },
+  "validate/retry-on-retriable-4xx.yaml": { envoy: "accepts" },
+  "validate/route-retry-policy-full.yaml": { envoy: "accepts" },
   "validate/route-host-rewrite.yaml": { envoy: "accepts" },
   "validate/route-upgrade-websocket.yaml": { envoy: "accepts" },
   "validate/hcm-upgrade-websocket.yaml": { envoy: "accepts" },
@@ -65,18 +67,19 @@ const CORPUS: Record<string, Case> = {
   "v3/features.yaml": { envoy: "accepts" },
   "../../profiles/edge.yaml": { envoy: "accepts" },
   "validate/cluster-circuit-breakers.yaml": { envoy: "accepts" },
+  "validate/cluster-outlier-detection.yaml": { envoy: "accepts" },
   "validate/bootstrap-overload-manager.yaml": { envoy: "accepts" },
   "validate/cluster-dns-resolvers.yaml": { envoy: "accepts" },
 
   // Valid, accepted with a warning naming what is not applied (or deprecated, as Envoy warns).
-  "validate/cluster-outlier-detection.yaml": {
+  "validate/route-retry-unapplied.yaml": {
     envoy: "accepts",
-    ours: ["static_resources.clusters[0].outlier_detection: ignored (echomesh-proxy ejects no hosts)"],
+    ours: [
+      `${ROUTE}.route.retry_policy.retry_priority: ignored`,
+      `${ROUTE}.route.retry_policy.rate_limited_retry_back_off: ignored`,
+    ],
   },
-  "validate/cluster-health-checks.yaml": {
-    envoy: "accepts",
-    ours: ["static_resources.clusters[0].health_checks: ignored (echomesh-proxy sends no health checks"],
-  },
+  "validate/cluster-health-checks.yaml": { envoy: "accepts" },
   "validate/bootstrap-layered-runtime.yaml": {
     envoy: "accepts",
     ours: ["layered_runtime: ignored (has no effect in echomesh-proxy)"],
@@ -147,10 +150,12 @@ const CORPUS: Record<string, Case> = {
     differs: NOT_IMPLEMENTED,
     ours: [`${HCM}.local_reply_config: unsupported field`],
   },
-  "validate/retry-on-retriable-4xx.yaml": {
+  "validate/route-retry-host-predicate-canary.yaml": {
     envoy: "accepts",
     differs: NOT_IMPLEMENTED,
-    ours: [`${ROUTE}.route.retry_policy.retry_on: unsupported value "retriable-4xx"`],
+    ours: [
+      `${ROUTE}.route.retry_policy.retry_host_predicate[0].typed_config.@type: unsupported retry host predicate type`,
+    ],
   },
   "validate/http-filter-cors.yaml": {
     envoy: "accepts",
