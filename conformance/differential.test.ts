@@ -5,14 +5,16 @@
  * upstream received, stats deltas). A difference not listed in conformance/differential/known.ts
  * (mirrored by docs/ENVOY-DIFFERENCES.md) fails its case. Without Envoy every case is skipped with the
  * resolver's reason. ECHOMESH_DIFF_CASES=id-prefix,... narrows the run; ECHOMESH_DIFF_REPORT=<file> writes
- * every case's differences (listed and unlisted, with both values) there as JSON.
+ * every case's differences (listed and unlisted, with both values) and Envoy's observation there as JSON;
+ * ECHOMESH_DIFF_PENDING=1 also runs the cases left out until our proxy matches (cases/index.ts PENDING).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, test } from "vitest";
 import { findEnvoy } from "../lib/envoy.js";
-import { allCases } from "./differential/cases/index.js";
+import { allCases, pendingCases } from "./differential/cases/index.js";
+import { fields } from "./differential/compare.js";
 import { type CaseResult, describeUnlisted, groupByConfig, Pair, unusedKnown } from "./differential/run.js";
 import { COMPARED_STATS, STAT_NAMES } from "./differential/stats.js";
 import { Upstreams } from "./differential/upstreams.js";
@@ -22,7 +24,8 @@ const filter = (process.env.ECHOMESH_DIFF_CASES ?? "")
   .split(",")
   .map((s) => s.trim())
   .filter(Boolean);
-const cases = filter.length === 0 ? allCases : allCases.filter((c) => filter.some((f) => c.id.startsWith(f)));
+const corpus = process.env.ECHOMESH_DIFF_PENDING === "1" ? [...allCases, ...pendingCases] : allCases;
+const cases = filter.length === 0 ? corpus : corpus.filter((c) => filter.some((f) => c.id.startsWith(f)));
 const groups = groupByConfig(cases);
 const results: CaseResult[] = [];
 const startedAt = Date.now();
@@ -75,7 +78,13 @@ afterAll(async () => {
   process.stdout.write(`\n${lines.join("\n")}\n`);
   const report = process.env.ECHOMESH_DIFF_REPORT;
   if (report !== undefined && report !== "") {
-    const cases = results.map(({ id, listed, unlisted }) => ({ id, listed, unlisted }));
+    // Envoy's whole observation too: what a case made Envoy do, differing or not.
+    const cases = results.map(({ id, envoy, listed, unlisted }) => ({
+      id,
+      listed,
+      unlisted,
+      envoy: Object.fromEntries(fields(envoy, new Set())),
+    }));
     writeFileSync(report, `${JSON.stringify({ envoy: envoy.version, cases }, null, 1)}\n`);
   }
 }, 60_000);
@@ -105,6 +114,8 @@ describe("differential: Envoy vs echomesh", () => {
           if (failed !== null) throw new Error(`${c.id}: Envoy rejected the case's config: ${failed}`);
           const r = await pair.run(c);
           results.push(r);
+          // A wait that timed out on Envoy means the case does not do what it says: fix the case.
+          if (r.envoy.waited !== undefined) throw new Error(`${c.id}: on Envoy, ${r.envoy.waited}`);
           if (r.unlisted.length > 0) throw new Error(describeUnlisted(r));
         });
       }

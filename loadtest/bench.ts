@@ -22,6 +22,7 @@ import { type BenchOptions, parseBenchArgs, USAGE } from "./options.js";
 import { cpuCount, defaultPinning, treeRssMb } from "./proc.js";
 import { Progress } from "./progress.js";
 import type { RunRecord } from "./record.js";
+import { reloadMain } from "./reload.js";
 import { markdownReport, type ReportMeta } from "./report/markdown.js";
 import { svgChart } from "./report/svg.js";
 import { runOne } from "./runner.js";
@@ -214,8 +215,12 @@ function listTargets(): void {
   }
 }
 
-/** `--scenario attack|soak`: the runs that are not throughput rounds, each with its own flags. */
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { attack: attackMain, soak: soakMain };
+/** `--scenario attack|soak|reload`: the runs that are not throughput rounds, each with its own flags. */
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  attack: attackMain,
+  soak: soakMain,
+  reload: reloadMain,
+};
 
 async function benchMain(argv: string[]): Promise<number> {
   const at = argv.indexOf("--scenario");

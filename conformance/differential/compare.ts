@@ -13,11 +13,15 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 /** The x-request-id values a case's client sends (kept as they are when they come back). */
 export function sentRequestIds(c: Case): Set<string> {
-  const ex = c.exchange;
-  if (ex.kind === "h2") return new Set(values(ex.headers, "x-request-id"));
-  const text = typeof ex.send === "string" ? ex.send : ex.send.join("");
   const out = new Set<string>();
-  for (const m of text.matchAll(/^x-request-id:[ \t]*(.*?)[ \t]*\r$/gim)) out.add(m[1] ?? "");
+  for (const ex of Array.isArray(c.exchange) ? c.exchange : [c.exchange]) {
+    if (ex.kind === "h2") {
+      for (const id of values(ex.headers, "x-request-id")) out.add(id);
+      continue;
+    }
+    const text = typeof ex.send === "string" ? ex.send : ex.send.join("");
+    for (const m of text.matchAll(/^x-request-id:[ \t]*(.*?)[ \t]*\r$/gim)) out.add(m[1] ?? "");
+  }
   return out;
 }
 
@@ -67,12 +71,30 @@ export function upstreamBody(u: UpstreamRequest): { framing: string; data: strin
   return { framing: length === undefined ? "none" : `content-length ${length}`, data: u.body, trailers: [] };
 }
 
+/** The prefix of the i-th response's fields: none, `second.`, then `r2.`, `r3.`... */
+function responsePrefix(i: number): string {
+  return i === 0 ? "" : i === 1 ? "second." : `r${i}.`;
+}
+
+/** An upstream request's fields under `p`. */
+function requestFields(out: Map<string, string>, p: string, u: UpstreamRequest, sent: Set<string>): void {
+  out.set(`${p}.via`, `${u.upstream} ${u.protocol}`);
+  out.set(`${p}.line`, u.line);
+  headerFields(out, p, u.headers, sent);
+  const body = upstreamBody(u);
+  out.set(`${p}.framing`, body.framing);
+  out.set(`${p}.body`, normaliseBody(body.data, sent));
+  out.set(`${p}.trailers`, fieldList(body.trailers));
+  out.set(`${p}.complete`, String(u.complete));
+}
+
 /**
  * The observation as named fields (a missing field compares as `<absent>`). Names: `start`, `status`,
  * `interim`, `error`, `closed`, `websocket`, `response.names`, `response.header.<name>`,
- * `response.body`, `response.trailers` (a second response on the connection: `second.*`),
+ * `response.body`, `response.trailers` (a second response: `second.*`; later ones `r2.*`, `r3.*`...),
  * `upstream.count`, `upstream[i].{via,line,names,header.<name>,framing,body,trailers,complete}`,
- * `stat.<name>`.
+ * `stat.<name>`, `clusters.<cluster>::<host index>::<stat>`, `healthcheck.*` (the case's first health
+ * check, as `upstream[i]`), `waited` (a wait that timed out).
  */
 export function fields(o: Observation, sent: Set<string>): Map<string, string> {
   const out = new Map<string, string>();
@@ -81,7 +103,7 @@ export function fields(o: Observation, sent: Set<string>): Map<string, string> {
     return out;
   }
   o.responses.forEach((r, i) => {
-    const p = i === 0 ? "" : "second.";
+    const p = responsePrefix(i);
     out.set(`${p}status`, String(r.status));
     out.set(`${p}interim`, r.interim.join(","));
     headerFields(out, `${p}response`, r.headers, sent);
@@ -94,17 +116,12 @@ export function fields(o: Observation, sent: Set<string>): Map<string, string> {
   out.set("websocket", o.websocket);
   out.set("upstream.count", String(o.upstream.length));
   o.upstream.forEach((u, i) => {
-    const p = `upstream[${i}]`;
-    out.set(`${p}.via`, `${u.upstream} ${u.protocol}`);
-    out.set(`${p}.line`, u.line);
-    headerFields(out, p, u.headers, sent);
-    const body = upstreamBody(u);
-    out.set(`${p}.framing`, body.framing);
-    out.set(`${p}.body`, normaliseBody(body.data, sent));
-    out.set(`${p}.trailers`, fieldList(body.trailers));
-    out.set(`${p}.complete`, String(u.complete));
+    requestFields(out, `upstream[${i}]`, u, sent);
   });
   for (const [name, delta] of o.stats) out.set(`stat.${name}`, String(delta));
+  for (const [name, value] of o.clusters ?? []) out.set(`clusters.${name}`, value);
+  if (o.healthcheck !== undefined) requestFields(out, "healthcheck", o.healthcheck, sent);
+  if (o.waited !== undefined) out.set("waited", o.waited);
   return out;
 }
 

@@ -11,6 +11,9 @@ export const HCM_TYPE =
 export const ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 const HTTP_OPTIONS_TYPE = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
+/** The path of active health checks: the recording upstream answers it with the case's health statuses. */
+export const HEALTH_PATH = "/healthz";
+
 /** The HCM's stat prefix (stats `http.ingress.*`). */
 export const STAT_PREFIX = "ingress";
 

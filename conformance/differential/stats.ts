@@ -163,9 +163,22 @@ export function canonical(name: string, listenerPort: number): string | null {
   return name;
 }
 
-/** The compared stats of one proxy now (absent ones are missing from the map: read them as 0). */
-export async function readStats(adminPort: number, listenerPort: number): Promise<Map<string, number>> {
+/** Whether `name` is one of `extra`: an exact name, or under a prefix ending in `.`. */
+export function isExtra(name: string, extra: readonly string[]): boolean {
+  return extra.some((e) => (e.endsWith(".") ? name.startsWith(e) : name === e));
+}
+
+/**
+ * The compared stats of one proxy now, and the case's `extra` ones (names or `.`-prefixes; absent
+ * ones are missing from the map: read them as 0).
+ */
+export async function readStats(
+  adminPort: number,
+  listenerPort: number,
+  extra: readonly string[] = [],
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
+  const wanted = (name: string): boolean => compared.has(name) || isExtra(name, extra);
   const [stats, clusters] = await Promise.all([
     request(adminPort, "/stats", { timeoutMs: 5000 }),
     request(adminPort, "/clusters", { timeoutMs: 5000 }),
@@ -175,7 +188,7 @@ export async function readStats(adminPort: number, listenerPort: number): Promis
     if (i === -1) continue;
     const value = Number(line.slice(i + 2));
     const name = canonical(line.slice(0, i).trim(), listenerPort);
-    if (name !== null && compared.has(name) && Number.isFinite(value)) out.set(name, value);
+    if (name !== null && wanted(name) && Number.isFinite(value)) out.set(name, value);
   }
   for (const line of clusters.text.split("\n")) {
     const parts = line.split("::");
@@ -183,14 +196,17 @@ export async function readStats(adminPort: number, listenerPort: number): Promis
     const [cluster, , stat, raw] = parts;
     const name = `host.${cluster}.${stat}`;
     const value = Number(raw);
-    if (compared.has(name) && Number.isFinite(value)) out.set(name, (out.get(name) ?? 0) + value);
+    if (wanted(name) && Number.isFinite(value)) out.set(name, (out.get(name) ?? 0) + value);
   }
   return out;
 }
 
-/** A gauge of open connections or requests: 0 once a case is over (the client and upstreams closed). */
+/**
+ * A gauge of open connections or requests: 0 once a case is over (the client and upstreams closed).
+ * An outlier ejection is not one: it lasts base_ejection_time.
+ */
 function isActiveGauge(name: string): boolean {
-  return name.endsWith("_active") || name.endsWith(".cx_active") || name.endsWith(".rq_active");
+  return name.endsWith("_active") && !name.endsWith("ejections_active");
 }
 
 /**
@@ -198,10 +214,14 @@ function isActiveGauge(name: string): boolean {
  * to 0 (the client closed its connection, the upstreams cut theirs) and two reads in a row agree.
  * Gives up after 3 s (a gauge that never returns to 0 then shows in the deltas).
  */
-export async function settledStats(adminPort: number, listenerPort: number): Promise<Map<string, number>> {
+export async function settledStats(
+  adminPort: number,
+  listenerPort: number,
+  extra: readonly string[] = [],
+): Promise<Map<string, number>> {
   let last = "";
   return poll(
-    () => readStats(adminPort, listenerPort),
+    () => readStats(adminPort, listenerPort, extra),
     (m) => {
       // Sorted: Envoy's /clusters lists clusters in no fixed order.
       const key = JSON.stringify([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -213,12 +233,46 @@ export async function settledStats(adminPort: number, listenerPort: number): Pro
   );
 }
 
-/** after - before, for every compared stat that moved. */
-export function deltas(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+/** after - before, for every compared stat (and every one of `extra`) that moved. */
+export function deltas(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  extra: readonly string[] = [],
+): Map<string, number> {
   const out = new Map<string, number>();
-  for (const name of COMPARED_STATS) {
+  const extras = [...new Set([...before.keys(), ...after.keys()])].filter((n) => isExtra(n, extra)).sort();
+  for (const name of new Set([...COMPARED_STATS, ...extras])) {
     const d = (after.get(name) ?? 0) - (before.get(name) ?? 0);
     if (d !== 0) out.set(name, d);
+  }
+  return out;
+}
+
+/**
+ * The `/clusters` host lines named by `wanted` (`<cluster>::<stat>`), as
+ * `<cluster>::<host index>::<stat>` -> value, hosts numbered in address order (the recording
+ * upstream's port differs per side, so addresses are not compared).
+ */
+export async function readClusterLines(
+  adminPort: number,
+  wanted: readonly string[],
+): Promise<Map<string, string>> {
+  const text = (await request(adminPort, "/clusters", { timeoutMs: 5000 })).text;
+  const hosts = new Map<string, string[]>();
+  const lines: Array<[cluster: string, host: string, stat: string, value: string]> = [];
+  for (const line of text.split("\n")) {
+    const parts = line.split("::");
+    if (parts.length !== 4) continue;
+    const [cluster = "", host = "", stat = "", value = ""] = parts;
+    if (!wanted.includes(`${cluster}::${stat}`)) continue;
+    lines.push([cluster, host, stat, value]);
+    const known = hosts.get(cluster) ?? [];
+    if (!known.includes(host)) hosts.set(cluster, [...known, host]);
+  }
+  const out = new Map<string, string>();
+  for (const [cluster, host, stat, value] of lines) {
+    const index = (hosts.get(cluster) ?? []).sort().indexOf(host);
+    out.set(`${cluster}::${index}::${stat}`, value);
   }
   return out;
 }

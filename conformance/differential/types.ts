@@ -53,27 +53,70 @@ export type Exchange = H1Exchange | H2Exchange;
  * answers are raw bytes; h2 answers are structured (HPACK makes bytes meaningless to compare).
  */
 export type Answer =
-  /** HTTP/1.1: these bytes, written once the request is complete; `after`: then a close (FIN) or a reset. */
-  | { raw: string; after?: "close" | "reset" }
+  /**
+   * HTTP/1.1: these bytes, written once the request is complete (`delayMs` later: a slow upstream);
+   * `after`: then a close (FIN) or a reset.
+   */
+  | { raw: string; after?: "close" | "reset"; delayMs?: number }
   /** h2: this response on the stream. */
   | { h2: { status: number; headers?: Field[]; body?: string; trailers?: Field[] } }
-  /** HTTP/1.1: a TCP reset; h2: RST_STREAM (INTERNAL_ERROR), once the request is complete. */
-  | { reset: true }
+  /** HTTP/1.1: a TCP reset; h2: RST_STREAM (INTERNAL_ERROR, or REFUSED_STREAM), once the request is complete. */
+  | { reset: true; refusedStream?: boolean }
   /** HTTP/1.1: close the connection (FIN) without an answer. */
   | { close: true }
   /** Never answer (timeouts). */
   | { silent: true };
 
-/** One differential case: a config and one exchange (tests as data). */
+/** One differential case: a config and one exchange, or several (tests as data). */
 export interface Case {
   /** Stable, kebab-case; named by docs/ENVOY-DIFFERENCES.md and known.ts. */
   id: string;
   description: string;
   /** Envoy v3 bootstrap with port tokens (config.ts); cases with equal configs share one Envoy and one proxy. */
   config: Doc;
-  exchange: Exchange;
+  /** One exchange, or a list sent one after the other (each on its own connection). */
+  exchange: Exchange | Exchange[];
+  /** Send the exchange (list) this many times in order (default 1). */
+  repeat?: number;
+  /**
+   * Send the exchanges at once instead of one after the other, the i-th `i * staggerMs` after the
+   * first (so the proxy sees them in order): concurrency for circuit breakers.
+   */
+  staggerMs?: number;
   /** The recording upstream's answers, by request index within the case (default: one 200 `ok`). */
   upstream?: Answer[];
+  /**
+   * The statuses the recording upstream answers to HTTP/1.1 active health checks (`GET /healthz`, config.ts
+   * HEALTH_PATH), by check index from the case's start (the last repeats until the next case; before
+   * a config's first case: 200). Health checks are not part of `upstream`: the first one of the case
+   * is observed as `healthcheck`.
+   */
+  healthCheck?: number[];
+  /**
+   * Before sending: wait (at most `withinMs`, default 5 s) until `stat` (a canonical name) has moved
+   * by `atLeast` since the case began (a list: each in turn).
+   */
+  waitBefore?: StatWait | StatWait[];
+  /** After the exchanges, before observing: the same wait. */
+  waitAfter?: StatWait | StatWait[];
+  /**
+   * Stats compared besides stats.ts's list (their deltas): canonical names, or prefixes ending in `.`
+   * (`cluster.raw.outlier_detection.`). Counters that move with time (health check attempts) belong
+   * in no case's list.
+   */
+  stats?: string[];
+  /**
+   * `/clusters` host lines compared by value at the end of the case: `<cluster>::<stat>` (e.g.
+   * `raw::health_flags`, `raw::cx_total`), one field per host, in address order.
+   */
+  clusters?: string[];
+}
+
+/** A bounded wait for a stat (canonical name, stats.ts) to move by `atLeast` from the case's start. */
+export interface StatWait {
+  stat: string;
+  atLeast: number;
+  withinMs?: number;
 }
 
 /** A request as an upstream received it. */
@@ -121,6 +164,12 @@ export interface Observation {
   upstream: UpstreamRequest[];
   /** Deltas of the compared stats (stats.ts names) that moved. */
   stats: Map<string, number>;
+  /** The case's `/clusters` lines (`<cluster>::<host index>::<stat>` -> value), when it names some. */
+  clusters?: Map<string, string>;
+  /** The first active health check the recording upstream received during the case, if any. */
+  healthcheck?: UpstreamRequest;
+  /** A `waitBefore`/`waitAfter` that timed out: what was waited for and the value seen. */
+  waited?: string;
 }
 
 /** A compared field whose values differ. */

@@ -1,12 +1,15 @@
 /**
  * The upstreams both proxies talk to, shared by Envoy and our proxy so that what differs is the proxy:
- * - the recording upstream: records every request exactly as received (HTTP/1.1 bytes; h2c headers in
+ * - the recording upstream, one per side (so that one proxy's active health checks never reach the
+ *   other's record): records every request exactly as received (HTTP/1.1 bytes; h2c headers in
  *   arrival order) and answers each with the case's canned answer (bytes, a reset, a close, silence);
+ *   `GET /healthz` is an active health check, answered from the case's health statuses instead;
  * - the echo service (in-process `startEcho`) behind a forwarder that records what reaches it;
  * - a closed port (connect refused) and a blackhole (a listener whose accept queue is full, so a
  *   connect hangs until the proxy's connect_timeout).
- * Between cases every upstream connection is cut, so each case starts with empty connection pools on
- * both proxies and connection counters move the same way for both.
+ * Between cases every upstream connection is cut (but health-check connections, which the proxies keep
+ * open between checks), so each case starts with empty connection pools on both proxies and
+ * connection counters move the same way for both.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import http2 from "node:http2";
@@ -15,10 +18,11 @@ import { type EchoServer, startEcho } from "../../echo/server.js";
 import { sniff } from "../../lib/h2c_sniff.js";
 import { freePort } from "../../lib/net.js";
 import { stopChild } from "../../lib/process.js";
-import type { PortToken } from "./config.js";
+import { HEALTH_PATH, type PortToken } from "./config.js";
 import { headerObject, pairs } from "./fields.js";
 import { type Head, RequestSplitter } from "./http1.js";
-import type { Answer, UpstreamRequest } from "./types.js";
+import type { SideName } from "./proxies.js";
+import type { Answer, Case, UpstreamRequest } from "./types.js";
 
 /** The recording upstream's answer when a case gives none. */
 export const DEFAULT_ANSWER: Answer = {
@@ -62,11 +66,23 @@ function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/** A health check's answer: the status and nothing else. */
+function healthAnswer(status: number): string {
+  return `HTTP/1.1 ${status} HC\r\ncontent-length: 0\r\n\r\n`;
+}
+
 /** The recording upstream (HTTP/1.1 and h2c prior knowledge on one port). */
 class Recorder {
   private answers: Answer[] = [DEFAULT_ANSWER];
   private answered = 0;
   log: UpstreamRequest[] = [];
+  private health: number[] = [200];
+  private checked = 0;
+  /** The first health check of the case. */
+  healthcheck: UpstreamRequest | undefined;
+  /** Connections that carried a health check: kept open between cases, as the proxies keep them. */
+  private readonly checkers = new WeakSet<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly h2 = http2.createServer();
@@ -82,18 +98,41 @@ class Recorder {
       this.stream(stream, raw)) as (stream: http2.ServerHttp2Stream) => void);
   }
 
-  /** Starts a case: forget the log, answer with `answers` from the first request on. */
-  begin(answers: Answer[] | undefined): void {
+  /** Starts a case: forget the log, answer with `answers` (health checks: `health`) from the first request on. */
+  begin(answers: Answer[] | undefined, health: number[] | undefined): void {
     this.answers = answers !== undefined && answers.length > 0 ? answers : [DEFAULT_ANSWER];
     this.answered = 0;
+    this.health = health !== undefined && health.length > 0 ? health : [200];
+    this.checked = 0;
+    this.healthcheck = undefined;
     this.log = [];
   }
 
-  /** Ends a case: every connection is cut; returns what was received. */
+  /**
+   * Ends a case: every connection but the health checkers' is cut; returns what was received. Health
+   * checks keep their answer until the next case (the state the case left stays for its reads).
+   */
   end(): UpstreamRequest[] {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     for (const s of this.sessions) s.destroy();
+    for (const s of this.sockets) if (!this.checkers.has(s)) s.destroy();
+    const log = this.log;
+    this.log = [];
+    return log;
+  }
+
+  /** Before a config's proxies start: health checks pass. */
+  idle(): void {
+    this.health = [200];
+    this.checked = 0;
+  }
+
+  /** Stops: every connection is cut. */
+  close(): Promise<void> {
+    this.end();
     for (const s of this.sockets) s.destroy();
-    return this.log;
+    return close(this.server);
   }
 
   private next(): Answer {
@@ -115,10 +154,19 @@ class Recorder {
       const splitter = new RequestSplitter<UpstreamRequest>(
         (head) => {
           const r = h1Request("raw", head);
-          this.log.push(r);
+          if (head.line.startsWith(`GET ${HEALTH_PATH} `)) {
+            this.checkers.add(socket);
+            this.healthcheck ??= r;
+          } else this.log.push(r);
           return r;
         },
-        () => this.answerH1(socket, this.next()),
+        (r) => {
+          if (r.line.startsWith(`GET ${HEALTH_PATH} `)) {
+            const status = this.health[Math.min(this.checked, this.health.length - 1)] ?? 200;
+            this.checked++;
+            socket.write(healthAnswer(status), "latin1");
+          } else this.answerH1(socket, this.next());
+        },
       );
       socket.on("data", (c: Buffer) => splitter.push(c));
       socket.resume();
@@ -126,7 +174,13 @@ class Recorder {
   }
 
   private answerH1(socket: Socket, answer: Answer): void {
-    if ("raw" in answer) {
+    if ("raw" in answer && answer.delayMs !== undefined) {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        if (!socket.destroyed) this.answerH1(socket, { ...answer, delayMs: undefined });
+      }, answer.delayMs);
+      this.timers.add(timer);
+    } else if ("raw" in answer) {
       socket.write(answer.raw, "latin1");
       if (answer.after === "close") socket.end();
       else if (answer.after === "reset") setTimeout(() => resetIfOpen(socket), 50);
@@ -167,7 +221,12 @@ class Recorder {
         if (trailers !== undefined)
           stream.on("wantTrailers", () => stream.sendTrailers(headerObject(trailers)));
         stream.end(body);
-      } else if ("reset" in answer) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      } else if ("reset" in answer)
+        stream.close(
+          answer.refusedStream === true
+            ? http2.constants.NGHTTP2_REFUSED_STREAM
+            : http2.constants.NGHTTP2_INTERNAL_ERROR,
+        );
       else if ("close" in answer) stream.session?.destroy();
       else if ("raw" in answer) {
         stream.respond({ ":status": 500 });
@@ -259,18 +318,26 @@ async function blackhole(): Promise<{ port: number; child: ChildProcess; fillers
   return { port, child, fillers };
 }
 
+type UpstreamPorts = Record<Exclude<PortToken, "@listener" | "@admin">, number>;
+
 /** Every upstream of the differential run, started once and shared by all cases. */
 export class Upstreams {
   private constructor(
-    private readonly recorder: Recorder,
+    private readonly recorders: Record<SideName, Recorder>,
     private readonly tap: EchoTap,
     private readonly echo: EchoServer,
     private readonly hole: { child: ChildProcess; fillers: Socket[] },
-    readonly ports: Record<Exclude<PortToken, "@listener" | "@admin">, number>,
+    private readonly shared: Omit<UpstreamPorts, "@raw">,
+    private readonly rawPorts: Record<SideName, number>,
   ) {}
 
+  /** The upstream ports of one side's config: its own recording upstream, the others shared. */
+  ports(side: SideName): UpstreamPorts {
+    return { ...this.shared, "@raw": this.rawPorts[side] };
+  }
+
   static async start(): Promise<Upstreams> {
-    const recorder = new Recorder();
+    const recorders = { envoy: new Recorder(), echomesh: new Recorder() };
     const echo = await startEcho({
       port: 0,
       host: "127.0.0.1",
@@ -280,31 +347,46 @@ export class Upstreams {
     });
     const tap = new EchoTap(echo.port);
     const hole = await blackhole();
-    const ports = {
-      "@raw": await listen(recorder.server),
+    const shared = {
       "@echo": await listen(tap.server),
       "@refused": await freePort(),
       "@blackhole": hole.port,
     };
-    return new Upstreams(recorder, tap, echo, hole, ports);
+    const rawPorts = {
+      envoy: await listen(recorders.envoy.server),
+      echomesh: await listen(recorders.echomesh.server),
+    };
+    return new Upstreams(recorders, tap, echo, hole, shared, rawPorts);
   }
 
-  /** Starts a case: the recording upstream will answer with `answers`. */
-  begin(answers: Answer[] | undefined): void {
-    this.recorder.begin(answers);
+  /** Before a config's proxies start: health checks pass until its first case. */
+  idle(): void {
+    this.recorders.envoy.idle();
+    this.recorders.echomesh.idle();
+  }
+
+  /** Starts `side`'s run of a case: its recording upstream will answer with the case's answers. */
+  begin(side: SideName, c: Pick<Case, "upstream" | "healthCheck">): void {
+    this.recorders[side].begin(c.upstream, c.healthCheck);
     this.tap.begin();
   }
 
-  /** Ends a case: cuts every upstream connection and returns the requests received, in arrival order. */
-  end(): UpstreamRequest[] {
-    return [...this.recorder.end(), ...this.tap.end()];
+  /**
+   * Ends `side`'s run of a case: cuts its upstream connections and returns the requests received, in
+   * arrival order, and the first health check.
+   */
+  end(side: SideName): { requests: UpstreamRequest[]; healthcheck: UpstreamRequest | undefined } {
+    const recorder = this.recorders[side];
+    const healthcheck = recorder.healthcheck;
+    return { requests: [...recorder.end(), ...this.tap.end()], healthcheck };
   }
 
   async stop(): Promise<void> {
-    this.end();
+    this.tap.end();
     for (const s of this.hole.fillers) s.destroy();
     await Promise.all([
-      close(this.recorder.server),
+      this.recorders.envoy.close(),
+      this.recorders.echomesh.close(),
       close(this.tap.server),
       this.echo.close(),
       stopChild(this.hole.child, 1000),
