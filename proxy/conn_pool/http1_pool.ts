@@ -187,6 +187,8 @@ export class Http1Pool implements ConnPool {
   private attach(conn: Conn, rq: H1Request): void {
     if (!this.resources.requests.canCreate()) {
       this.stats.upstream_rq_active_overflow.value++;
+      // Envoy fails this one with its host known (a pending overflow has none): the host's rq_error.
+      countFailureBeforeHead(this.host.stats);
       conn.state = "idle";
       this.idle.push(conn);
       process.nextTick(() => rq.fail("overflow", "overflow"));

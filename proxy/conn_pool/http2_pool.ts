@@ -15,6 +15,7 @@ import { type ConnectContext, connectTcp } from "./connector.js";
 import { H2Request } from "./h2_request.js";
 import { Session, type Waiter } from "./h2_session.js";
 import { extendedConnect } from "./h2_tunnel.js";
+import { countFailureBeforeHead } from "./host_stats.js";
 import type { PoolOptions } from "./options.js";
 import { openH1Tunnel } from "./tunnel.js";
 
@@ -186,6 +187,8 @@ export class Http2Pool implements ConnPool {
     if (w.limited) {
       if (!this.resources.requests.canCreate()) {
         this.stats.upstream_rq_active_overflow.value++;
+        // Envoy fails this one with its host known (a pending overflow has none): the host's rq_error.
+        countFailureBeforeHead(this.host.stats);
         process.nextTick(() => w.onFail("overflow", "overflow"));
         return;
       }

@@ -46,6 +46,8 @@ export abstract class BaseCluster implements Cluster {
   private panic = false;
   /** Current members, not draining. */
   private active: Host[] = [];
+  /** Pools of members that turned unhealthy, finishing their requests (destroyed on close). */
+  private readonly unhealthyPools = new Set<ConnPool>();
   /** Removed members whose pool is still draining. */
   private readonly draining = new Set<Host>();
   /** One pool per host (per Host object: members have unique `key`s, a re-added address is a new Host). */
@@ -70,7 +72,7 @@ export abstract class BaseCluster implements Cluster {
       outlier === undefined || deps.outlierStats === null
         ? null
         : new OutlierDetector(outlier, deps.outlierStats, {
-            onHostChange: () => this.refreshLoadBalancer(),
+            onHostChange: (host) => this.hostHealthChanged(host),
             random: deps.random,
           });
     this.outlierDetector?.start();
@@ -85,7 +87,7 @@ export abstract class BaseCluster implements Cluster {
             stats: deps.healthCheckStats,
             random: deps.random,
             hadTraffic: () => this.stats.upstream_cx_total.value > 0,
-            onHostChange: () => this.refreshLoadBalancer(),
+            onHostChange: (host) => this.hostHealthChanged(host),
           });
   }
 
@@ -138,11 +140,34 @@ export abstract class BaseCluster implements Cluster {
     this.outlierDetector?.close();
     this.healthChecker?.close();
     for (const pool of this.pools.values()) pool.destroy();
+    for (const pool of this.unhealthyPools) pool.destroy();
     this.pools.clear();
+    this.unhealthyPools.clear();
     this.draining.clear();
     this.active = [];
     this.hosts = [];
     this.lb.setHosts([]);
+  }
+
+  /**
+   * Health checking or outlier detection changed `host`'s flags. A host that turned unhealthy has
+   * its connections drained, as Envoy's `onHostHealthFailure` does (DrainExistingConnections): idle
+   * ones close now, busy ones after their request; if the host serves again (panic mode, or once
+   * healthy), it does so on new connections.
+   */
+  private hostHealthChanged(host: Host): void {
+    if (!host.healthy) {
+      const pool = this.pools.get(host);
+      if (pool !== undefined) {
+        this.pools.delete(host);
+        this.unhealthyPools.add(pool);
+        const done = (): void => {
+          this.unhealthyPools.delete(pool);
+        };
+        pool.drain().then(done, done);
+      }
+    }
+    this.refreshLoadBalancer();
   }
 
   /** Stop timers of the discovery mechanism. */

@@ -38,7 +38,7 @@ export interface HealthCheckerDeps {
   /** True once the cluster has opened a connection (Envoy: `upstream_cx_total` was used). */
   hadTraffic: () => boolean;
   /** A host's health changed: rebuild the balancer. */
-  onHostChange: () => void;
+  onHostChange: (host: Host) => void;
 }
 
 /** What a check's result did to the host (Envoy's `HealthTransition`). */
@@ -114,9 +114,9 @@ export class HealthChecker {
   }
 
   /** A session's result changed its host's health. */
-  hostChanged(): void {
+  hostChanged(host: Host): void {
     this.deps.stats.healthy.value = this.healthyCount();
-    this.deps.onHostChange();
+    this.deps.onHostChange(host);
   }
 
   firstCheckDone(host: Host): void {
@@ -434,7 +434,7 @@ class Session implements H1Handler {
 
   private finishCheck(passed: boolean, transition: Transition): void {
     this.firstCheck = false;
-    if (transition === Transition.Changed) this.parent.hostChanged();
+    if (transition === Transition.Changed) this.parent.hostChanged(this.host);
     this.parent.firstCheckDone(this.host);
     if (this.stopped) return;
     const healthy = !this.host.hasHealthFlag(HealthFlag.FAILED_ACTIVE_HC);

@@ -15,18 +15,7 @@ import { routingCases } from "./routing.js";
  * landed without it); each with what Envoy does. `ECHOMESH_DIFF_PENDING=1` runs them too. Remove an
  * id once its case passes.
  */
-export const PENDING: Readonly<Record<string, string>> = {
-  "cb-max-requests-overflow":
-    "Envoy counts the max_requests overflow in the host's rq_error (/clusters); ours does not",
-  "outlier-consecutive-5xx-eject":
-    "Envoy closes the ejected host's idle connections (upstream_cx_destroy_local); ours leaves them open",
-  "outlier-ejected-panic":
-    "Envoy closes the ejected host's idle connections, so the panic-routed request opens a new one; ours reuses it",
-  "outlier-gateway-failure":
-    "Envoy closes the ejected host's idle connections (upstream_cx_destroy_local); ours leaves them open",
-  "outlier-always-eject-one-host":
-    "Envoy closes the ejected host's idle connections (upstream_cx_destroy_local); ours leaves them open",
-};
+export const PENDING: Readonly<Record<string, string>> = {};
 
 /** Every case written, pending ones included. */
 const written: readonly Case[] = [
