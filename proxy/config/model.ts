@@ -470,6 +470,11 @@ export interface OutlierDetectionConfig {
   maxEjectionPercent: number;
   /** `always_eject_one_host`, default false: eject one host even past `max_ejection_percent`. */
   alwaysEjectOneHost: boolean;
+  /**
+   * `successful_active_health_check_uneject_host`, default true: with active health checking, an
+   * ejected host whose check passes comes back at once.
+   */
+  successfulActiveHealthCheckUnejectHost: boolean;
   /** `enforcing_consecutive_5xx`, default 100. */
   enforcingConsecutive5xx: number;
   /** `enforcing_consecutive_gateway_failure`, default 0. */

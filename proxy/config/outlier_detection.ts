@@ -1,8 +1,8 @@
 /**
  * A cluster's `outlier_detection` (envoy.config.cluster.v3.OutlierDetection; the v2 message has the
- * same fields): consecutive failures, success rate and failure percentage are applied; `monitors`
- * and `successful_active_health_check_uneject_host` are accepted (their shape checked) and named in
- * a warning.
+ * same fields): consecutive failures, success rate, failure percentage and
+ * `successful_active_health_check_uneject_host` are applied; `monitors` is accepted (its shape
+ * checked) and named in a warning.
  */
 import type { OutlierDetectionConfig } from "./model.js";
 import type { Obj } from "./reader.js";
@@ -20,6 +20,7 @@ export const OUTLIER_DETECTION_DEFAULTS: Readonly<OutlierDetectionConfig> = {
   maxEjectionTimeJitterMs: 0,
   maxEjectionPercent: 10,
   alwaysEjectOneHost: false,
+  successfulActiveHealthCheckUnejectHost: true,
   enforcingConsecutive5xx: 100,
   enforcingConsecutiveGatewayFailure: 0,
   enforcingConsecutiveLocalOriginFailure: 100,
@@ -37,6 +38,7 @@ export const OUTLIER_DETECTION_DEFAULTS: Readonly<OutlierDetectionConfig> = {
 
 /** The fields read here; the rest of OUTLIER_DETECTION is accepted and not applied. */
 const APPLIED = new Set([
+  "successful_active_health_check_uneject_host",
   "consecutive_5xx",
   "consecutive_gateway_failure",
   "consecutive_local_origin_failure",
@@ -68,8 +70,6 @@ const UNAPPLIED: Shape = Object.fromEntries(
 
 /** Why each unapplied field has no effect (one warning per field set). */
 const UNAPPLIED_BECAUSE: Readonly<Record<string, string>> = {
-  successful_active_health_check_uneject_host:
-    "an ejected host returns on the interval timer only, not on a passing health check",
   monitors: "no outlier detection extensions",
 };
 /** `outlier_detection`, or undefined when the cluster has none. */
@@ -103,6 +103,10 @@ export function parseOutlierDetection(c: Obj): OutlierDetectionConfig | undefine
     maxEjectionTimeJitterMs: o.duration("max_ejection_time_jitter", d.maxEjectionTimeJitterMs),
     maxEjectionPercent: percent("max_ejection_percent", d.maxEjectionPercent),
     alwaysEjectOneHost: o.bool("always_eject_one_host", d.alwaysEjectOneHost),
+    successfulActiveHealthCheckUnejectHost: o.bool(
+      "successful_active_health_check_uneject_host",
+      d.successfulActiveHealthCheckUnejectHost,
+    ),
     enforcingConsecutive5xx: percent("enforcing_consecutive_5xx", d.enforcingConsecutive5xx),
     enforcingConsecutiveGatewayFailure: percent(
       "enforcing_consecutive_gateway_failure",

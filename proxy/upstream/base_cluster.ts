@@ -88,6 +88,7 @@ export abstract class BaseCluster implements Cluster {
             random: deps.random,
             hadTraffic: () => this.stats.upstream_cx_total.value > 0,
             onHostChange: (host) => this.hostHealthChanged(host),
+            onHealthyCheck: (host) => this.outlierDetector?.successfulActiveHealthCheck(host),
           });
   }
 

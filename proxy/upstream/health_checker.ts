@@ -39,6 +39,8 @@ export interface HealthCheckerDeps {
   hadTraffic: () => boolean;
   /** A host's health changed: rebuild the balancer. */
   onHostChange: (host: Host) => void;
+  /** A check completed with the host healthy (the outlier detector may un-eject it). */
+  onHealthyCheck?: (host: Host) => void;
 }
 
 /** What a check's result did to the host (Envoy's `HealthTransition`). */
@@ -438,6 +440,7 @@ class Session implements H1Handler {
     this.parent.firstCheckDone(this.host);
     if (this.stopped) return;
     const healthy = !this.host.hasHealthFlag(HealthFlag.FAILED_ACTIVE_HC);
+    if (healthy) this.parent.deps.onHealthyCheck?.(this.host);
     this.schedule(this.parent.nextInterval(passed, transition, healthy));
   }
 

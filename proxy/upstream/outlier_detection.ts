@@ -389,6 +389,17 @@ export class OutlierDetector {
     }
   }
 
+  /**
+   * An active health check of `host` passed (Envoy's host-check-complete callback of the detector):
+   * with `successful_active_health_check_uneject_host`, an ejected host comes back at once.
+   */
+  successfulActiveHealthCheck(host: Host): void {
+    if (!this.config.successfulActiveHealthCheckUnejectHost) return;
+    const m = this.monitors.get(host);
+    if (m !== undefined && host.hasHealthFlag(HealthFlag.FAILED_OUTLIER_CHECK))
+      this.unejectHost(m, this.now());
+  }
+
   private unejectHost(m: HostMonitor, now: number): void {
     this.addActive(-1);
     m.host.setHealthFlag(HealthFlag.FAILED_OUTLIER_CHECK, false);

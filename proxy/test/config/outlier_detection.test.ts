@@ -72,6 +72,7 @@ describe("outlier_detection config", () => {
         split_external_local_origin_errors: true, interval: 0.2s, base_ejection_time: 1s,
         max_ejection_time: 5s, max_ejection_time_jitter: 0.1s, max_ejection_percent: 50,
         always_eject_one_host: true, enforcing_consecutive_5xx: 90,
+        successful_active_health_check_uneject_host: false,
         enforcing_consecutive_gateway_failure: 100, enforcing_consecutive_local_origin_failure: 0,
         success_rate_minimum_hosts: 3, success_rate_request_volume: 20, success_rate_stdev_factor: 1000,
         enforcing_success_rate: 50, enforcing_local_origin_success_rate: 0, failure_percentage_threshold: 60,
@@ -89,6 +90,7 @@ describe("outlier_detection config", () => {
       maxEjectionTimeJitterMs: 100,
       maxEjectionPercent: 50,
       alwaysEjectOneHost: true,
+      successfulActiveHealthCheckUnejectHost: false,
       enforcingConsecutive5xx: 90,
       enforcingConsecutiveGatewayFailure: 100,
       enforcingConsecutiveLocalOriginFailure: 0,
@@ -113,10 +115,7 @@ describe("outlier_detection config", () => {
     const { warnings } = parse(
       "{ success_rate_minimum_hosts: 3, monitors: [], successful_active_health_check_uneject_host: true }",
     );
-    expect(warnings).toEqual([
-      `${AT}.successful_active_health_check_uneject_host: ignored (an ejected host returns on the interval timer only, not on a passing health check)`,
-      `${AT}.monitors: ignored (no outlier detection extensions)`,
-    ]);
+    expect(warnings).toEqual([`${AT}.monitors: ignored (no outlier detection extensions)`]);
   });
 
   it("rejects misuse with the YAML path", () => {

@@ -12,6 +12,7 @@ import { closeServer, listen } from "../../../test-support/servers.js";
 import { renderClustersText } from "../../admin/render.js";
 import { clusterStatuses } from "../../admin/status.js";
 import type { HealthCheckConfig } from "../../config/model.js";
+import { OUTLIER_DETECTION_DEFAULTS } from "../../config/outlier_detection.js";
 import { StatsStore } from "../../stats/store.js";
 import { inPanic } from "../../upstream/base_cluster.js";
 import { createClusterManager } from "../../upstream/cluster_manager.js";
@@ -360,5 +361,48 @@ describe("panic threshold", () => {
     for (const b of bs) b.status = 503;
     await cm.initialize();
     expect(cluster.chooseHost()).toBeNull();
+  });
+});
+
+describe("active health checking with outlier detection", () => {
+  async function ejectedCluster(uneject: boolean) {
+    const backend = await new Backend().start();
+    backends.push(backend);
+    const config = clusterConfig({
+      endpoints: [endpoint("127.0.0.1", backend.port), endpoint("127.0.0.2", backend.port)],
+      healthCheck: HC,
+      outlierDetection: {
+        ...OUTLIER_DETECTION_DEFAULTS,
+        baseEjectionTimeMs: 60_000,
+        maxEjectionPercent: 100,
+        successfulActiveHealthCheckUnejectHost: uneject,
+      },
+    });
+    const cm = createClusterManager([config], {
+      stats: new StatsStore(),
+      createPool: poolFactory().createPool,
+      random: () => 0,
+    });
+    closers.push(() => cm.close());
+    await cm.initialize();
+    const cluster = cm.get("service")!;
+    const host = cluster.hosts[0]!;
+    for (let i = 0; i < 5; i++) cluster.outlierDetector!.putResponse(host, 500);
+    expect(host.hasHealthFlag(HealthFlag.FAILED_OUTLIER_CHECK)).toBe(true);
+    return host;
+  }
+
+  it("a passing check brings an ejected host back (successful_active_health_check_uneject_host)", async () => {
+    const host = await ejectedCluster(true);
+    await waitUntil("host un-ejected", () => !host.hasHealthFlag(HealthFlag.FAILED_OUTLIER_CHECK), {
+      withinMs: 2000,
+      intervalMs: 5,
+    });
+  });
+
+  it("without it the host stays ejected however many checks pass", async () => {
+    const host = await ejectedCluster(false);
+    await sleep(HC.intervalMs * 5);
+    expect(host.hasHealthFlag(HealthFlag.FAILED_OUTLIER_CHECK)).toBe(true);
   });
 });

@@ -443,3 +443,33 @@ describe("outlier detection in /clusters", () => {
     expect(text).toContain("plain::127.0.0.1:9::health_flags::healthy\n");
   });
 });
+
+describe("outlier detection: a passing active health check", () => {
+  it("un-ejects an ejected host at once (successful_active_health_check_uneject_host, default true)", () => {
+    const { detector, hosts, stat } = make();
+    const [a] = hosts as [Host, Host];
+    respond(detector, a, 500, 5);
+    expect(ejected(a)).toBe(true);
+    detector.successfulActiveHealthCheck(a);
+    expect(ejected(a)).toBe(false);
+    expect(stat("ejections_active")).toBe(0);
+  });
+
+  it("leaves it ejected until base_ejection_time when the field is false", () => {
+    const { detector, hosts } = make({ successfulActiveHealthCheckUnejectHost: false });
+    const [a] = hosts as [Host, Host];
+    respond(detector, a, 500, 5);
+    detector.successfulActiveHealthCheck(a);
+    expect(ejected(a)).toBe(true);
+    vi.advanceTimersByTime(1_200);
+    expect(ejected(a)).toBe(false);
+  });
+
+  it("does nothing to a host that is not ejected", () => {
+    const { detector, hosts, changes } = make();
+    const [a] = hosts as [Host, Host];
+    detector.successfulActiveHealthCheck(a);
+    expect(ejected(a)).toBe(false);
+    expect(changes).toEqual([]);
+  });
+});
