@@ -207,6 +207,7 @@ export const CIRCUIT_BREAKER_DEFAULTS: Readonly<CircuitBreakerThresholds> = {
   maxPendingRequests: 1024,
   maxRequests: 1024,
   maxRetries: 3,
+  trackRemaining: false,
 };
 
 /** A cluster's thresholds per priority: its `circuit_breakers`, or Envoy's defaults. */
@@ -216,8 +217,8 @@ export function circuitBreakersOf(config: ClusterConfig): CircuitBreakers {
 
 /**
  * `circuit_breakers`: the DEFAULT and HIGH `thresholds` (a priority without an entry keeps Envoy's
- * defaults). Undefined when the cluster has none. `per_host_thresholds`, `retry_budget`,
- * `track_remaining` and `max_connection_pools` are accepted and not applied (a warning).
+ * defaults). Undefined when the cluster has none. `per_host_thresholds`, `retry_budget`
+ * and `max_connection_pools` are accepted and not applied (a warning).
  */
 function parseCircuitBreakers(c: Obj): CircuitBreakers | undefined {
   const breakers = c.obj("circuit_breakers");
@@ -237,9 +238,9 @@ function parseCircuitBreakers(c: Obj): CircuitBreakers | undefined {
       maxPendingRequests: t.int("max_pending_requests", d.maxPendingRequests),
       maxRequests: t.int("max_requests", d.maxRequests),
       maxRetries: t.int("max_retries", d.maxRetries),
+      trackRemaining: t.bool("track_remaining", false),
     };
     t.ignoreBecause("retry_budget", "max_retries applies instead");
-    t.ignoreBecause("track_remaining", "no remaining_* gauges");
     t.ignoreBecause("max_connection_pools", "one pool per host, never limited");
     checkShape(t, CIRCUIT_BREAKER_THRESHOLDS);
   }

@@ -522,4 +522,6 @@ export interface CircuitBreakerThresholds {
   maxRequests: number;
   /** Retries in flight (past it: no retry, flag UO, `upstream_rq_retry_overflow`). */
   maxRetries: number;
+  /** `track_remaining`: publish `circuit_breakers.<priority>.remaining_*` gauges. */
+  trackRemaining: boolean;
 }

@@ -13,6 +13,7 @@ import {
   CLUSTER_STATS,
   HEALTH_CHECK_STATS,
   OUTLIER_DETECTION_STATS,
+  REMAINING_STATS,
 } from "../upstream/cluster_stats.js";
 import type { ScopeDecl } from "./declare.js";
 
@@ -26,6 +27,7 @@ export const STAT_SCOPES: readonly ScopeDecl[] = [
   CLUSTER_STATS,
   OUTLIER_DETECTION_STATS,
   HEALTH_CHECK_STATS,
+  REMAINING_STATS,
   HOST_STATS,
   CLUSTER_MANAGER_STATS,
   CDS_STATS,

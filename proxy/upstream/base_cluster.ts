@@ -3,7 +3,7 @@ import { circuitBreakersOf } from "../config/cluster.js";
 import type { ClusterConfig } from "../config/model.js";
 import { createLoadBalancer, type LoadBalancer, type RandomSource } from "../load_balancer/index.js";
 import type { Cluster } from "./cluster.js";
-import type { HealthCheckStats, OutlierDetectionStats } from "./cluster_stats.js";
+import type { HealthCheckStats, OutlierDetectionStats, RemainingStats } from "./cluster_stats.js";
 import { HealthChecker } from "./health_checker.js";
 import type { ClusterStats, Host } from "./host.js";
 import { OutlierDetector } from "./outlier_detection.js";
@@ -18,6 +18,8 @@ export interface ClusterDeps {
   random: RandomSource;
   /** `cluster.<name>.outlier_detection.*`, for a cluster with `outlier_detection` (else null). */
   outlierStats: OutlierDetectionStats | null;
+  /** `circuit_breakers.default.remaining_*`, for DEFAULT thresholds with `track_remaining` (else absent). */
+  remainingStats?: RemainingStats | null;
   /** `cluster.<name>.health_check.*`, for a cluster with an applied `health_checks` entry (else absent). */
   healthCheckStats?: HealthCheckStats | null;
 }
@@ -61,7 +63,11 @@ export abstract class BaseCluster implements Cluster {
   ) {
     this.name = config.name;
     this.stats = deps.stats;
-    this.resources = new ResourceManager(circuitBreakersOf(config).default, deps.stats);
+    this.resources = new ResourceManager(
+      circuitBreakersOf(config).default,
+      deps.stats,
+      deps.remainingStats ?? null,
+    );
     this.createPool = deps.createPool;
     this.lb = createLoadBalancer(config.lbPolicy, {
       random: deps.random,

@@ -1,3 +1,4 @@
+import { circuitBreakersOf } from "../config/cluster.js";
 import type { ClusterConfig } from "../config/model.js";
 import type { RandomSource } from "../load_balancer/index.js";
 import type { StatsStore } from "../stats/store.js";
@@ -8,6 +9,8 @@ import {
   createClusterStats,
   createHealthCheckStats,
   createOutlierDetectionStats,
+  createRemainingStats,
+  type RemainingStats,
 } from "./cluster_stats.js";
 import type { DnsFeed, DnsOutcome, DnsSource } from "./dns_feed.js";
 import { LogicalDnsCluster } from "./logical_dns_cluster.js";
@@ -63,6 +66,7 @@ export class ClusterManagerImpl implements ClusterManager {
         random,
         outlierStats:
           config.outlierDetection === undefined ? null : createOutlierDetectionStats(opts.stats, config.name),
+        remainingStats: remainingStats(opts.stats, config),
         healthCheckStats:
           config.healthCheck === undefined || opts.healthChecks === false
             ? null
@@ -176,6 +180,22 @@ export function createClusterManager(
   opts: ClusterManagerOptions,
 ): ClusterManager {
   return new ClusterManagerImpl(configs, opts);
+}
+
+/**
+ * The DEFAULT priority's `remaining_*` gauges when its thresholds set `track_remaining`; the HIGH
+ * priority's, which no route uses, are set to its limits once (Envoy shows them so).
+ */
+function remainingStats(store: StatsStore, config: ClusterConfig): RemainingStats | null {
+  const { default: d, high } = circuitBreakersOf(config);
+  if (high.trackRemaining) {
+    const h = createRemainingStats(store, config.name, "high");
+    h.remaining_cx.set(high.maxConnections);
+    h.remaining_pending.set(high.maxPendingRequests);
+    h.remaining_rq.set(high.maxRequests);
+    h.remaining_retries.set(high.maxRetries);
+  }
+  return d.trackRemaining ? createRemainingStats(store, config.name, "default") : null;
 }
 
 function build(config: ClusterConfig, deps: ClusterDeps, source: DnsSource): Cluster {

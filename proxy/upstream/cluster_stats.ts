@@ -197,6 +197,31 @@ export const HEALTH_CHECK_STATS = declareScope({
 
 export type HealthCheckStats = StatsOf<typeof HEALTH_CHECK_STATS.stats>;
 
+const remaining = (what: string) =>
+  gauge(`The limit minus the ${what} (\`track_remaining: true\` clusters only)`, { perProcess: true });
+
+/** `circuit_breakers.<priority>.remaining_*`, for a priority whose thresholds set `track_remaining`. */
+export const REMAINING_STATS = declareScope({
+  prefix: "cluster.<name>.circuit_breakers.<priority>.",
+  title: "Circuit breaker headroom (`track_remaining: true`)",
+  stats: {
+    remaining_cx: remaining("connections open or connecting"),
+    remaining_pending: remaining("requests waiting for a connection"),
+    remaining_rq: remaining("requests on connections"),
+    remaining_retries: remaining("retries in flight"),
+  },
+});
+
+export type RemainingStats = StatsOf<typeof REMAINING_STATS.stats>;
+
+export function createRemainingStats(
+  store: StatsStore,
+  cluster: string,
+  priority: "default" | "high",
+): RemainingStats {
+  return resolveScope(store, REMAINING_STATS, cluster, priority).stats;
+}
+
 export function createHealthCheckStats(store: StatsStore, cluster: string): HealthCheckStats {
   return resolveScope(store, HEALTH_CHECK_STATS, cluster).stats;
 }

@@ -19,7 +19,11 @@ import { counter, declareScope, fillName, gauge, resolveScope } from "../../stat
 import { renderPrometheus } from "../../stats/prometheus.js";
 import { renderStatsText, selectStats } from "../../stats/render.js";
 import { StatsStore } from "../../stats/store.js";
-import { HEALTH_CHECK_STATS, OUTLIER_DETECTION_STATS } from "../../upstream/cluster_stats.js";
+import {
+  HEALTH_CHECK_STATS,
+  OUTLIER_DETECTION_STATS,
+  REMAINING_STATS,
+} from "../../upstream/cluster_stats.js";
 
 /** The seed's sidecar as the CLI builds it, not started: no socket bound, no DNS lookup made. */
 async function unstartedServer(): Promise<ProxyServer> {
@@ -51,11 +55,11 @@ describe("declared stats in the admin's output", () => {
     );
     let declared = 0;
     for (const scope of STAT_SCOPES) {
-      // Host stats are per host (/clusters); the overload monitor's, outlier detection's and active
-      // health checking's only exist when they are configured.
+      // Host stats are per host (/clusters); the overload monitor's, outlier detection's, active
+      // health checking's and the circuit breakers' remaining_* only exist when they are configured.
       if (scope === HOST_STATS || scope === GLOBAL_CONNECTIONS_STATS || scope === OUTLIER_DETECTION_STATS)
         continue;
-      if (scope === HEALTH_CHECK_STATS) continue;
+      if (scope === HEALTH_CHECK_STATS || scope === REMAINING_STATS) continue;
       // CDS's and LDS's exist with their file in dynamic_resources (proxy/test/reload/).
       if (scope === CDS_STATS || scope === LDS_STATS) continue;
       const prefix = fillName(scope.prefix, ...(PREFIX_VALUES[scope.prefix] ?? []));
