@@ -108,6 +108,16 @@ async function startOnce({ name, doc, upstreamPorts, envoyPath, dir, group }: Si
       (r) => r.status === 200,
       () => false,
     );
+    // Another process on this machine may hold the admin port we chose (a free port is only free
+    // when it is picked): the proxy that answers must be the one started with this config file.
+    if (ready && !(await servesConfig(adminPort, file))) {
+      await stopChild(child, 1000);
+      return {
+        name,
+        running: false,
+        reason: `EADDRINUSE: admin port ${adminPort} answered by another process`,
+      };
+    }
     if (ready) {
       return { name, running: true, listenerPort, adminPort, stop: () => stopChild(child, 2000) };
     }
@@ -115,4 +125,12 @@ async function startOnce({ name, doc, upstreamPorts, envoyPath, dir, group }: Si
   }
   await stopChild(child, 1000);
   return { name, running: false, reason: `not ready within 20 s: ${output.trim()}` };
+}
+
+/** Does the admin on `port` belong to the proxy started with `file` (`/server_info`'s config_path)? */
+async function servesConfig(port: number, file: string): Promise<boolean> {
+  return request(port, "/server_info", { timeoutMs: 1000 }).then(
+    (r) => r.status === 200 && r.body.toString("utf8").includes(JSON.stringify(file)),
+    () => false,
+  );
 }
