@@ -19,10 +19,11 @@
  *   not the cluster's (no `upstream_cx_*` stats).
  * - TCP: a connect within `timeout` passes (no payloads).
  */
-import http2 from "node:http2";
 import net from "node:net";
 import { H1Client, type H1Exchange, type H1Handler } from "../../lib/http1/client_connection.js";
 import type { RawHeaders } from "../../lib/http1/types.js";
+import { Http2Connection } from "../../lib/http2/connection.js";
+import type { Fields, Http2Stream } from "../../lib/http2/stream.js";
 import type { HealthCheckConfig } from "../config/model.js";
 import type { RandomSource } from "../load_balancer/index.js";
 import type { HealthCheckStats } from "./cluster_stats.js";
@@ -188,9 +189,9 @@ class Session implements H1Handler {
   private timeoutTimer: NodeJS.Timeout | null = null;
   private client: H1Client | null = null;
   /** The h2c session of HTTP/2 checks (`codec_client_type: HTTP2`). */
-  private h2: http2.ClientHttp2Session | null = null;
+  private h2: Http2Connection | null = null;
   /** The HTTP/2 check's stream in flight. */
-  private stream: http2.ClientHttp2Stream | null = null;
+  private stream: Http2Stream | null = null;
   /** A TCP check's socket while it connects. */
   private probe: net.Socket | null = null;
   /** The check in flight (its result is taken once). */
@@ -300,58 +301,70 @@ class Session implements H1Handler {
   }
 
   /**
-   * The check over h2c, on one session kept between checks as Envoy keeps it: `:method GET`,
-   * `:authority` the `host`, `:path`, `:scheme http`, then `user-agent` and the added headers.
+   * The check over h2c (our HTTP/2 client, lib/http2/), on one connection kept between checks as
+   * Envoy keeps it: `:method GET`, `:authority` the `host`, `:path`, `:scheme http`, then
+   * `user-agent` and the added headers.
    */
   private sendH2Request(): void {
-    let session = this.h2;
-    if (session === null || session.closed || session.destroyed) {
-      const host = this.host;
-      const authority = host.address.includes(":") ? `[${host.address}]` : host.address;
-      const created = http2.connect(`http://${authority}:${host.port}`, {
-        createConnection: () => net.connect({ host: host.address, port: host.port, noDelay: true }),
-      });
-      created.on("error", this.onH2Failure);
-      created.on("close", () => {
-        if (this.h2 === created) this.h2 = null;
-      });
-      this.h2 = created;
-      session = created;
+    if (this.h2?.canRequest) {
+      this.h2Request(this.h2);
+      return;
     }
-    const raw = this.exchange.headers;
-    // `host` comes first in the check's head: it is the `:authority`.
-    const headers: http2.OutgoingHttpHeaders = {
-      ":method": "GET",
-      ":authority": raw[1] as string,
-      ":path": this.exchange.path,
-      ":scheme": "http",
-    };
-    for (let i = 2; i < raw.length; i += 2) headers[raw[i] as string] = raw[i + 1] as string;
-    const stream = session.request(headers, { endStream: true });
-    this.stream = stream;
-    stream.on("response", (h) => {
-      this.status = Number(h[":status"]);
+    this.closeConnection();
+    const probe = this.connect((err, socket) => {
+      if (this.probe !== probe) {
+        socket?.destroy();
+        return;
+      }
+      this.probe = null;
+      if (err !== null || socket === null) {
+        if (this.inFlight) this.failed(true, false);
+        return;
+      }
+      const created: Http2Connection = new Http2Connection(
+        socket,
+        "client",
+        {},
+        {
+          // Every stream was reset or closed before: the check in flight has failed already.
+          onClose: () => {
+            if (this.h2 === created) this.h2 = null;
+          },
+        },
+      );
+      this.h2 = created;
+      if (this.inFlight) this.h2Request(created);
     });
-    // The body is read and dropped, as Envoy drops it.
-    stream.resume();
-    stream.on("end", () => {
-      if (this.stream !== stream) return;
-      this.stream = null;
-      if (this.status === 0) this.onH2Failure();
-      else this.onComplete();
-    });
-    stream.on("error", this.onH2Failure);
-    stream.on("close", () => {
-      // Reset before its end (RST_STREAM, GOAWAY, the session gone): a network failure.
-      if (this.stream === stream) this.onH2Failure();
-    });
+    this.probe = probe;
   }
 
-  /** The h2c session or the check's stream failed: a network failure for the check in flight. */
-  private readonly onH2Failure = (): void => {
+  private h2Request(conn: Http2Connection): void {
+    const raw = this.exchange.headers;
+    // `host` comes first in the check's head: it is the `:authority`.
+    const fields: Fields = [":method", "GET", ":authority", raw[1] as string, ":path", this.exchange.path];
+    fields.push(":scheme", "http");
+    for (let i = 2; i < raw.length; i++) fields.push(raw[i] as string);
+    const stream = conn.request(fields, true);
+    stream.owner = this;
+    stream.onHeaders = onH2Headers;
+    stream.onEnd = onH2End;
+    stream.onClose = onH2Close;
+    this.stream = stream;
+  }
+
+  /** @internal The check's response head (1xx ones are not final). */
+  h2Headers(stream: Http2Stream, fields: Fields): void {
+    const status = Number(fields[1]);
+    if (this.stream === stream && status >= 200) this.status = status;
+  }
+
+  /** @internal The check's stream ended (END_STREAM) or closed (reset, the connection gone). */
+  h2Done(stream: Http2Stream, ended: boolean): void {
+    if (this.stream !== stream) return;
     this.stream = null;
-    if (this.inFlight) this.failed(true, false);
-  };
+    if (ended && this.status !== 0) this.onComplete();
+    else if (this.inFlight) this.failed(true, false);
+  }
 
   private connectProbe(): void {
     const probe = this.connect((err, socket) => {
@@ -465,11 +478,23 @@ class Session implements H1Handler {
     const client = this.client;
     this.client = null;
     client?.destroy();
-    const session = this.h2;
+    const conn = this.h2;
     this.h2 = null;
     this.stream = null;
-    session?.destroy();
+    conn?.destroy();
     this.probe?.destroy();
     this.probe = null;
   }
+}
+
+function onH2Headers(this: Http2Stream, fields: Fields): void {
+  (this.owner as Session).h2Headers(this, fields);
+}
+
+function onH2End(this: Http2Stream): void {
+  (this.owner as Session).h2Done(this, true);
+}
+
+function onH2Close(this: Http2Stream): void {
+  (this.owner as Session).h2Done(this, false);
 }

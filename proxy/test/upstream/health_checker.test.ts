@@ -257,6 +257,27 @@ describe("active health checking", () => {
     expect(seen.length).toBeGreaterThanOrEqual(2);
   });
 
+  it("codec_client_type HTTP2: a refused connection is a network failure", async () => {
+    const closed = await new Backend().start();
+    await closeServer(closed.server);
+    const stats = new StatsStore();
+    const cm = createClusterManager(
+      [
+        clusterConfig({
+          endpoints: [endpoint("127.0.0.1", closed.port)],
+          healthCheck: { ...HC, unhealthyThreshold: 1, http: { ...HC.http!, http2: true } },
+        }),
+      ],
+      { stats, createPool: poolFactory().createPool },
+    );
+    closers.push(() => cm.close());
+    await cm.initialize();
+    expect(cm.get("service")!.hosts[0]!.hasHealthFlag(HealthFlag.FAILED_ACTIVE_HC)).toBe(true);
+    expect(stats.snapshot().counters["cluster.service.health_check.network_failure"]).toBeGreaterThanOrEqual(
+      1,
+    );
+  });
+
   it("a TCP check passes on connect", async () => {
     const { cm, failed, bs } = await setup(1, { kind: "tcp" });
     await cm.initialize();
