@@ -10,7 +10,7 @@
  * and --watch, which Envoy does not have, move the same `cluster_manager.cluster_*` and
  * `listener_manager.listener_*` counters and log the outcome (docs/ENVOY-DIFFERENCES.md, "Reload").
  */
-import { existsSync, type FSWatcher, watch } from "node:fs";
+import { type FSWatcher, stat, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { DiscoveryFileError } from "../config/dynamic_resources.js";
 import { ProxyConfigError } from "../config/errors.js";
@@ -255,7 +255,10 @@ export class Reloader {
         timer = setTimeout(() => {
           if (timer !== null) this.timers.delete(timer);
           timer = null;
-          if (existsSync(target)) void this.reload(trigger);
+          // A rename away from the target (it is gone now) is no new config.
+          stat(target, (err) => {
+            if (err === null) void this.reload(trigger);
+          });
         }, settleMs);
         this.timers.add(timer);
       });
