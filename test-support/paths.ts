@@ -10,4 +10,4 @@ export const ECHO_MAIN = fromDist("echo/main.js");
 /** The built mesh runner (`npm start`). */
 export const MESH_MAIN = fromDist("scripts/mesh.js");
 /** The seed's Envoy configs, byte for byte as the blog published them. */
-export const SEEDS = fromRoot("proxy/test/fixtures/seeds");
+export const SEEDS = fromRoot("seeds");

@@ -32,7 +32,7 @@ const ROUTE = `${HCM}.route_config.virtual_hosts[0].routes[0]`;
 const V2_IN_V3 = "v2 syntax in a v3 file (Envoy 1.40 rejects it)";
 const NOT_IMPLEMENTED = "Fields Envoy applies that echomesh-proxy does not";
 
-/** Paths relative to proxy/test/fixtures/. */
+/** Paths relative to proxy/test/fixtures/ (the seed's, `seeds/...`, to the repository root). */
 const CORPUS: Record<string, Case> = {
   // Valid, applied.
   "validate/ok.yaml": { envoy: "accepts" },
@@ -267,6 +267,8 @@ const CORPUS: Record<string, Case> = {
 };
 
 const fixtures = fromRoot("proxy/test/fixtures");
+/** Where a corpus file is: the seed's files are in seeds/ at the root, the rest under proxy/test/fixtures/. */
+const pathOf = (file: string) => (file.startsWith("seeds/") ? fromRoot(file) : `${fixtures}/${file}`);
 const files = Object.keys(CORPUS);
 const ours = new Map<string, Result>();
 
@@ -303,7 +305,7 @@ describe("the validate corpus", () => {
 describe("echomesh-proxy --mode validate: Envoy 1.40's verdict unless a difference is listed", () => {
   beforeAll(async () => {
     await eachLimited(files, 2, async (file) => {
-      ours.set(file, await runToEnd(PROXY_MAIN, ["--mode", "validate", "-c", `${fixtures}/${file}`]));
+      ours.set(file, await runToEnd(PROXY_MAIN, ["--mode", "validate", "-c", pathOf(file)]));
     });
   }, 120_000);
 
@@ -332,7 +334,7 @@ function envoyValidate(path: string, file: string): Promise<{ code: number; outp
   return new Promise((resolve) => {
     execFile(
       path,
-      ["--mode", "validate", "--use-dynamic-base-id", "-l", "warning", "-c", `${fixtures}/${file}`],
+      ["--mode", "validate", "--use-dynamic-base-id", "-l", "warning", "-c", pathOf(file)],
       { cwd: tmpdir(), timeout: 30_000 },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;

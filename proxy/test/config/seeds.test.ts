@@ -1,9 +1,7 @@
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { SEEDS } from "../../../test-support/paths.js";
 import { loadConfigFile } from "../../config/load.js";
 import type { Bootstrap, ForwardAction } from "../../config/model.js";
-
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
 /** What the seed's YAML means, field by field. */
 function expectSeedShape(b: Bootstrap): void {
@@ -55,7 +53,7 @@ function expectSeedShape(b: Bootstrap): void {
 describe("the seed's Envoy files", () => {
   for (const name of ["proxy-envoy.yaml", "service-envoy.yaml"]) {
     it(`${name} loads unchanged as v2`, async () => {
-      const b = await loadConfigFile(fixture(`seeds/${name}`));
+      const b = await loadConfigFile(`${SEEDS}/${name}`);
       expect(b.version).toBe("v2");
       expect(b.warnings).toEqual([]);
       expectSeedShape(b);

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { SEEDS } from "../../../test-support/paths.js";
 import { loadConfigFile, loadConfigString } from "../../config/load.js";
 import type { Bootstrap, DirectResponseAction, ForwardAction, RedirectAction } from "../../config/model.js";
 
@@ -16,7 +17,7 @@ function meaning(b: Bootstrap) {
 describe("v3 configs", () => {
   it("the v3 front proxy loads to the same model as the seed's v2 file", async () => {
     const v3 = await loadConfigFile(fixture("v3/front-proxy.yaml"));
-    const v2 = await loadConfigFile(fixture("seeds/proxy-envoy.yaml"));
+    const v2 = await loadConfigFile(`${SEEDS}/proxy-envoy.yaml`);
     expect(v3.version).toBe("v3");
     expect(v2.version).toBe("v2");
     expect(v3.warnings).toEqual([]);
