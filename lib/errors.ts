@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   ECHOMESH_CONFORMANCE_CHECK: "conformance",
   /** conformance: a check cannot run on this driver or target (the test is skipped). */
   ECHOMESH_CONFORMANCE_SKIP: "conformance",
+  /** conformance: a topology has a part the target's config dialect cannot express (lib/topology). */
+  ECHOMESH_TOPOLOGY_UNSUPPORTED: "conformance",
 } as const satisfies Record<string, Part>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -12,6 +12,7 @@ import { UsageError } from "../../proxy/server/options.js";
 import { StatsQueryError } from "../../proxy/stats/render.js";
 import { EchomeshError, ERROR_CODES } from "../errors.js";
 import { fromRoot, packageRoot } from "../paths.js";
+import { UnsupportedError } from "../topology/model.js";
 
 /** One instance of every error class of ours, with the code and part it must carry. */
 const EVERY_ERROR: Array<[EchomeshError, string, string]> = [
@@ -24,6 +25,7 @@ const EVERY_ERROR: Array<[EchomeshError, string, string]> = [
   [new TunnelError("remote reset", "stream closed"), "ECHOMESH_PROXY_TUNNEL", "proxy"],
   [new CheckFailure("expected 200, got 503"), "ECHOMESH_CONFORMANCE_CHECK", "conformance"],
   [new SkipError("needs docker"), "ECHOMESH_CONFORMANCE_SKIP", "conformance"],
+  [new UnsupportedError("nginx", "an h2c cluster"), "ECHOMESH_TOPOLOGY_UNSUPPORTED", "conformance"],
 ];
 
 describe("error classes", () => {
