@@ -11,8 +11,10 @@
  *
  * Docker gave each service its own IP and DNS name; here each service gets a loopback address
  * (service1 -> 127.0.0.2, service2 -> 127.0.0.3) and the proxies resolve the names through
- * `--dns-map`. Ports are rewritten in memory (the seed listens on :80, which needs root) and the
- * configs are handed over with `--config-yaml`; the YAML files themselves are used unchanged.
+ * `--dns-map`. The configs are the topology model's seed mesh (`seedMesh`, rendered by
+ * lib/topology to the seed's Envoy v2 dialect: with the seed's addresses it is the seeds/ files) on
+ * these addresses and ports (the seed listens on :80, which needs root), handed over with
+ * `--config-yaml`.
  *
  * Flags (environment variable in brackets):
  *   --host ADDR                 front proxy and its admin bind address [MESH_HOST] (127.0.0.1)
@@ -28,12 +30,14 @@
  * `--service-ips 127.0.0.1,127.0.0.1`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { packageRoot } from "../lib/paths.js";
+import { SEED, seedMesh } from "../lib/topology/catalog.js";
+import type { ProxySpec } from "../lib/topology/model.js";
+import { renderProxy } from "../lib/topology/render.js";
 
 interface MeshOptions {
   host: string;
@@ -47,7 +51,7 @@ interface MeshOptions {
   drainTimeS: number;
 }
 
-const SERVICES = ["service1", "service2"] as const;
+const SERVICES = SEED.services;
 
 function usageError(msg: string): never {
   process.stderr.write(`mesh: ${msg}\n(see the comment at the top of scripts/mesh.ts or proxy/README.md)\n`);
@@ -109,61 +113,29 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): MeshOptions {
   };
 }
 
-type Yaml = Record<string, unknown>;
-
-function readSeed(root: string, name: string): Yaml {
-  return parseYaml(readFileSync(join(root, "proxy", "test", "fixtures", "seeds", name), "utf8")) as Yaml;
-}
-
-/** Walks `obj` along `path` (keys and list indexes); throws naming the path if the seed changed shape. */
-function at(obj: unknown, ...path: Array<string | number>): Yaml {
-  let cur: unknown = obj;
-  for (const p of path) {
-    cur = (cur as Record<string | number, unknown> | undefined)?.[p];
-    if (cur === undefined || cur === null) throw new Error(`seed config has no ${path.join(".")}`);
-  }
-  return cur as Yaml;
-}
-
-function setSocketAddress(holder: Yaml, address: string, port: number): void {
-  holder.socket_address = { ...at(holder, "socket_address"), address, port_value: port };
-}
-
-/** proxy-envoy.yaml with the front's ports, and each service's host port pointed at its sidecar. */
-function frontConfig(o: MeshOptions, seed: Yaml): string {
-  const cfg = structuredClone(seed);
-  setSocketAddress(at(cfg, "static_resources", "listeners", 0, "address"), o.host, o.frontPort);
-  setSocketAddress(at(cfg, "admin", "address"), o.host, o.frontAdminPort);
-  const hosts = at(cfg, "static_resources", "clusters", 0, "hosts") as unknown as Yaml[];
-  for (const h of hosts) {
-    const sa = at(h, "socket_address");
-    const i = SERVICES.indexOf(sa.address as (typeof SERVICES)[number]);
-    if (i === -1) throw new Error(`unexpected host ${String(sa.address)} in proxy-envoy.yaml`);
-    sa.port_value = o.sidecarPorts[i as 0 | 1];
-  }
-  return stringifyYaml(cfg);
-}
-
 /**
- * service-envoy.yaml for service i. The seed's sidecar file is the front's file: its cluster points
- * at service1/service2 port 80, i.e. at the sidecars themselves, which would loop forever. The post's
- * text says each sidecar hands traffic to the echo in its own container, so the runner points the
- * sidecar's cluster at its own local echo only, over HTTP/1.1 (the seed's `http2_protocol_options`
- * is dropped for this hop: the post converts to HTTP/2 only between Envoys, and zcong/echo speaks
- * HTTP/1.1).
+ * The seed's mesh (lib/topology/catalog.ts `seedMesh`, which renders to the seed's files: see
+ * seeds/README.md) on this machine's addresses: the front reaches each sidecar by its service name
+ * (strict_dns, as the seed), and each sidecar reaches its own echo by the same name. The one fix to
+ * the seed's sidecar file is the model's: its cluster is its own echo over HTTP/1.1 (the published
+ * copy points back at the sidecars, a loop, and asks the echo for HTTP/2).
  */
-function sidecarConfig(o: MeshOptions, seed: Yaml, i: 0 | 1): string {
-  const cfg = structuredClone(seed);
-  setSocketAddress(
-    at(cfg, "static_resources", "listeners", 0, "address"),
-    o.serviceIps[i],
-    o.sidecarPorts[i],
-  );
-  setSocketAddress(at(cfg, "admin", "address"), o.serviceIps[i], o.sidecarAdminPorts[i]);
-  const cluster = at(cfg, "static_resources", "clusters", 0);
-  cluster.hosts = [{ socket_address: { address: SERVICES[i], port_value: o.echoPorts[i] } }];
-  delete cluster.http2_protocol_options;
-  return stringifyYaml(cfg);
+function meshConfigs(o: MeshOptions): { front: string; sidecars: [string, string] } {
+  const mesh = seedMesh({
+    front: { listen: { host: o.host, port: o.frontPort }, admin: { host: o.host, port: o.frontAdminPort } },
+    sidecars: SERVICES.map((s, i) => ({
+      listen: { host: o.serviceIps[i as 0 | 1], port: o.sidecarPorts[i as 0 | 1] },
+      admin: { host: o.serviceIps[i as 0 | 1], port: o.sidecarAdminPorts[i as 0 | 1] },
+      reachAs: { host: s, port: o.sidecarPorts[i as 0 | 1] },
+      echo: { host: s, port: o.echoPorts[i as 0 | 1] },
+    })),
+  });
+  // The seed's dialect (Envoy v2, which the proxy reads); the proxy writes nothing in workDir.
+  const render = (spec: ProxySpec) =>
+    renderProxy(spec, "envoy-v2", { workDir: tmpdir(), profile: "default" });
+  const [s1, s2] = mesh.sidecars;
+  if (s1 === undefined || s2 === undefined) throw new Error("seedMesh: expected two sidecars");
+  return { front: render(mesh.front), sidecars: [render(s1), render(s2)] };
 }
 
 interface Child {
@@ -234,8 +206,7 @@ async function main(): Promise<number> {
   const root = packageRoot;
   const proxyMain = join(root, "dist", "proxy", "main.js");
   const echoMain = join(root, "dist", "echo", "main.js");
-  const front = readSeed(root, "proxy-envoy.yaml");
-  const sidecar = readSeed(root, "service-envoy.yaml");
+  const configs = meshConfigs(o);
   const dnsMap = SERVICES.map((s, i) => `${s}=${o.serviceIps[i as 0 | 1]}`).join(",");
   const proxyFlags = ["--log-level", o.logLevel, "--drain-time-s", String(o.drainTimeS), "--dns-map", dnsMap];
 
@@ -297,7 +268,7 @@ async function main(): Promise<number> {
         const sc = launch(`${s}-envoy`, [
           proxyMain,
           "--config-yaml",
-          sidecarConfig(o, sidecar, i as 0 | 1),
+          configs.sidecars[i as 0 | 1],
           "--service-cluster",
           s,
           ...proxyFlags,
@@ -307,7 +278,7 @@ async function main(): Promise<number> {
       const fp = launch("front-envoy", [
         proxyMain,
         "--config-yaml",
-        frontConfig(o, front),
+        configs.front,
         "--service-cluster",
         "front-proxy",
         ...proxyFlags,

@@ -2,14 +2,14 @@
  * The proxies an attack runs against, each with its default protections and one upstream (the
  * counting server of ./upstream.ts), h2c or HTTP/1.1 in, HTTP/1.1 out:
  *  - our proxy from a given compiled tree (so the same harness measures an old build and a new one),
- *    the benchmarks' config (topologies/echomesh.ts, v2 dialect), one worker;
- *  - HAProxy (nbthread 1), the benchmarks' config (topologies/haproxy.ts: a plain bind takes h2c,
- *    `timeout connect 5s`);
- *  - Envoy, the benchmarks' v3 config without their raised circuit breakers: Envoy's defaults (1,024
- *    connections, pending and active requests per cluster) are what protects it, as the issue asks.
- * Our proxy's and Envoy's clusters get Envoy's default connect_timeout (5 s) instead of the
- * benchmarks' 0.25 s: an attack that makes a proxy open 1,024 connections at once on a busy machine
- * would otherwise measure connect timeouts (503s) rather than the proxy.
+ *    the benchmarks' single hop (../targets/topology.ts) in the v2 dialect, profile `default`, one worker;
+ *  - HAProxy (nbthread 1), the benchmarks' single hop, profile `bench` (a plain bind takes h2c);
+ *  - Envoy, the same spec in v3, profile `default`, so without the benchmarks' raised circuit breakers:
+ *    Envoy's defaults (1,024 connections, pending and active requests per cluster) are what protects
+ *    it, as the issue asks.
+ * Every cluster gets Envoy's default connect timeout (5 s) instead of the benchmarks' 0.25 s: an
+ * attack that makes a proxy open 1,024 connections at once on a busy machine would otherwise measure
+ * connect timeouts (503s) rather than the proxy.
  */
 import { randomInt } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -18,11 +18,12 @@ import { parse, stringify } from "yaml";
 import { findEnvoy } from "../../lib/envoy.js";
 import { freePort } from "../../lib/net.js";
 import { fromRoot } from "../../lib/paths.js";
+import type { Dialect } from "../../lib/topology/model.js";
+import { renderProxy } from "../../lib/topology/render.js";
 import { notInstalled, which } from "../proc.js";
 import { type ProcessSpec, startProcesses } from "../targets/spawn.js";
+import { singleHop } from "../targets/topology.js";
 import type { RunningTarget, TargetContext } from "../targets/types.js";
-import { envoyYaml, proxyYaml } from "../topologies/echomesh.js";
-import { haproxyConfig } from "../topologies/haproxy.js";
 
 export interface AttackTarget {
   name: string;
@@ -60,10 +61,7 @@ export function echomeshTarget(name: string, dist: string, edge = false): Attack
         ctx,
         name,
         "yaml",
-        (port) =>
-          edge
-            ? edgeProfile(port, upstream)
-            : withDefaults(proxyYaml({ port, upstreams: [upstream], h2: false })),
+        (port) => (edge ? edgeProfile(port, upstream) : attackConfig(port, upstream, "envoy-v2", ctx.tmp)),
         (file, port) => ({
           file: process.execPath,
           args: [join(dist, "proxy/main.js"), "-c", file, "--concurrency", "1", "-l", "warn"],
@@ -82,19 +80,23 @@ export const haproxyTarget: AttackTarget = {
       ctx,
       "haproxy",
       "cfg",
-      (port) => haproxyConfig(port, [upstream], false),
+      (port) => attackConfig(port, upstream, "haproxy", ctx.tmp),
       (file, port) => ({ file: which("haproxy") as string, args: ["-db", "-f", file], ports: [port] }),
     ),
 };
 
-/** A benchmark config with its clusters' connect_timeout and circuit breakers back at Envoy's defaults. */
-function withDefaults(yaml: string): string {
-  const doc = parse(yaml) as { static_resources: { clusters: Record<string, unknown>[] } };
-  for (const c of doc.static_resources.clusters) {
-    delete c.circuit_breakers;
-    c.connect_timeout = "5s";
-  }
-  return stringify(doc);
+/** Envoy's default connect timeout, for every attacked proxy. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * The benchmarks' single hop in front of `upstream` with a 5 s connect timeout: Envoy dialects with
+ * profile `default` (Envoy's own limits), HAProxy with profile `bench` (one thread, as before).
+ */
+function attackConfig(port: number, upstream: number, dialect: Dialect, workDir: string): string {
+  const spec = singleHop(port, [upstream], "http1");
+  const clusters = spec.clusters.map((c) => ({ ...c, connectTimeoutMs: CONNECT_TIMEOUT_MS }));
+  const profile = dialect === "haproxy" ? "bench" : "default";
+  return renderProxy({ ...spec, clusters }, dialect, { profile, workDir });
 }
 
 interface EdgeProfile {
@@ -127,7 +129,7 @@ function edgeProfile(port: number, upstream: number): string {
 export const envoyTarget: AttackTarget = envoyWith(
   "envoy",
   "Envoy --concurrency 1, its defaults (circuit breakers 1,024, premature-reset limits)",
-  (port, upstream) => withDefaults(envoyYaml({ port, upstreams: [upstream], h2: false })),
+  (port, upstream, ctx) => attackConfig(port, upstream, "envoy-v3", ctx.tmp),
 );
 
 /** Envoy with the edge profile, the same file as our `--edge` target. */
@@ -140,7 +142,7 @@ export const envoyEdgeTarget: AttackTarget = envoyWith(
 function envoyWith(
   name: string,
   description: string,
-  config: (port: number, upstream: number) => string,
+  config: (port: number, upstream: number, ctx: TargetContext) => string,
 ): AttackTarget {
   return {
     name,
@@ -154,7 +156,7 @@ function envoyWith(
         ctx,
         name,
         "yaml",
-        (port) => config(port, upstream),
+        (port) => config(port, upstream, ctx),
         (file, port) => {
           const e = findEnvoy();
           if (!e.found) throw new Error(e.reason);

@@ -18,8 +18,7 @@ import { freePort, waitForPort } from "../../lib/net.js";
 import { stopChild } from "../../lib/process.js";
 import { sleep } from "../../lib/wait.js";
 import { notInstalled, spawnPinned, stderrTail, which } from "../proc.js";
-import { haproxyConfig } from "../topologies/haproxy.js";
-import { cdsBootstrap, cdsFile, staticBootstrap } from "./configs.js";
+import { cdsBootstrap, cdsFile, haproxyConfig, staticBootstrap } from "./configs.js";
 
 export interface ReloadContext {
   /** Compiled project root. */
@@ -213,7 +212,7 @@ export const RELOAD_TARGETS: readonly ReloadTarget[] = [
       const haproxy = which("haproxy") as string;
       const port = await freePort();
       const file = join(ctx.tmp, "haproxy-sf.cfg");
-      writeFileSync(file, haproxyConfig(port, [...echoes], false));
+      writeFileSync(file, haproxyConfig(port, echoes, ctx.tmp));
       const children = [await startOne(ctx, haproxy, ["-db", "-f", file], port)];
       const current = (): ChildProcess => children[children.length - 1] as ChildProcess;
       try {
@@ -227,7 +226,7 @@ export const RELOAD_TARGETS: readonly ReloadTarget[] = [
         pids: () =>
           children.filter((c) => c.exitCode === null && c.pid !== undefined).map((c) => c.pid as number),
         reload: async (next) => {
-          writeFileSync(file, haproxyConfig(port, [...next], false));
+          writeFileSync(file, haproxyConfig(port, next, ctx.tmp));
           const old = current().pid;
           children.push(
             spawnPinned(haproxy, ["-db", "-f", file, "-sf", String(old)], { cores: ctx.cores, cwd: ctx.tmp }),

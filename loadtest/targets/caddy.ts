@@ -1,12 +1,10 @@
 /** Caddy (GOMAXPROCS default) when installed: h1->h1 (h2c in too), h1->h2c, and the mesh. */
-import { caddyConfig } from "../topologies/caddy.js";
 import { installed, proxyFamily } from "./proxy_family.js";
 
 export const [caddy, caddyH2up, caddyMesh] = proxyFamily({
   name: "caddy",
   label: "Caddy",
-  ext: "Caddyfile",
-  config: caddyConfig,
+  dialect: "caddy",
   ...installed(
     "caddy",
     (file) => ["run", "--adapter", "caddyfile", "--config", file],

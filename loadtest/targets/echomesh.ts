@@ -1,14 +1,12 @@
-/** Our proxy (`node dist/proxy/main.js -c FILE --concurrency 1`) in the three topologies. */
-import { proxyYaml } from "../topologies/echomesh.js";
+/** Our proxy (`node dist/proxy/main.js -c FILE --concurrency 1`) in the three topologies, the seed's v2 dialect. */
 import { proxyFamily } from "./proxy_family.js";
 import { nodeSpec } from "./spawn.js";
 
 export const [echomesh, echomeshH2up, echomeshMesh] = proxyFamily({
   name: "echomesh",
   label: "our proxy, 1 worker",
-  ext: "yaml",
+  dialect: "envoy-v2",
   unavailable: () => null,
-  config: (port, upstreams, h2) => proxyYaml({ port, upstreams, h2 }),
   process: (ctx, file, port) =>
     nodeSpec(
       ctx,

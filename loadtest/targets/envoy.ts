@@ -1,22 +1,20 @@
 /**
- * Envoy itself (`--concurrency 1`) in the three topologies, reading the v3 twin of our proxy's config
- * (topologies/echomesh.ts). The binary is the one `lib/envoy.ts` finds (ECHOMESH_ENVOY_BIN, the
+ * Envoy itself (`--concurrency 1`) in the three topologies, reading the v3 rendering of the spec our
+ * proxy reads as v2 (./topology.ts). The binary is the one `lib/envoy.ts` finds (ECHOMESH_ENVOY_BIN, the
  * `npm run envoy:install` venv, PATH); without one the targets are unavailable with its reason. Its
  * version is in the report's header (bench.ts), not here: looking Envoy up runs it.
  */
 import { findEnvoy } from "../../lib/envoy.js";
-import { envoyYaml } from "../topologies/echomesh.js";
 import { proxyFamily } from "./proxy_family.js";
 
 export const [envoy, envoyH2up, envoyMesh] = proxyFamily({
   name: "envoy",
   label: "Envoy --concurrency 1",
-  ext: "yaml",
+  dialect: "envoy-v3",
   unavailable: () => {
     const found = findEnvoy();
     return found.found ? null : found.reason;
   },
-  config: (port, upstreams, h2, sidecar) => envoyYaml({ port, upstreams, h2, sidecar }),
   process: (_ctx, file, port) => {
     const found = findEnvoy();
     if (!found.found) throw new Error(found.reason);

@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../lib/net.js";
 import { notInstalled, which } from "../proc.js";
-import { nginxConfig } from "../topologies/nginx.js";
 import { startProcesses } from "./spawn.js";
+import { benchConfig, LOOPBACK, singleHop } from "./topology.js";
 import type { Target } from "./types.js";
 
 export const nginx: Target = {
@@ -17,7 +17,8 @@ export const nginx: Target = {
     const dir = join(ctx.tmp, "nginx");
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "nginx.conf");
-    writeFileSync(file, nginxConfig(dir, port, h2cPort, ctx.backends.echo));
+    const spec = singleHop(port, ctx.backends.echo, "http1");
+    writeFileSync(file, benchConfig(spec, "nginx", dir, { h2cListen: { host: LOOPBACK, port: h2cPort } }));
     return startProcesses(
       ctx,
       [{ file: which("nginx") as string, args: ["-p", dir, "-c", file], ports: [port, h2cPort] }],

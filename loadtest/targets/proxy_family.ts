@@ -1,5 +1,6 @@
 /**
- * The three targets every full proxy gets, from one config generator per proxy:
+ * The three targets every full proxy gets, each config rendered from the topology model in the
+ * proxy's dialect (./topology.ts: the catalog's seed proxy and seed mesh, profile `bench`):
  *
  *   NAME        one hop: h1 (or h2c) in, round robin over the echoes, HTTP/1.1 out
  *   NAME-h2up   one hop: h1 in, h2c out to the echoes
@@ -8,8 +9,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../lib/net.js";
+import type { Dialect, ProxySpec } from "../../lib/topology/model.js";
+import { CONFIG_EXT } from "../../lib/topology/render.js";
 import { notInstalled, which } from "../proc.js";
 import { type ProcessSpec, startProcesses } from "./spawn.js";
+import { benchConfig, mesh as meshSpecs, singleHop } from "./topology.js";
 import type { Target, TargetContext } from "./types.js";
 
 export interface ProxyFamily {
@@ -17,39 +21,28 @@ export interface ProxyFamily {
   name: string;
   /** How descriptions name the proxy, e.g. "HAProxy nbthread 1". */
   label: string;
-  /** Extension of the written config file. */
-  ext: string;
+  /** The config language the proxy reads. */
+  dialect: Dialect;
   unavailable(ctx: TargetContext): string | null;
-  /**
-   * Config of one hop: listen on `port`, round robin over `upstreams`, h2c to them when `h2up`;
-   * `sidecar`: a mesh sidecar, which gets h2c from the front.
-   */
-  config(port: number, upstreams: number[], h2up: boolean, sidecar: boolean): string;
   /** The process that runs the config written to `file` and listens on `port`. */
   process(ctx: TargetContext, file: string, port: number): ProcessSpec;
 }
 
 export function proxyFamily(f: ProxyFamily): [single: Target, h2up: Target, mesh: Target] {
-  const hop = (
-    ctx: TargetContext,
-    name: string,
-    port: number,
-    upstreams: number[],
-    h2up: boolean,
-    sidecar = false,
-  ) => {
-    const file = join(ctx.tmp, `${name}.${f.ext}`);
-    writeFileSync(file, f.config(port, upstreams, h2up, sidecar));
-    return f.process(ctx, file, port);
+  const hop = (ctx: TargetContext, name: string, spec: ProxySpec) => {
+    const file = join(ctx.tmp, `${name}.${CONFIG_EXT[f.dialect]}`);
+    writeFileSync(file, benchConfig(spec, f.dialect, ctx.tmp));
+    return f.process(ctx, file, spec.listener.address.port);
   };
-  const singleHop = (name: string, h2up: boolean, description: string): Target => ({
+  const single = (name: string, h2up: boolean, description: string): Target => ({
     name,
     description,
     unavailable: f.unavailable,
     start: async (ctx) => {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
-      return startProcesses(ctx, [hop(ctx, name, port, ctx.backends.echo, h2up)], url, { h2cUrl: url });
+      const spec = singleHop(port, ctx.backends.echo, h2up ? "h2c" : "http1");
+      return startProcesses(ctx, [hop(ctx, name, spec)], url, { h2cUrl: url });
     },
   });
   const mesh: Target = {
@@ -58,19 +51,19 @@ export function proxyFamily(f: ProxyFamily): [single: Target, h2up: Target, mesh
     unavailable: f.unavailable,
     start: async (ctx) => {
       const front = await freePort();
-      const sidecars = [await freePort(), await freePort()];
-      const specs = [
-        ...sidecars.map((port, i) =>
-          hop(ctx, `${f.name}-sidecar${i + 1}`, port, [ctx.backends.echo[i] as number], false, true),
-        ),
-        hop(ctx, `${f.name}-front`, front, sidecars, true),
+      const sidecars: { port: number; echo: number }[] = [];
+      for (const echo of ctx.backends.echo) sidecars.push({ port: await freePort(), echo });
+      const specs = meshSpecs(front, sidecars);
+      const processes = [
+        ...specs.sidecars.map((spec, i) => hop(ctx, `${f.name}-sidecar${i + 1}`, spec)),
+        hop(ctx, `${f.name}-front`, specs.front),
       ];
-      return startProcesses(ctx, specs, `http://127.0.0.1:${front}`);
+      return startProcesses(ctx, processes, `http://127.0.0.1:${front}`);
     },
   };
   return [
-    singleHop(f.name, false, `${f.label}: h1 (or h2c) in, HTTP/1.1 out`),
-    singleHop(`${f.name}-h2up`, true, `${f.label}: h1 in, h2c out`),
+    single(f.name, false, `${f.label}: h1 (or h2c) in, HTTP/1.1 out`),
+    single(`${f.name}-h2up`, true, `${f.label}: h1 in, h2c out`),
     mesh,
   ];
 }

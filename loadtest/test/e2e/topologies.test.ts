@@ -1,9 +1,10 @@
 /**
- * The benchmark's proxy topologies carry what the scenarios send, for our proxy (the seed's v2
- * config) and for Envoy (its v3 twin): in every topology a GET reaches both echoes round robin with
- * the expected protocol, and a WebSocket on /ws echoes. Across Envoy's mesh that WebSocket is RFC 8441
- * extended CONNECT over h2c, which the sidecar accepts only with `allow_connect`. Envoy's targets are
- * skipped with findEnvoy's reason when no Envoy is installed.
+ * The benchmark's proxy topologies (configs rendered from the topology model) carry what the
+ * scenarios send, for our proxy (v2), Envoy (v3), HAProxy, nginx and Caddy: in every topology a GET
+ * reaches both echoes round robin with the expected protocol, and a WebSocket on /ws echoes (except
+ * across Caddy's h2c hops: 502). Across Envoy's mesh that WebSocket is RFC 8441 extended CONNECT over
+ * h2c, which the sidecar accepts only with `allow_connect`. A target whose program is not installed
+ * is skipped with its reason.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,8 +15,11 @@ import { findEnvoy } from "../../../lib/envoy.js";
 import { distDir } from "../../../lib/paths.js";
 import { raw, request, statusOf } from "../../../test-support/http.js";
 import { nextMessage, wsConnect } from "../../../test-support/ws.js";
+import { caddy, caddyH2up, caddyMesh } from "../../targets/caddy.js";
 import { echomesh, echomeshH2up, echomeshMesh } from "../../targets/echomesh.js";
 import { envoy, envoyH2up, envoyMesh } from "../../targets/envoy.js";
+import { haproxy, haproxyH2up, haproxyMesh } from "../../targets/haproxy.js";
+import { nginx } from "../../targets/nginx.js";
 import type { Target, TargetContext } from "../../targets/types.js";
 
 const found = findEnvoy();
@@ -57,9 +61,11 @@ interface Case {
   /**
    * "echo": the WebSocket opens and echoes. "no accept": Envoy turns the echo's RFC 8441 `200` into a
    * `101` without `Sec-WebSocket-Accept` (RFC 8441 has none), which a strict client such as `ws`
-   * refuses; the ws scenarios run single hops only.
+   * refuses; the ws scenarios run single hops only. "502": Caddy 2.6 answers a WebSocket across an
+   * h2c hop with 502 (Go's HTTP/2 transport refuses the upgrade; the conformance suite's caddy target
+   * declares it as a known peer defect).
    */
-  ws: "echo" | "no accept";
+  ws: "echo" | "no accept" | "502";
 }
 
 const CASES: Case[] = [
@@ -71,6 +77,13 @@ const CASES: Case[] = [
   { target: envoyH2up, protocol: "HTTP/2.0", wsProtocol: "HTTP/2.0", ws: "no accept" },
   // front -> sidecar as extended CONNECT over h2c (allow_connect), sidecar -> echo as an upgrade
   { target: envoyMesh, protocol: "HTTP/1.1", wsProtocol: "HTTP/1.1", ws: "echo" },
+  { target: haproxy, protocol: "HTTP/1.1", wsProtocol: "HTTP/1.1", ws: "echo" },
+  { target: haproxyH2up, protocol: "HTTP/2.0", wsProtocol: "HTTP/2.0", ws: "echo" },
+  { target: haproxyMesh, protocol: "HTTP/1.1", wsProtocol: "HTTP/1.1", ws: "echo" },
+  { target: nginx, protocol: "HTTP/1.1", wsProtocol: "HTTP/1.1", ws: "echo" },
+  { target: caddy, protocol: "HTTP/1.1", wsProtocol: "HTTP/1.1", ws: "echo" },
+  { target: caddyH2up, protocol: "HTTP/2.0", wsProtocol: "HTTP/2.0", ws: "502" },
+  { target: caddyMesh, protocol: "HTTP/1.1", wsProtocol: "HTTP/1.1", ws: "502" },
 ];
 
 const UPGRADE =
@@ -96,6 +109,11 @@ describe.each(CASES)("bench target $target.name", (c) => {
       }
       expect([...seen].sort()).toEqual(["echo1", "echo2"]);
 
+      if (c.ws === "502") {
+        const reply = await raw(port, UPGRADE, { until: (text) => text.includes("\r\n\r\n") });
+        expect(statusOf(reply.text)).toBe(502);
+        return;
+      }
       if (c.ws === "no accept") {
         const reply = await raw(port, UPGRADE, { until: (text) => text.includes("\r\n\r\n") });
         const head = reply.text.toLowerCase();
