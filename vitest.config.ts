@@ -22,6 +22,9 @@ const integration = [
   "proxy/test/cli/**/*.test.ts",
   "echo/test/cli/**/*.test.ts",
   "scripts/test/**/*.test.ts",
+  "conformance/test/target_url.test.ts",
+  // the HAProxy, nginx and Caddy renderers, checked and run by the programs themselves
+  "lib/test/topology/{haproxy,nginx,caddy}.test.ts",
 ];
 const e2e = [
   "proxy/test/e2e/**/*.test.ts",

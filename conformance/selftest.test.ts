@@ -5,7 +5,7 @@
  * the `conformance` vitest project's global setup has built dist/ first.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type BreakKind, miniTarget } from "./broken/targets.js";
+import { type BreakKind, MINI_FEATURES, miniTarget } from "./broken/targets.js";
 import { buildReport, writeReport } from "./harness/report.js";
 import { runAll } from "./harness/runner.js";
 import type { Driver, Feature } from "./harness/types.js";
@@ -18,13 +18,19 @@ interface Case {
   mustFail: string[];
 }
 
-const wsIds = allTests.filter((t) => t.feature === "websocket").map((t) => t.id);
+const wsIds = allTests
+  .filter((t) => t.feature === "websocket" || t.feature === "websocket-over-h2")
+  .map((t) => t.id);
 
 const cases: Case[] = [
-  { kind: "none", features: ["round-robin", "http2-hop", "websocket", "local-replies"], mustFail: [] },
+  {
+    kind: "none",
+    features: MINI_FEATURES,
+    mustFail: [],
+  },
   {
     kind: "first-backend",
-    features: ["round-robin", "websocket"],
+    features: ["round-robin", "weighted", "dns-membership", "websocket", "websocket-over-h2"],
     mustFail: [
       "rr-rotation-2",
       "rr-rotation-3",
@@ -40,9 +46,13 @@ const cases: Case[] = [
       "ws-50-concurrent-mesh",
     ],
   },
-  { kind: "h1-upstream", features: ["http2-hop"], mustFail: ["h2-upstream-from-h1", "mesh-hop-protocols"] },
-  { kind: "no-upgrade", features: ["websocket"], mustFail: wsIds },
-  { kind: "dns-once", features: ["round-robin"], mustFail: ["rr-dns-join", "rr-dns-leave"] },
+  {
+    kind: "h1-upstream",
+    features: ["h2-upstream", "h2-downstream", "mesh"],
+    mustFail: ["h2-upstream-from-h1", "mesh-hop-protocols"],
+  },
+  { kind: "no-upgrade", features: ["websocket", "websocket-over-h2"], mustFail: wsIds },
+  { kind: "dns-once", features: ["dns-membership"], mustFail: ["rr-dns-join", "rr-dns-leave"] },
 ];
 
 let driver: Driver | undefined;

@@ -4,7 +4,20 @@
  */
 import { fromDist } from "../../lib/paths.js";
 import { dnsMapArgs, envoyArgs } from "../harness/render.js";
-import type { Target } from "../harness/types.js";
+import type { Feature, Target } from "../harness/types.js";
+
+/** What the mini proxy implements (the self-test runs these groups against it). */
+export const MINI_FEATURES: Feature[] = [
+  "round-robin",
+  "weighted",
+  "dns-membership",
+  "h2-upstream",
+  "h2-downstream",
+  "mesh",
+  "websocket",
+  "websocket-over-h2",
+  "local-replies",
+];
 
 export type BreakKind = "none" | "first-backend" | "h1-upstream" | "no-upgrade" | "dns-once";
 
@@ -23,8 +36,10 @@ export function miniTarget(kind: BreakKind): Target {
   return {
     name: kind === "none" ? "mini" : `broken-${kind}`,
     description: what[kind],
-    dialect: "v2",
+    dialect: "envoy-v2",
+    features: MINI_FEATURES,
     image: null,
+    drivers: ["processes"],
     configPath: "/etc/envoy.yaml",
     containerCommand: () => [],
     processCommand: (config, serviceCluster, dnsMap) => [

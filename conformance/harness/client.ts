@@ -8,8 +8,8 @@ import type http2 from "node:http2";
 import { type H2Reply, h2 } from "../../lib/h2_client.js";
 import { request as http1Request, type Reply } from "../../lib/http_client.js";
 import type { PollOptions } from "../../lib/wait.js";
+import { WAITS } from "./timeouts.js";
 import type { Endpoint } from "./types.js";
-import { WAITS } from "./waits.js";
 
 export type { H2Reply, Reply };
 

@@ -15,11 +15,10 @@ import type { StartedTestContainer } from "testcontainers";
 import { waitUntil } from "../../lib/wait.js";
 import { CONSISTENTLY, request } from "./client.js";
 import { docker, removeLabelled, runLabels } from "./docker.js";
-import { adminPort } from "./envoy-doc.js";
-import { renderConfig } from "./render.js";
+import { adminPortOf, listenerPortOf, nodeDoc, renderConfig } from "./render.js";
 import { ECHO_PORT, probePath } from "./topologies.js";
 import type { Driver, Endpoint, ProxyNode, RunningTopology, Target, Topology } from "./types.js";
-import { entryListenerPort, renderDiscovery, writeAtomically, XDS_DIR, xdsDir } from "./xds_files.js";
+import { renderDiscovery, writeAtomically, XDS_DIR, xdsDir } from "./xds_files.js";
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
@@ -57,7 +56,7 @@ export async function containerDriver(reason: string, echoImage: string): Promis
         const node = topology.echos.find((e) => e.name === name);
         if (!node) throw new Error(`no echo ${name} in ${topology.id}`);
         // A sidecar's ports live in this container's network namespace: expose them here.
-        const extra = sidecarOf(name).flatMap((p) => [entryListenerPort(p), adminPort(p.config)]);
+        const extra = sidecarOf(name).flatMap((p) => [listenerPortOf(p), adminPortOf(p)]);
         const started = await new GenericContainer(echoImage)
           .withCommand(["echo"])
           .withEnvironment({ INSTANCE: name, ...node.env })
@@ -74,17 +73,17 @@ export async function containerDriver(reason: string, echoImage: string): Promis
       /** Each proxy's LDS/CDS directory on the host (proxies with `files`). */
       const xdsDirs = new Map<string, string>();
       const startProxy = async (p: ProxyNode) => {
-        const config = renderConfig(p.config, target);
-        const admin = adminPort(p.config);
+        const config = renderConfig(nodeDoc(p), target);
+        const admin = adminPortOf(p);
         let builder = new GenericContainer(image)
           .withCommand(target.containerCommand(target.configPath, p.serviceCluster))
           .withCopyContentToContainer([{ content: config, target: target.configPath }])
           .withLabels(labels)
           .withStartupTimeout(60_000);
-        if (p.files !== undefined) {
+        if (p.envoy?.files !== undefined) {
           const dir = xdsDir(hostDir, `${topology.id}-${p.name}`);
           xdsDirs.set(p.name, dir);
-          for (const [name, doc] of Object.entries(p.files))
+          for (const [name, doc] of Object.entries(p.envoy?.files))
             writeAtomically(dir, name, renderDiscovery(doc, target));
           builder = builder.withBindMounts([{ source: dir, target: XDS_DIR, mode: "ro" }]);
         }
@@ -96,7 +95,7 @@ export async function containerDriver(reason: string, echoImage: string): Promis
           builder = builder
             .withNetworkMode(network)
             .withNetworkAliases(...p.aliases)
-            .withExposedPorts(entryListenerPort(p), admin)
+            .withExposedPorts(listenerPortOf(p), admin)
             .withWaitStrategy(Wait.forHttp("/ready", admin).forStatusCode(200));
         }
         const started = await builder.start();
@@ -126,8 +125,8 @@ export async function containerDriver(reason: string, echoImage: string): Promis
         if (!c) throw new Error(`${p.name} is not running`);
         return { host: c.getHost(), port: c.getMappedPort(port) };
       };
-      const adminEp = (name?: string) => published(proxyNode(name), adminPort(proxyNode(name).config));
-      const listenerEp = (name?: string) => published(proxyNode(name), entryListenerPort(proxyNode(name)));
+      const adminEp = (name?: string) => published(proxyNode(name), adminPortOf(proxyNode(name)));
+      const listenerEp = (name?: string) => published(proxyNode(name), listenerPortOf(proxyNode(name)));
 
       const stop = async () => {
         const all = [...proxies.values(), ...echos.values()];
@@ -156,6 +155,7 @@ export async function containerDriver(reason: string, echoImage: string): Promis
 
       return {
         topology,
+        target,
         listener: listenerEp,
         admin: adminEp,
         echo: (name) => {

@@ -10,25 +10,35 @@
  * are the config's, remapped to free ports so a wildcard listener elsewhere cannot collide.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DnsServer } from "../../lib/dns_server.js";
 import { freePort } from "../../lib/net.js";
 import { fromDist } from "../../lib/paths.js";
 import { stopChild } from "../../lib/process.js";
+import { clusters, inlineNames } from "../../lib/topology/envoy_doc.js";
+import type { Address } from "../../lib/topology/model.js";
+import { CONFIG_EXT } from "../../lib/topology/render.js";
 import { sleep, waitUntil } from "../../lib/wait.js";
 import { CONSISTENTLY, request } from "./client.js";
-import { adminPort, clusters, inlineNames } from "./envoy-doc.js";
-import { renderConfig } from "./render.js";
+import {
+  adminPortOf,
+  configured,
+  isEnvoyDialect,
+  listenerPortOf,
+  nodeDoc,
+  renderConfig,
+  renderSpec,
+} from "./render.js";
 import { ECHO_PORT, probePath } from "./topologies.js";
 import type { Driver, Endpoint, EnvoyDoc, ProxyNode, RunningTopology, Target, Topology } from "./types.js";
-import { entryListenerPort, renderDiscovery, withXdsDir, writeAtomically, xdsDir } from "./xds_files.js";
+import { renderDiscovery, withXdsDir, writeAtomically, xdsDir } from "./xds_files.js";
 
 /** The echo service (built, like the rest of dist/, by the `conformance` project's global setup). */
 const echoMain = fromDist("echo/main.js");
 
-class Proc {
+export class Proc {
   private tail: string[] = [];
   private child: ChildProcess;
   /** An `error` event came: the program could not be started. */
@@ -70,7 +80,12 @@ class Proc {
 }
 
 /** Poll until `ep` answers HTTP with `ok(status)`, failing fast if the process exits. */
-async function ready(proc: Proc, ep: Endpoint, path: string, ok: (status: number) => boolean): Promise<void> {
+export async function ready(
+  proc: Proc,
+  ep: Endpoint,
+  path: string,
+  ok: (status: number) => boolean,
+): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (!proc.running) throw new Error(`${proc.label} exited during startup:\n${proc.output()}`);
@@ -168,14 +183,35 @@ export async function processDriver(reason: string): Promise<Driver> {
         const order = [...topology.proxies].sort((x, y) => Number(!!y.sidecarOf) - Number(!!x.sidecarOf));
         for (const p of order) {
           const ip = ipOf(p.name);
-          const file = join(dir, `${topology.id}-${p.name}.yaml`);
           const names = dnsMap();
-          let config = p.config;
-          if (p.files !== undefined) {
+          // The proxy's own folder: its config file and whatever it writes (pid, temp files, state).
+          const workDir = join(dir, `${topology.id}-${p.name}`);
+          mkdirSync(workDir, { recursive: true });
+          const dialect = configured(target);
+          const file = join(workDir, `config.${CONFIG_EXT[dialect]}`);
+          if (!isEnvoyDialect(target.dialect)) {
+            // HAProxy, nginx, Caddy: the spec with this node's addresses, in the target's dialect.
+            const map = ({ host, port: p0 }: Address) => ({
+              host: host === "0.0.0.0" || host === "127.0.0.1" ? ip : host,
+              port: port(p0),
+            });
+            writeFileSync(file, renderSpec(p, target, { map, names, resolver: dns, workDir }));
+            const proc = new Proc(
+              `proxy ${p.name}`,
+              processCommand(file, p.serviceCluster, names),
+              target.processEnv?.(workDir) ?? {},
+            );
+            all.add(proc);
+            proxyProcs.push(proc);
+            await ready(proc, { host: ip, port: port(listenerPortOf(p)) }, "/", () => true);
+            continue;
+          }
+          let config = nodeDoc(p);
+          if (p.envoy?.files !== undefined) {
             const xds = xdsDir(dir, `${topology.id}-${p.name}`);
             xdsDirs.set(p.name, xds);
             config = withXdsDir(config, xds);
-            for (const [name, doc] of Object.entries(p.files))
+            for (const [name, doc] of Object.entries(p.envoy?.files))
               writeAtomically(xds, name, renderDiscovery(doc, target, prepareFor(names), rewriteFor(p)));
           }
           const doc = askDns(target.names === "inline" ? inlineNames(config, names) : config, dns);
@@ -183,9 +219,9 @@ export async function processDriver(reason: string): Promise<Driver> {
           const proc = new Proc(`proxy ${p.name}`, processCommand(file, p.serviceCluster, names), {});
           all.add(proc);
           proxyProcs.push(proc);
-          await ready(proc, { host: ip, port: port(adminPort(p.config)) }, "/ready", (s) => s === 200);
+          await ready(proc, { host: ip, port: port(adminPortOf(p)) }, "/ready", (s) => s === 200);
         }
-        const entry = { host: ipOf(topology.entry), port: port(entryListenerPort(entryNode(topology))) };
+        const entry = { host: ipOf(topology.entry), port: port(listenerPortOf(entryNode(topology))) };
         await waitUntil(
           `${topology.id} answers through ${topology.entry}`,
           async () => {
@@ -206,13 +242,14 @@ export async function processDriver(reason: string): Promise<Driver> {
       };
       return {
         topology,
+        target,
         listener: (name) => ({
           host: ipOf(proxyNode(name).name),
-          port: port(entryListenerPort(proxyNode(name))),
+          port: port(listenerPortOf(proxyNode(name))),
         }),
         admin: (name) => ({
           host: ipOf(proxyNode(name).name),
-          port: port(adminPort(proxyNode(name).config)),
+          port: port(adminPortOf(proxyNode(name))),
         }),
         echo: (name) => ({ host: ipOf(name), port: port(ECHO_PORT) }),
         startEcho,

@@ -1,5 +1,7 @@
 /** Running tests against started topologies, and grouping them so each topology starts once. */
+import { UnsupportedError } from "../../lib/topology/model.js";
 import { promSum, stats } from "./stats.js";
+import { WAITS } from "./timeouts.js";
 import { topology } from "./topologies.js";
 import {
   type CheckContext,
@@ -12,7 +14,6 @@ import {
   type Target,
   type TestResult,
 } from "./types.js";
-import { WAITS } from "./waits.js";
 
 /**
  * Each test `n` times (`ECHOMESH_REPEAT`, default 1): round k of a topology's group is a group of
@@ -55,18 +56,25 @@ export async function startStage(
   topologyId: string,
   tests: ConformanceTest[],
 ): Promise<Stage> {
-  const needed = tests.some((t) => (t.requires ?? []).every((c) => driver.capabilities[c]));
+  const claimed = tests.filter((t) => target.features.includes(t.feature));
+  if (claimed.length === 0) return { skip: notSupported(target) };
+  const needed = claimed.some((t) => (t.requires ?? []).every((c) => driver.capabilities[c]));
   if (!needed)
     return {
       skip: missingReason(
         driver,
-        tests.flatMap((t) => t.requires ?? []),
+        claimed.flatMap((t) => t.requires ?? []),
       ),
     };
   try {
     // A repeated round's group key is `<topology>#<round>`.
     return { topo: await driver.start(topology(topologyId.split(ROUND)[0] ?? topologyId), target) };
   } catch (err) {
+    // The topology needs something the target's config language has no words for (nginx and an h2c
+    // cluster): its tests are skipped with that reason, as a feature the target does not claim.
+    if (err instanceof UnsupportedError) return { skip: `${target.name}: ${err.message}` };
+    // A driver that cannot run this topology at all (a proxy the suite did not start) says why.
+    if (err instanceof SkipError) return { skip: err.message };
     return { startError: err as Error };
   }
 }
@@ -93,7 +101,9 @@ export async function stopStage(stage: Stage | undefined): Promise<void> {
 async function unexpectedErrors(topo: RunningTopology): Promise<string[]> {
   const found: string[] = [];
   const running = new Set(topo.runningEchos());
-  for (const p of topo.topology.proxies) {
+  // Only Envoy's config dialects come with Envoy's admin (HAProxy, nginx, Caddy have none of ours).
+  const envoyAdmin = topo.target.dialect === "envoy-v2" || topo.target.dialect === "envoy-v3";
+  for (const p of envoyAdmin ? topo.topology.proxies : []) {
     if (p.sidecarOf !== undefined && !running.has(p.sidecarOf)) continue; // gone with its echo
     const n = (await stats(topo.admin(p.name))).get("server.envoy_bug_failures") ?? 0;
     if (n > 0) found.push(`proxy ${p.name}: server.envoy_bug_failures ${n}`);
@@ -126,18 +136,33 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 export const DEFAULT_TEST_TIMEOUT_MS = WAITS.test;
 
-export async function runTest(test: ConformanceTest, driver: Driver, stage: Stage): Promise<TestResult> {
+/** The skip reason of a test whose feature the target does not claim. */
+export function notSupported(target: Target): string {
+  return `not supported by ${target.name}`;
+}
+
+export async function runTest(
+  test: ConformanceTest,
+  driver: Driver,
+  stage: Stage,
+  target: Target,
+): Promise<TestResult> {
   const measurements: Measurements = {};
   const started = Date.now();
+  const knownDefect = target.knownDefects?.[test.id];
   const result = (outcome: TestResult["outcome"], reason?: string): TestResult => ({
     id: test.id,
     feature: test.feature,
     topology: test.topology,
+    description: test.description,
+    ...(test.criterion === undefined ? {} : { criterion: test.criterion }),
     outcome,
     ...(reason === undefined ? {} : { reason }),
+    ...(knownDefect === undefined || outcome === "skipped" ? {} : { knownDefect }),
     durationMs: Date.now() - started,
     measurements,
   });
+  if (!target.features.includes(test.feature)) return result("skipped", notSupported(target));
   if ("skip" in stage) return result("skipped", stage.skip);
   const missing = (test.requires ?? []).filter((c) => !driver.capabilities[c]);
   if (missing.length > 0) return result("skipped", missingReason(driver, missing));
@@ -167,6 +192,7 @@ export async function runAll(
   driver: Driver,
   target: Target,
   tests: ConformanceTest[],
+  onResult?: (r: TestResult, target: Target) => void,
 ): Promise<TestResult[]> {
   const results: TestResult[] = [];
   const unavailable = await target.unavailable(driver.name);
@@ -175,7 +201,11 @@ export async function runAll(
       ? { skip: `target ${target.name} unavailable: ${unavailable}` }
       : await startStage(driver, target, topologyId, group);
     try {
-      for (const t of group) results.push(await runTest(t, driver, stage));
+      for (const t of group) {
+        const r = await runTest(t, driver, stage, target);
+        onResult?.(r, target);
+        results.push(r);
+      }
     } finally {
       await stopStage(stage);
     }

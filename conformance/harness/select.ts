@@ -5,7 +5,19 @@
  * `conformance` vitest project's global setup has just built (incremental `tsc -b`).
  */
 import { buildLocalImage, dockerUnavailable } from "./docker.js";
-import type { Driver } from "./types.js";
+import type { Driver, Target } from "./types.js";
+
+/**
+ * The driver a target runs with in a run whose driver is `main`: `main` when the target can use it,
+ * else a process driver (created once per run by `processes`).
+ */
+export async function driverFor(
+  target: Target,
+  main: Driver,
+  processes: () => Promise<Driver>,
+): Promise<Driver> {
+  return target.drivers === undefined || target.drivers.includes(main.name) ? main : processes();
+}
 
 export async function selectDriver(wanted = process.env.ECHOMESH_DRIVER ?? "auto"): Promise<Driver> {
   if (wanted !== "auto" && wanted !== "containers" && wanted !== "processes") {

@@ -1,6 +1,16 @@
 /** Read Envoy-named counters and gauges from an admin listener's `/stats` (text: `name: value`). */
 import { request } from "./client.js";
-import type { Endpoint } from "./types.js";
+import { isEnvoyDialect } from "./render.js";
+import type { Endpoint, RunningTopology } from "./types.js";
+
+/**
+ * Whether the topology's proxies have Envoy's admin (an Envoy config dialect: our proxy, Envoy, the
+ * mini proxies). Checks of features any proxy has rest on what the echo and the client saw; Envoy's
+ * counters are an extra check where they exist.
+ */
+export function hasEnvoyAdmin(topo: RunningTopology): boolean {
+  return isEnvoyDialect(topo.target.dialect);
+}
 
 export async function stats(admin: Endpoint): Promise<Map<string, number>> {
   const r = await request(admin, "/stats");

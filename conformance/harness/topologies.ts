@@ -1,13 +1,19 @@
 /**
- * The topologies, as data, built from the seed's Envoy files (../../proxy/test/fixtures/seeds).
- * Each variant names the edits it makes to the seed; nothing else differs.
+ * The topologies, as data: echo services and proxies whose configs are specs of the topology model
+ * (lib/topology), built from the seed's shapes (`seedProxy`, `seedMesh`). What only Envoy can express
+ * (health checks, outlier detection, circuit breakers, retry policies, LDS/CDS files) is a named edit
+ * of the rendered Envoy document (`ProxyNode.envoy`); targets of other dialects render the spec
+ * without it and do not claim those features, so their tests are skipped there.
  */
-import { cloneCluster, cluster, hcms, loadSeed, routes, setHosts, setRoutes } from "./envoy-doc.js";
-import type { DiscoveryDoc, EchoNode, EnvoyDoc, ProxyNode, Topology } from "./types.js";
+import { SEED, seedCluster, seedMesh, seedProxy } from "../../lib/topology/catalog.js";
+import { envoyDoc } from "../../lib/topology/envoy.js";
+import { cluster, hcms, setRoutes } from "../../lib/topology/envoy_doc.js";
+import type { ClusterSpec, EnvoyDoc, HostSpec, ProxySpec, RouteSpec } from "../../lib/topology/model.js";
+import type { DiscoveryDoc, EchoNode, ProxyNode, Topology } from "./types.js";
 import { XDS_DIR } from "./xds_files.js";
 
 /** The echo's port (zcong/echo's 8080, as the seed's part-1 compose file exposes). */
-export const ECHO_PORT = 8080;
+export const ECHO_PORT = SEED.echoPort;
 /**
  * Echo bodies up to 64 MiB, so the 50 MB body test measures the proxy, not the echo's 10 MiB default;
  * no per-request access log (it would only cost CPU).
@@ -25,69 +31,75 @@ const echo = (name: string, aliases: string[] = [name], deferred = false): EchoN
 const echos = (...names: string[]): EchoNode[] => names.map((name) => echo(name));
 
 /** Cluster hosts: each name on `port`. */
-const hosts = (port: number, ...names: string[]) => names.map((address) => ({ address, port }));
+const hosts = (port: number, ...names: string[]): HostSpec[] => names.map((host) => ({ host, port }));
 
 /**
  * Part 1 of the post: the front proxy with round_robin over service1/service2 by strict_dns, `/ws`
  * with use_websocket. The post does not show part 1's Envoy file; it says it has proxy-envoy.yaml's
  * shape with HTTP/1.1 to the echo services (zcong/echo speaks HTTP/1.1 on 8080). So: the seed's
- * front file, hosts on the echo port, no http2_protocol_options.
+ * front, hosts on the echo port, HTTP/1.1.
  */
-function frontDoc(services: string[]): EnvoyDoc {
-  const doc = loadSeed("proxy-envoy.yaml");
-  const c = cluster(doc, "myservice");
-  delete c.http2_protocol_options;
-  setHosts(c, hosts(ECHO_PORT, ...services));
-  return doc;
+function frontSpec(services: string[], more: Partial<Parameters<typeof seedProxy>[0]> = {}): ProxySpec {
+  return seedProxy({ hosts: hosts(ECHO_PORT, ...services), protocol: "http1", ...more });
 }
 
-function front(id: string, description: string, doc: EnvoyDoc, echos: EchoNode[]): Topology {
-  return {
-    id,
-    description,
-    echos,
-    proxies: [{ name: "front", serviceCluster: "front-proxy", config: doc, aliases: ["front-envoy"] }],
-    entry: "front",
-  };
+/** The front proxy node; `envoy`: Envoy-only edits of its rendered document. */
+const frontNode = (spec: ProxySpec, envoy?: ProxyNode["envoy"]): ProxyNode => ({
+  name: "front",
+  serviceCluster: "front-proxy",
+  spec,
+  ...(envoy === undefined ? {} : { envoy }),
+  aliases: ["front-envoy"],
+});
+
+function front(
+  id: string,
+  description: string,
+  spec: ProxySpec,
+  echos: EchoNode[],
+  envoy?: ProxyNode["envoy"],
+): Topology {
+  return { id, description, echos, proxies: [frontNode(spec, envoy)], entry: "front" };
 }
+
+/** A one-cluster-per-name copy of the seed's cluster shape, HTTP/1.1 to the echo port. */
+const echoCluster = (name: string, port: number, ...services: string[]): ClusterSpec =>
+  seedCluster(name, hosts(port, ...services), "http1");
 
 const frontProxy = front(
   "front",
   "seed part 1: front proxy, round_robin over service1/service2 (strict_dns), /ws websocket route",
-  frontDoc(["service1", "service2"]),
+  frontSpec(["service1", "service2"]),
   echos("service1", "service2"),
 );
 
 const front3 = front(
   "front-3",
   "front proxy with a third strict_dns host service3",
-  frontDoc(["service1", "service2", "service3"]),
+  frontSpec(["service1", "service2", "service3"]),
   echos("service1", "service2", "service3"),
 );
 
 /** Variant: `/` routes by weighted_clusters 70/30 to one-host clusters service1 and service2. */
-function weightedDoc(): EnvoyDoc {
-  const doc = frontDoc(["service1"]);
-  cloneCluster(doc, "myservice", "service1", hosts(ECHO_PORT, "service1"));
-  cloneCluster(doc, "myservice", "service2", hosts(ECHO_PORT, "service2"));
-  const slash = routes(doc).find((r) => (r.match as { prefix?: string }).prefix === "/");
-  if (!slash) throw new Error("seed has no / route");
-  slash.route = {
-    weighted_clusters: {
-      clusters: [
-        { name: "service1", weight: 70 },
-        { name: "service2", weight: 30 },
-      ],
-      total_weight: 100,
-    },
-  };
-  return doc;
-}
-
 const weighted = front(
   "weighted",
   "front proxy, / by weighted_clusters service1 70 / service2 30",
-  weightedDoc(),
+  frontSpec(["service1"], {
+    routes: [
+      { prefix: "/ws", to: SEED.cluster, websocket: true },
+      {
+        prefix: "/",
+        to: [
+          { cluster: "service1", weight: 70 },
+          { cluster: "service2", weight: 30 },
+        ],
+      },
+    ],
+    extraClusters: [
+      echoCluster("service1", ECHO_PORT, "service1"),
+      echoCluster("service2", ECHO_PORT, "service2"),
+    ],
+  }),
   echos("service1", "service2"),
 );
 
@@ -95,81 +107,57 @@ const weighted = front(
  * Variant: one strict_dns host name `echo` that several echo instances answer to (Docker's DNS returns
  * every container with the alias), re-resolved every second (dns_refresh_rate: 1s).
  */
-function dnsDoc(): EnvoyDoc {
-  const doc = frontDoc(["echo"]);
-  cluster(doc, "myservice").dns_refresh_rate = "1s";
-  return doc;
-}
+const dnsSpec = () => frontSpec(["echo"], { dnsRefreshMs: 1_000 });
 
 const dnsJoin = front(
   "dns-join",
   "front proxy, one DNS name `echo` with two instances; a third joins at runtime (dns_refresh_rate 1s)",
-  dnsDoc(),
+  dnsSpec(),
   [echo("echo-a", ["echo"]), echo("echo-b", ["echo"]), echo("echo-c", ["echo"], true)],
 );
 
 const dnsLeave = front(
   "dns-leave",
   "front proxy, one DNS name `echo` with three instances; one stops at runtime (dns_refresh_rate 1s)",
-  dnsDoc(),
+  dnsSpec(),
   [echo("echo-a", ["echo"]), echo("echo-b", ["echo"]), echo("echo-c", ["echo"])],
 );
 
-/** Variant: the seed's front file with its cluster's http2_protocol_options, straight to the echos. */
-function h2UpstreamDoc(): EnvoyDoc {
-  const doc = loadSeed("proxy-envoy.yaml");
-  setHosts(cluster(doc, "myservice"), hosts(ECHO_PORT, "service1", "service2"));
-  return doc;
-}
-
+/** Variant: the seed's front with its cluster's http2_protocol_options, straight to the echos. */
 const h2Upstream = front(
   "h2-upstream",
   "front proxy with the seed's http2_protocol_options cluster, one h2c hop to the echos",
-  h2UpstreamDoc(),
+  frontSpec(["service1", "service2"], { protocol: "h2c" }),
   echos("service1", "service2"),
 );
 
 /**
- * The seed's sidecar file is a copy of the front's: its cluster points at service1/service2:80, the
- * sidecars themselves, which loops (front -> sidecar1 -> sidecar2 -> ...), and asks for HTTP/2 to the
- * echo, which the post's zcong/echo does not speak. The post's text says each sidecar hands traffic
- * over HTTP/1.1 to the echo in its own container. This is the ONLY change made: the cluster's hosts
- * become that echo (127.0.0.1:8080, same network namespace, as in the post's Dockerfile-service) and
- * its http2_protocol_options go. Layout: each sidecar runs in its echo's network namespace (Docker
- * `--network container:<echo>`, like a Kubernetes pod), which keeps the seed's 127.0.0.1 addressing and
- * the service names on the sidecar's listener without a shell or supervisor in the scratch image.
+ * The seed's mesh (`seedMesh`): the front exactly as the seed's file (hosts service1/service2:80 =
+ * the sidecars, h2c), each sidecar the seed's sidecar file with its one fix (its cluster is its own
+ * echo, 127.0.0.1:8080 over HTTP/1.1). Layout: each sidecar runs in its echo's network namespace
+ * (Docker `--network container:<echo>`, like a Kubernetes pod), which keeps the seed's 127.0.0.1
+ * addressing and the service names on the sidecar's listener without a shell or supervisor in the
+ * scratch image.
  */
-function sidecarDoc(): EnvoyDoc {
-  const doc = loadSeed("service-envoy.yaml");
-  const c = cluster(doc, "myservice");
-  delete c.http2_protocol_options;
-  setHosts(c, hosts(ECHO_PORT, "127.0.0.1"));
-  return doc;
-}
-
-/** The sidecar of `service`, in its echo's network namespace. */
-const sidecar = (name: string, service: string): ProxyNode => ({
-  name,
-  serviceCluster: service,
-  config: sidecarDoc(),
-  aliases: [],
-  sidecarOf: service,
+const seedMeshSpecs = seedMesh({
+  sidecars: SEED.services.map((name) => ({ reachAs: { host: name, port: SEED.listen.port } })),
 });
 
 const mesh: Topology = {
   id: "mesh",
   description: "seed part 2: front -> h2c -> sidecar per service -> HTTP/1.1 -> its echo",
-  echos: echos("service1", "service2"),
+  echos: echos(...SEED.services),
   proxies: [
-    // The seed's front file exactly as written (hosts service1/service2:80 = the sidecars, h2c).
-    {
-      name: "front",
-      serviceCluster: "front-proxy",
-      config: loadSeed("proxy-envoy.yaml"),
-      aliases: ["front-envoy"],
-    },
-    sidecar("sidecar1", "service1"),
-    sidecar("sidecar2", "service2"),
+    frontNode(seedMeshSpecs.front),
+    ...SEED.services.map(
+      (service, i): ProxyNode => ({
+        name: `sidecar${i + 1}`,
+        serviceCluster: service,
+        spec: seedMeshSpecs.sidecars[i] as ProxySpec,
+        aliases: [],
+        sidecarOf: service,
+      }),
+    ),
   ],
   entry: "front",
 };
@@ -181,21 +169,17 @@ export const CLOSED_PORT = 9;
  * Variant for local replies: `/slow` with a 1 s route timeout, `/down` to a cluster whose every host
  * refuses connections, `/app` to the echos, and no catch-all, so other paths match no route.
  */
-function localRepliesDoc(): EnvoyDoc {
-  const doc = frontDoc(["service1", "service2"]);
-  cloneCluster(doc, "myservice", "down", hosts(CLOSED_PORT, "service1", "service2"));
-  setRoutes(doc, [
-    { match: { prefix: "/slow" }, route: { cluster: "myservice", timeout: "1s" } },
-    { match: { prefix: "/down" }, route: { cluster: "down" } },
-    { match: { prefix: "/app" }, route: { cluster: "myservice" } },
-  ]);
-  return doc;
-}
-
 const localReplies = front(
   "local-replies",
   "front proxy with /slow (1 s timeout), /down (every host refuses) and /app; nothing else routes",
-  localRepliesDoc(),
+  frontSpec(["service1", "service2"], {
+    routes: [
+      { prefix: "/slow", to: SEED.cluster, timeoutMs: 1_000 },
+      { prefix: "/down", to: "down" },
+      { prefix: "/app", to: SEED.cluster },
+    ],
+    extraClusters: [echoCluster("down", CLOSED_PORT, "service1", "service2")],
+  }),
   echos("service1", "service2"),
 );
 
@@ -208,42 +192,41 @@ export const REWRITTEN_HOST = "rewritten.example.test";
 
 /**
  * Variant for what routes and clusters do beyond picking a backend: `/hello` with `host_rewrite`
- * (v3 `host_rewrite_literal`), `/echo` to the one-host cluster `solo` (service1) with a retry_policy,
- * `/lbw` to the cluster `lbw` whose endpoints carry load_balancing_weight 3 and 1, `/` as the seed.
+ * (v3 `host_rewrite_literal`), `/echo` to the one-host cluster `solo` (service1) with a retry_policy
+ * (Envoy only), `/lbw` to the cluster `lbw` whose endpoints carry load_balancing_weight 3 and 1, `/`
+ * as the seed.
  */
-function routesDoc(): EnvoyDoc {
-  const doc = frontDoc(["service1", "service2"]);
-  cloneCluster(doc, "myservice", "solo", hosts(ECHO_PORT, "service1"));
-  const lbw = cloneCluster(doc, "myservice", "lbw", []);
-  delete lbw.hosts;
-  lbw.load_assignment = {
-    cluster_name: "lbw",
-    endpoints: [
-      {
-        lb_endpoints: Object.entries(ENDPOINT_WEIGHTS).map(([address, weight]) => ({
-          endpoint: { address: { socket_address: { address, port_value: ECHO_PORT } } },
-          load_balancing_weight: weight,
-        })),
-      },
-    ],
-  };
-  setRoutes(doc, [
-    { match: { prefix: "/hello" }, route: { cluster: "myservice", host_rewrite: REWRITTEN_HOST } },
-    {
-      match: { prefix: "/echo" },
-      route: { cluster: "solo", retry_policy: { retry_on: RETRY_ON, num_retries: 2 } },
-    },
-    { match: { prefix: "/lbw" }, route: { cluster: "lbw" } },
-    { match: { prefix: "/" }, route: { cluster: "myservice" } },
-  ]);
-  return doc;
-}
-
 const routesTopology = front(
   "routes",
   "front proxy with /hello (host_rewrite), /echo (retry_policy, one host), /lbw (endpoint weights 3:1), /",
-  routesDoc(),
+  frontSpec(["service1", "service2"], {
+    routes: [
+      { prefix: "/hello", to: SEED.cluster, hostRewrite: REWRITTEN_HOST },
+      { prefix: "/echo", to: "solo" },
+      { prefix: "/lbw", to: "lbw" },
+      { prefix: "/", to: SEED.cluster },
+    ],
+    extraClusters: [
+      echoCluster("solo", ECHO_PORT, "service1"),
+      seedCluster(
+        "lbw",
+        Object.entries(ENDPOINT_WEIGHTS).map(([host, weight]) => ({ host, port: ECHO_PORT, weight })),
+        "http1",
+      ),
+    ],
+  }),
   echos("service1", "service2"),
+  {
+    what: "a retry_policy on /echo",
+    edit: (doc) => {
+      const echoRoute = hcms(doc)
+        .flatMap((h) => (h.route_config as { virtual_hosts: { routes: EnvoyDoc[] }[] }).virtual_hosts)
+        .flatMap((vh) => vh.routes)
+        .find((r) => (r.match as { prefix: string }).prefix === "/echo");
+      if (echoRoute === undefined) throw new Error("routes topology: no /echo route");
+      (echoRoute.route as EnvoyDoc).retry_policy = { retry_on: RETRY_ON, num_retries: 2 };
+    },
+  },
 );
 
 // ---- health-check topologies ----
@@ -260,34 +243,33 @@ export const HEALTH_CHECK = {
   healthyThreshold: 2,
 } as const;
 
-function healthCheckDoc(): EnvoyDoc {
-  const doc = frontDoc(["service1", "service2", "service3"]);
-  const seconds = (ms: number) => `${ms / 1000}s`;
-  const c = cluster(doc, "myservice");
-  // Envoy holds health-only membership updates for up to `update_merge_window` (default 1 s; seen
-  // to hold one until the next DNS refresh at start-up); echomesh-proxy applies each at once, which
-  // is Envoy with the window at 0. DNS refreshes every second all the same.
-  c.common_lb_config = { update_merge_window: "0s" };
-  c.dns_refresh_rate = "1s";
-  c.health_checks = [
-    {
-      timeout: seconds(HEALTH_CHECK.timeoutMs),
-      interval: seconds(HEALTH_CHECK.intervalMs),
-      no_traffic_interval: seconds(HEALTH_CHECK.intervalMs),
-      unhealthy_threshold: HEALTH_CHECK.unhealthyThreshold,
-      healthy_threshold: HEALTH_CHECK.healthyThreshold,
-      http_health_check: { path: HEALTH_CHECK.path },
-    },
-  ];
-  return doc;
-}
-
 const healthCheckTopologies: Topology[] = [
   front(
     "health-check",
     "front proxy over service1..3 (strict_dns) with an HTTP health check of /_echo/health every 0.3 s",
-    healthCheckDoc(),
+    frontSpec(["service1", "service2", "service3"], { dnsRefreshMs: 1_000 }),
     echos("service1", "service2", "service3"),
+    {
+      what: "an HTTP health check of /_echo/health every 0.3 s",
+      edit: (doc) => {
+        const seconds = (ms: number) => `${ms / 1000}s`;
+        const c = cluster(doc, SEED.cluster);
+        // Envoy holds health-only membership updates for up to `update_merge_window` (default 1 s;
+        // seen to hold one until the next DNS refresh at start-up); echomesh-proxy applies each at
+        // once, which is Envoy with the window at 0. DNS refreshes every second all the same.
+        c.common_lb_config = { update_merge_window: "0s" };
+        c.health_checks = [
+          {
+            timeout: seconds(HEALTH_CHECK.timeoutMs),
+            interval: seconds(HEALTH_CHECK.intervalMs),
+            no_traffic_interval: seconds(HEALTH_CHECK.intervalMs),
+            unhealthy_threshold: HEALTH_CHECK.unhealthyThreshold,
+            healthy_threshold: HEALTH_CHECK.healthyThreshold,
+            http_health_check: { path: HEALTH_CHECK.path },
+          },
+        ];
+      },
+    },
   ),
 ];
 // ---- end health-check topologies ----
@@ -307,25 +289,25 @@ export const OUTLIER = {
  * `outlier_detection`: 5 consecutive 5xx or 3 consecutive gateway failures (enforced) eject a host
  * for 2 s, swept every 200 ms, at most 50% of the hosts (one of the two).
  */
-function outlierDoc(): EnvoyDoc {
-  const doc = frontDoc(["service1", "service2"]);
-  cluster(doc, "myservice").outlier_detection = {
-    consecutive_5xx: OUTLIER.consecutive5xx,
-    consecutive_gateway_failure: OUTLIER.consecutiveGatewayFailure,
-    enforcing_consecutive_gateway_failure: 100,
-    interval: `${OUTLIER.intervalMs / 1000}s`,
-    base_ejection_time: `${OUTLIER.baseEjectionTimeMs / 1000}s`,
-    max_ejection_percent: OUTLIER.maxEjectionPercent,
-  };
-  return doc;
-}
-
 const outlierTopologies: Topology[] = [
   front(
     "outlier",
     "front proxy, round_robin over service1/service2 with outlier_detection (5 x 5xx or 3 x 502-504 eject for 2 s, at most 50%)",
-    outlierDoc(),
+    frontSpec(["service1", "service2"]),
     echos("service1", "service2"),
+    {
+      what: "outlier_detection on myservice",
+      edit: (doc) => {
+        cluster(doc, SEED.cluster).outlier_detection = {
+          consecutive_5xx: OUTLIER.consecutive5xx,
+          consecutive_gateway_failure: OUTLIER.consecutiveGatewayFailure,
+          enforcing_consecutive_gateway_failure: 100,
+          interval: `${OUTLIER.intervalMs / 1000}s`,
+          base_ejection_time: `${OUTLIER.baseEjectionTimeMs / 1000}s`,
+          max_ejection_percent: OUTLIER.maxEjectionPercent,
+        };
+      },
+    },
   ),
 ];
 // ---- end outlier topologies ----
@@ -334,6 +316,21 @@ const outlierTopologies: Topology[] = [
 /** The `breaker` topology's thresholds (one each per cluster; Envoy's defaults for the rest). */
 export const BREAKER_LIMITS = { maxRequests: 2, maxPendingRequests: 1, maxRetries: 1 } as const;
 
+/** The route action of the rendered route whose prefix is `prefix` (for Envoy-only route fields). */
+function routeAction(doc: EnvoyDoc, prefix: string): EnvoyDoc {
+  for (const hcm of hcms(doc))
+    for (const vh of (hcm.route_config as { virtual_hosts: { routes: EnvoyDoc[] }[] }).virtual_hosts)
+      for (const r of vh.routes)
+        if ((r.match as { prefix: string }).prefix === prefix) return r.route as EnvoyDoc;
+  throw new Error(`no route with prefix ${prefix}`);
+}
+
+/** A one-host cluster on service1 with a 1 s connect timeout (not the seed's 0.25 s: a connect timed out on a stalled loop would change the counts). */
+const soloCluster = (name: string, protocol: ClusterSpec["protocol"] = "http1"): ClusterSpec => ({
+  ...seedCluster(name, hosts(ECHO_PORT, "service1"), protocol),
+  connectTimeoutMs: 1_000,
+});
+
 /**
  * Variant for circuit breakers, each cluster one host (service1, `connect_timeout: 1s`) with one
  * threshold lowered: `/cbrq` -> `cbrq` (`max_requests: 2`), `/cbrq2` -> `cbrq2` (the same over h2c),
@@ -341,30 +338,32 @@ export const BREAKER_LIMITS = { maxRequests: 2, maxPendingRequests: 1, maxRetrie
  * `max_pending_requests: 1`), `/cbretry` -> `cbretry` (`max_retries: 1`; the route retries 5xx 3
  * times). Each route rewrites its prefix to `/` (the echo's own route).
  */
-function breakerDoc(): EnvoyDoc {
-  const doc = frontDoc(["service1", "service2"]);
-  const only = (name: string, thresholds: Record<string, number>, h2 = false) => {
-    const c = cloneCluster(doc, "myservice", name, hosts(ECHO_PORT, "service1"));
-    if (h2) c.http2_protocol_options = {};
-    c.circuit_breakers = { thresholds: [thresholds] };
-    // Not the seed's 0.25 s: a connect timed out on a stalled loop would change the counts.
-    c.connect_timeout = "1s";
-  };
-  only("cbrq", { max_requests: BREAKER_LIMITS.maxRequests });
-  only("cbrq2", { max_requests: BREAKER_LIMITS.maxRequests }, true);
-  only("cbpend", { max_connections: 1, max_pending_requests: BREAKER_LIMITS.maxPendingRequests });
-  only("cbretry", { max_retries: BREAKER_LIMITS.maxRetries });
-  setRoutes(doc, [
-    { match: { prefix: "/cbrq2" }, route: { cluster: "cbrq2", prefix_rewrite: "/" } },
-    { match: { prefix: "/cbrq" }, route: { cluster: "cbrq", prefix_rewrite: "/" } },
-    { match: { prefix: "/cbpend" }, route: { cluster: "cbpend", prefix_rewrite: "/" } },
-    {
-      match: { prefix: "/cbretry" },
-      route: { cluster: "cbretry", prefix_rewrite: "/", retry_policy: { retry_on: "5xx", num_retries: 3 } },
-    },
-    { match: { prefix: "/" }, route: { cluster: "myservice" } },
-  ]);
-  return doc;
+const BREAKERS: Array<[prefix: string, cluster: string, thresholds: Record<string, number>, h2: boolean]> = [
+  ["/cbrq2", "cbrq2", { max_requests: BREAKER_LIMITS.maxRequests }, true],
+  ["/cbrq", "cbrq", { max_requests: BREAKER_LIMITS.maxRequests }, false],
+  [
+    "/cbpend",
+    "cbpend",
+    { max_connections: 1, max_pending_requests: BREAKER_LIMITS.maxPendingRequests },
+    false,
+  ],
+  ["/cbretry", "cbretry", { max_retries: BREAKER_LIMITS.maxRetries }, false],
+];
+
+const breakerSpec = frontSpec(["service1", "service2"], {
+  routes: [...BREAKERS.map(([prefix, to]): RouteSpec => ({ prefix, to })), { prefix: "/", to: SEED.cluster }],
+  // Clusters in the order cbrq, cbrq2, cbpend, cbretry (routes: /cbrq2 must come before /cbrq).
+  extraClusters: ["cbrq", "cbrq2", "cbpend", "cbretry"].map((name) =>
+    soloCluster(name, name === "cbrq2" ? "h2c" : "http1"),
+  ),
+});
+
+function breakerEdit(doc: EnvoyDoc): void {
+  for (const [prefix, name, thresholds] of BREAKERS) {
+    cluster(doc, name).circuit_breakers = { thresholds: [thresholds] };
+    routeAction(doc, prefix).prefix_rewrite = "/";
+  }
+  routeAction(doc, "/cbretry").retry_policy = { retry_on: "5xx", num_retries: 3 };
 }
 
 /** The `retries` topology's `retry_on` conditions: route `/r/<condition>/` (and `/rdown/<condition>/`). */
@@ -396,67 +395,70 @@ export const HOST_SELECTION_ATTEMPTS = 20;
  * previous_hosts predicate. The virtual host sets include_request_attempt_count and
  * include_attempt_count_in_response. Routes rewrite their prefix to `/` (the echo's own route).
  */
-function retriesDoc(): EnvoyDoc {
-  const doc = frontDoc(["service1", "service2"]);
-  // Not the seed's 0.25 s connect_timeout: a connect timed out on a stalled loop would be retried.
-  cloneCluster(doc, "myservice", "solo", hosts(ECHO_PORT, "service1")).connect_timeout = "1s";
-  cloneCluster(doc, "myservice", "down", hosts(CLOSED_PORT, "service1", "service2"));
-  const pair = cloneCluster(doc, "myservice", "pair", hosts(ECHO_PORT, "service1", "service2"));
-  pair.lb_policy = "random";
-  pair.connect_timeout = "1s";
+const retriesSpec = frontSpec(["service1", "service2"], {
+  routes: [
+    ...RETRY_CONDITIONS.flatMap((c): RouteSpec[] => [
+      { prefix: `/r/${c}/`, to: "solo" },
+      { prefix: `/rdown/${c}/`, to: "down" },
+    ]),
+    { prefix: "/prev", to: "pair" },
+    { prefix: "/", to: SEED.cluster },
+  ],
+  extraClusters: [
+    soloCluster("solo"),
+    echoCluster("down", CLOSED_PORT, "service1", "service2"),
+    { ...echoCluster("pair", ECHO_PORT, "service1", "service2"), connectTimeoutMs: 1_000 },
+  ],
+});
+
+function retriesEdit(doc: EnvoyDoc): void {
+  cluster(doc, "pair").lb_policy = "random";
   const policy = (retryOn: string) => ({
     retry_on: retryOn,
     num_retries: RETRY_NUM,
     retriable_status_codes: [RETRIABLE_CODE],
     retriable_headers: [{ name: RETRIABLE_HEADER, present_match: true }],
   });
-  setRoutes(doc, [
-    ...RETRY_CONDITIONS.flatMap((c) => [
-      {
-        match: { prefix: `/r/${c}/` },
-        route: { cluster: "solo", prefix_rewrite: "/", retry_policy: policy(c) },
-      },
-      {
-        match: { prefix: `/rdown/${c}/` },
-        route: { cluster: "down", prefix_rewrite: "/", retry_policy: policy(c) },
-      },
-    ]),
-    {
-      match: { prefix: "/prev" },
-      route: {
-        cluster: "pair",
-        prefix_rewrite: "/",
-        retry_policy: {
-          retry_on: "5xx",
-          num_retries: 1,
-          retry_host_predicate: [{ name: "envoy.retry_host_predicates.previous_hosts" }],
-          host_selection_retry_max_attempts: HOST_SELECTION_ATTEMPTS,
-        },
-      },
-    },
-    { match: { prefix: "/" }, route: { cluster: "myservice" } },
-  ]);
+  for (const c of RETRY_CONDITIONS) {
+    for (const prefix of [`/r/${c}/`, `/rdown/${c}/`]) {
+      const action = routeAction(doc, prefix);
+      action.prefix_rewrite = "/";
+      action.retry_policy = policy(c);
+    }
+  }
+  const prev = routeAction(doc, "/prev");
+  prev.prefix_rewrite = "/";
+  prev.retry_policy = {
+    retry_on: "5xx",
+    num_retries: 1,
+    retry_host_predicate: [{ name: "envoy.retry_host_predicates.previous_hosts" }],
+    host_selection_retry_max_attempts: HOST_SELECTION_ATTEMPTS,
+  };
   for (const hcm of hcms(doc)) {
     for (const vh of (hcm.route_config as { virtual_hosts: Record<string, unknown>[] }).virtual_hosts) {
       vh.include_request_attempt_count = true;
       vh.include_attempt_count_in_response = true;
     }
   }
-  return doc;
 }
 
 const breakerRetryTopologies: Topology[] = [
   front(
     "breaker",
     "front proxy with /cbrq (max_requests 2; /cbrq2 the same over h2c), /cbpend (max_connections 1, max_pending_requests 1), /cbretry (max_retries 1), each to service1",
-    breakerDoc(),
+    breakerSpec,
     echos("service1", "service2"),
+    {
+      what: "circuit_breakers on cbrq, cbrq2, cbpend, cbretry and a retry_policy on /cbretry",
+      edit: breakerEdit,
+    },
   ),
   front(
     "retries",
     "front proxy with /r/<retry_on>/ per condition (to service1) and /rdown/<retry_on>/ (refused), /prev (previous_hosts over service1/service2), attempt counts on",
-    retriesDoc(),
+    retriesSpec,
     echos("service1", "service2"),
+    { what: "retry policies per retry_on condition, lb_policy random on pair", edit: retriesEdit },
   ),
 ];
 // ---- end circuit-breaker and retry topologies ----
@@ -470,8 +472,11 @@ export const RELOAD_FILES = { lds: "lds.yaml", cds: "cds.yaml" } as const;
  * the same listener), `/` to `myservice`; `routes` go before it.
  */
 function reloadListener(routes: EnvoyDoc[]): EnvoyDoc {
-  const seedListener = (loadSeed("proxy-envoy.yaml").static_resources as { listeners: EnvoyDoc[] })
-    .listeners[0];
+  const seedListener = (
+    envoyDoc(frontSpec(["service1", "service2"]), { workDir: "", profile: "default" }).static_resources as {
+      listeners: EnvoyDoc[];
+    }
+  ).listeners[0];
   const listener = { name: "front", ...structuredClone(seedListener) } as EnvoyDoc;
   setRoutes({ static_resources: { listeners: [listener], clusters: [] } }, [
     ...routes,
@@ -494,13 +499,13 @@ export function reloadCds(
   clusters: Record<string, string[]>,
   extra: EnvoyDoc = {},
 ): DiscoveryDoc {
-  const base = cluster(frontDoc(["service1"]), "myservice");
   return {
     kind: "cluster",
     versionInfo,
     resources: Object.entries(clusters).map(([name, services]) => {
-      const c = { ...structuredClone(base), name, ...structuredClone(extra) };
-      return setHosts(c, hosts(ECHO_PORT, ...services));
+      const spec = frontSpec(services);
+      const doc = envoyDoc(spec, { workDir: "", profile: "default" });
+      return { ...cluster(doc, SEED.cluster), name, ...structuredClone(extra) };
     }),
   };
 }
@@ -508,41 +513,33 @@ export function reloadCds(
 /** Before every reload test: `myservice` over service1 and service2. */
 export const RELOAD_INITIAL = { myservice: ["service1", "service2"] };
 
-function reloadDoc(): EnvoyDoc {
-  const seed = loadSeed("proxy-envoy.yaml");
-  return {
-    // Envoy requires a node id and cluster for LDS/CDS.
-    node: { id: "front", cluster: "front-proxy" },
-    // Empty, so the drivers' rewrites of static listeners and clusters find nothing to do.
-    static_resources: { listeners: [], clusters: [] },
-    dynamic_resources: {
-      lds_config: { path: `${XDS_DIR}/${RELOAD_FILES.lds}` },
-      cds_config: { path: `${XDS_DIR}/${RELOAD_FILES.cds}` },
-    },
-    admin: seed.admin,
+/** The reload front's own file: no static listener or cluster, LDS and CDS from XDS_DIR. */
+function reloadEdit(doc: EnvoyDoc): void {
+  // Envoy requires a node id and cluster for LDS/CDS.
+  doc.node = { id: "front", cluster: "front-proxy" };
+  // Empty, so the drivers' rewrites of static listeners and clusters find nothing to do.
+  doc.static_resources = { listeners: [], clusters: [] };
+  doc.dynamic_resources = {
+    lds_config: { path: `${XDS_DIR}/${RELOAD_FILES.lds}` },
+    cds_config: { path: `${XDS_DIR}/${RELOAD_FILES.cds}` },
   };
 }
 
 const reloadTopologies: Topology[] = [
-  {
-    id: "reload",
-    description:
-      "front proxy whose listener and clusters come from LDS/CDS files (dynamic_resources path), rewritten by the tests",
-    echos: echos("service1", "service2", "service3"),
-    proxies: [
-      {
-        name: "front",
-        serviceCluster: "front-proxy",
-        config: reloadDoc(),
-        aliases: ["front-envoy"],
-        files: {
-          [RELOAD_FILES.lds]: reloadLds("1"),
-          [RELOAD_FILES.cds]: reloadCds("1", RELOAD_INITIAL),
-        },
+  front(
+    "reload",
+    "front proxy whose listener and clusters come from LDS/CDS files (dynamic_resources path), rewritten by the tests",
+    frontSpec(["service1", "service2"]),
+    echos("service1", "service2", "service3"),
+    {
+      what: "its listener and clusters from LDS/CDS files",
+      edit: reloadEdit,
+      files: {
+        [RELOAD_FILES.lds]: reloadLds("1"),
+        [RELOAD_FILES.cds]: reloadCds("1", RELOAD_INITIAL),
       },
-    ],
-    entry: "front",
-  },
+    },
+  ),
 ];
 // ---- end reload topologies ----
 

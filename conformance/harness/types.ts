@@ -3,59 +3,15 @@
  * drivers (how it runs: containers or loopback processes) and tests (what is asserted).
  */
 import { EchomeshError } from "../../lib/errors.js";
+import type { Dialect, DiscoveryDoc, EnvoyDoc, Topology } from "../../lib/topology/model.js";
 
-/** A proxy config as a parsed Envoy YAML document (v2 seed dialect; targets may translate it). */
-export type EnvoyDoc = Record<string, unknown>;
-
-/** One echo service instance. */
-export interface EchoNode {
-  /** Unique node name; also the echo's `INSTANCE`, so `x-echo-instance` names it. */
-  name: string;
-  /** DNS names it answers to on the topology's network (several nodes may share one: strict_dns). */
-  aliases: string[];
-  /** Extra echo env (e.g. a larger body limit). */
-  env?: Record<string, string>;
-  /** Not started with the topology; a test starts it (a backend joining a DNS name). */
-  deferred?: boolean;
-}
-
-/** One proxy instance. */
-export interface ProxyNode {
-  name: string;
-  /** `--service-cluster` as in the seed's command line. */
-  serviceCluster: string;
-  /** The config in the seed's v2 dialect (targets that need v3 translate it). */
-  config: EnvoyDoc;
-  /** DNS names it answers to (the mesh's sidecars are `service1`/`service2`). */
-  aliases: string[];
-  /**
-   * Run inside this echo node's network namespace (a sidecar next to its service, as the seed's
-   * `Dockerfile-service` ran echo and Envoy in one container): the config reaches the echo at 127.0.0.1.
-   */
-  sidecarOf?: string;
-  /**
-   * File-based LDS/CDS: DiscoveryResponse files placed in the proxy's XDS_DIR (./xds_files.ts) before
-   * it starts, by file name; the config's `dynamic_resources` names them there.
-   */
-  files?: Record<string, DiscoveryDoc>;
-}
-
-/** A DiscoveryResponse file in the seed's v2 dialect (targets translate it, as they do configs). */
-export interface DiscoveryDoc {
-  kind: "listener" | "cluster";
-  versionInfo: string;
-  /** v2 listeners or clusters, without `@type`. */
-  resources: EnvoyDoc[];
-}
-
-export interface Topology {
-  id: string;
-  description: string;
-  echos: EchoNode[];
-  proxies: ProxyNode[];
-  /** The proxy that clients talk to. */
-  entry: string;
-}
+export type {
+  DiscoveryDoc,
+  EchoNode,
+  EnvoyDoc,
+  ProxyNode,
+  Topology,
+} from "../../lib/topology/model.js";
 
 /** Where a test reaches a started thing from the test process. */
 export interface Endpoint {
@@ -66,6 +22,8 @@ export interface Endpoint {
 /** A topology that a driver has started. */
 export interface RunningTopology {
   topology: Topology;
+  /** The target it runs (checks that measure Envoy's admin look at `target.dialect`). */
+  target: Target;
   /** The listener of a proxy (default: the entry proxy). */
   listener(proxy?: string): Endpoint;
   admin(proxy?: string): Endpoint;
@@ -103,8 +61,20 @@ export interface Target {
   name: string;
   /** What runs (for Envoy: the version and where the binary or image came from, once `unavailable()` ran). */
   description: string;
-  /** Config dialect the implementation reads. */
-  dialect: "v2" | "v3";
+  /**
+   * Config dialect the implementation reads; `external` for a proxy the suite did not start and does
+   * not configure (`--target-url`).
+   */
+  dialect: Dialect | "external";
+  /** What it claims (tests of other features are skipped with "not supported by <name>"). */
+  features: readonly Feature[];
+  /**
+   * Real defects of the peer found by the suite, by test id, each with its evidence: the test still
+   * runs and fails, and the report and matrix show it as a known finding (not a suite failure).
+   */
+  knownDefects?: Readonly<Record<string, string>>;
+  /** Extra environment of the process form (e.g. Caddy keeps state under HOME); `workDir` is the run's scratch folder. */
+  processEnv?: (workDir: string) => Record<string, string>;
   /**
    * Container image, or null when the target only runs as a process. A target that builds its image
    * (Envoy from the local binary) sets it in `unavailable("containers")`.
@@ -118,6 +88,8 @@ export interface Target {
    * reads neither (a strict_dns host that is an IP literal resolves to itself; names fixed at start).
    */
   names?: "flag" | "inline";
+  /** The drivers it runs with (default: both); a run uses the process driver for a process-only target. */
+  drivers?: readonly Driver["name"][];
   /** Where the config file goes inside the container. */
   configPath: string;
   /** Container command (the image's entrypoint gets it). */
@@ -140,22 +112,28 @@ export interface Target {
 }
 
 /**
- * `envoy-headers` asserts headers Envoy adds (x-forwarded-proto, x-request-id,
- * x-envoy-expected-rq-timeout-ms), not RFC behaviour: a proxy that is not Envoy-compatible need not claim it.
+ * What a target can claim, as Gateway API implementations declare supported features. A test of a
+ * feature the target does not claim is skipped with "not supported by TARGET"; a claimed feature
+ * that fails is a failure. Each feature's meaning, in words, is `FEATURES` (./features.ts).
  */
 export type Feature =
   | "round-robin"
+  | "weighted"
   | "lb-weights"
-  | "http2-hop"
+  | "dns-membership"
+  | "h2-upstream"
+  | "h2-downstream"
+  | "mesh"
   | "headers"
   | "envoy-headers"
   | "framing"
   | "websocket"
+  | "websocket-over-h2"
   | "local-replies"
   | "health-check"
   | "outlier"
   | "circuit-breaker"
-  | "retry"
+  | "retries"
   | "reload";
 
 /** Numbers a check measured, written to the report (per-backend counts and the like). */
@@ -174,6 +152,8 @@ export interface CheckContext {
 export interface ConformanceTest {
   id: string;
   description: string;
+  /** What passing means, in words (the criterion the check asserts), for the report. */
+  criterion?: string;
   feature: Feature;
   /** Topology id (tests sharing a topology share one start). */
   topology: string;
@@ -190,9 +170,17 @@ export interface TestResult {
   id: string;
   feature: Feature;
   topology: string;
+  description: string;
+  /** What passing means, in words. */
+  criterion?: string;
   outcome: Outcome;
   /** Failure message or skip reason. */
   reason?: string;
+  /**
+   * The target declares this test's failure a real defect of the peer (`Target.knownDefects`), with
+   * this evidence: a failure is reported as a finding, not as a suite failure.
+   */
+  knownDefect?: string;
   durationMs: number;
   measurements: Measurements;
 }

@@ -1,7 +1,7 @@
 /** WebSocket client helpers over the `ws` library; every socket is closed or terminated by its user. */
 import WebSocket from "ws";
+import { WAITS } from "./timeouts.js";
 import type { Endpoint } from "./types.js";
-import { WAITS } from "./waits.js";
 
 export interface OpenSocket {
   ws: WebSocket;
@@ -10,6 +10,9 @@ export interface OpenSocket {
   /** Resolves with [code, reason] when the socket closes. */
   closed: Promise<[number, string]>;
 }
+
+/** How much of a refused handshake's body goes into the error. */
+const HANDSHAKE_BODY_BYTES = 300;
 
 export function openSocket(ep: Endpoint, path = "/ws", timeoutMs = WAITS.wsHandshake): Promise<OpenSocket> {
   return new Promise((resolve, reject) => {
@@ -27,9 +30,26 @@ export function openSocket(ep: Endpoint, path = "/ws", timeoutMs = WAITS.wsHands
       instance = Array.isArray(v) ? v.join(",") : (v ?? "");
     });
     ws.on("unexpected-response", (_req, res) => {
-      ws.terminate();
-      res.resume();
-      reject(new Error(`WebSocket handshake to ${path} answered ${res.statusCode} instead of 101`));
+      // The answer's first bytes say who refused and why (e.g. a proxy's 502 page).
+      const body: Buffer[] = [];
+      let size = 0;
+      const fail = () => {
+        clearTimeout(timer);
+        ws.terminate();
+        const text = Buffer.concat(body).subarray(0, HANDSHAKE_BODY_BYTES).toString("utf8").trim();
+        reject(
+          new Error(
+            `WebSocket handshake to ${path} answered ${res.statusCode} instead of 101${text ? `: ${JSON.stringify(text)}` : ""}`,
+          ),
+        );
+      };
+      const timer = setTimeout(fail, WAITS.wsClose);
+      res.on("data", (chunk: Buffer) => {
+        if (size < HANDSHAKE_BODY_BYTES) body.push(chunk);
+        size += chunk.length;
+      });
+      res.once("end", fail);
+      res.once("error", fail);
     });
     ws.on("error", reject);
     ws.on("open", () => {

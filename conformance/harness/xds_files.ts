@@ -8,10 +8,10 @@
 import { chmodSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { clone, listenerPort, socketAddresses } from "./envoy-doc.js";
+import { clone, socketAddresses } from "../../lib/topology/envoy_doc.js";
+import { discoveryFile } from "../../lib/topology/envoy_v3.js";
 import type { AddressRewrite } from "./render.js";
-import type { DiscoveryDoc, EnvoyDoc, ProxyNode, Target } from "./types.js";
-import { discoveryFile } from "./v3.js";
+import type { DiscoveryDoc, EnvoyDoc, Target } from "./types.js";
 
 type Obj = Record<string, unknown>;
 
@@ -65,7 +65,9 @@ export function renderDiscovery(
   }
   const sr = b.static_resources as { listeners: Obj[]; clusters: Obj[] };
   const resources = doc.kind === "listener" ? sr.listeners : sr.clusters;
-  return stringify(discoveryFile(doc.kind, doc.versionInfo, resources, target.dialect));
+  return stringify(
+    discoveryFile(doc.kind, doc.versionInfo, resources, target.dialect === "envoy-v3" ? "v3" : "v2"),
+  );
 }
 
 /** Write `text` to `dir/name` as Envoy wants a file replaced: write beside it, rename over it. */
@@ -73,18 +75,4 @@ export function writeAtomically(dir: string, name: string, text: string): void {
   const tmp = join(dir, `.${name}.${process.pid}.${Date.now()}.tmp`);
   writeFileSync(tmp, text, { mode: 0o644 });
   renameSync(tmp, join(dir, name));
-}
-
-/**
- * The port of a proxy's entry listener: its first static listener, else the first listener of its
- * LDS file.
- */
-export function entryListenerPort(p: ProxyNode): number {
-  const sr = p.config.static_resources as { listeners?: unknown[] } | undefined;
-  if ((sr?.listeners?.length ?? 0) > 0) return listenerPort(p.config);
-  for (const file of Object.values(p.files ?? {})) {
-    if (file.kind !== "listener" || file.resources.length === 0) continue;
-    return listenerPort({ static_resources: { listeners: file.resources, clusters: [] } });
-  }
-  throw new Error(`proxy ${p.name} has no listener (static or in an LDS file)`);
 }

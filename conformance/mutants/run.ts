@@ -125,7 +125,7 @@ async function runSuite(
     try {
       for (const t of group) {
         if (Date.now() > deadline) return { failed: null, testsRun, timedOut: true };
-        const r = await runTest(t, driver, stage);
+        const r = await runTest(t, driver, stage, target);
         if (r.outcome === "skipped") continue;
         testsRun++;
         if (r.outcome === "failed") {
@@ -142,6 +142,7 @@ async function runSuite(
           id: `(${topologyId} teardown)`,
           feature: group[0]?.feature ?? "round-robin",
           topology: topologyId,
+          description: "the topology's teardown: every process's bug counter is 0",
           outcome: "failed",
           reason: (err as Error).message,
           durationMs: 0,

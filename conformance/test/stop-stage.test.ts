@@ -5,8 +5,10 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { seedProxy } from "../../lib/topology/catalog.js";
 import { stopStage } from "../harness/runner.js";
-import type { EnvoyDoc, RunningTopology } from "../harness/types.js";
+import { selectTarget } from "../harness/targets.js";
+import type { RunningTopology } from "../harness/types.js";
 
 /** One in-process server standing in for every admin and echo: `/stats` and `/metrics` as given. */
 async function fakeNode(stats: string, metrics: string): Promise<http.Server> {
@@ -28,8 +30,16 @@ function topology(port: number, onStop: () => void): RunningTopology {
       description: "",
       entry: "front",
       echos: [{ name: "e1", aliases: [] }],
-      proxies: [{ name: "front", serviceCluster: "front", config: {} as EnvoyDoc, aliases: [] }],
+      proxies: [
+        {
+          name: "front",
+          serviceCluster: "front",
+          spec: seedProxy({ hosts: [], protocol: "http1" }),
+          aliases: [],
+        },
+      ],
     },
+    target: selectTarget("echomesh"),
     listener: () => ep,
     admin: () => ep,
     echo: () => ep,

@@ -9,9 +9,9 @@ import { waitUntil } from "../../lib/wait.js";
 import { expect } from "../harness/assert.js";
 import { header, type Reply, request } from "../harness/client.js";
 import { stats } from "../harness/stats.js";
+import { WAITS } from "../harness/timeouts.js";
 import { BREAKER_LIMITS } from "../harness/topologies.js";
 import type { CheckContext, ConformanceTest, Endpoint } from "../harness/types.js";
-import { WAITS } from "../harness/waits.js";
 
 const OVERFLOW_BODY = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
 const HOLD = `echo_delay=${WAITS.breakerHold}ms`;
@@ -62,6 +62,7 @@ function maxRequestsTest(cluster: "cbrq" | "cbrq2", protocol: "HTTP/1.1" | "HTTP
   return {
     id: `circuit-breaker-max-requests${protocol === "HTTP/2" ? "-h2" : ""}`,
     description: `max_requests ${BREAKER_LIMITS.maxRequests} (${protocol} upstream): that many requests pass, the others get 503 x-envoy-overloaded at once (upstream_rq_active_overflow)`,
+    criterion: `with ${BREAKER_LIMITS.maxRequests} requests held by the echo (upstream_rq_active at the limit, circuit_breakers.default.rq_open 1), 4 more each get the proxy's own 503 with x-envoy-overloaded: true and the body "${OVERFLOW_BODY}" (no echo answered), the held ones get service1's 200, upstream_rq_active_overflow rises by exactly 4, and the in-flight gauges return to 0`,
     feature: "circuit-breaker",
     topology: "breaker",
     async check(ctx) {
@@ -104,6 +105,7 @@ export const circuitBreakerTests: ConformanceTest[] = [
   {
     id: "circuit-breaker-max-pending",
     description: `max_connections 1 and max_pending_requests ${BREAKER_LIMITS.maxPendingRequests}: one request on the connection, one waits, the others get 503 x-envoy-overloaded (upstream_rq_pending_overflow, upstream_cx_overflow)`,
+    criterion: `with one request held on the single connection and ${BREAKER_LIMITS.maxPendingRequests} waiting (rq_pending_open and cx_open both 1), 2 more get the proxy's 503 x-envoy-overloaded overflow answer, the held and the waiting one get service1's 200, upstream_rq_pending_overflow rises by exactly 2, upstream_cx_overflow by at least 1, and the gauges return to 0`,
     feature: "circuit-breaker",
     topology: "breaker",
     async check(ctx) {
@@ -161,6 +163,7 @@ export const circuitBreakerTests: ConformanceTest[] = [
   {
     id: "circuit-breaker-max-retries",
     description: `max_retries ${BREAKER_LIMITS.maxRetries}: of 3 requests failing together, one retries (until num_retries: URX), the others' 503 passes through unretried (upstream_rq_retry_overflow)`,
+    criterion: `3 concurrent requests the echo answers 503 (after 1 s) all get service1's 503; upstream_rq_retry_overflow rises by 2, upstream_rq_retry by 3 (one request's num_retries), upstream_rq_retry_limit_exceeded by 1, upstream_rq_retry_success by 0, and the gauges return to 0`,
     feature: "circuit-breaker",
     topology: "breaker",
     async check(ctx) {

@@ -61,6 +61,10 @@ function perHop(where: "direct" | "mesh"): ConformanceTest[] {
     {
       id: `hop-by-hop-dropped-${where}`,
       description: `connection, keep-alive, proxy-connection, te, upgrade and Connection-nominated headers are not forwarded ${via}`,
+      criterion:
+        "a GET sent with Connection: keep-alive, X-Drop-Me, Keep-Alive, Proxy-Connection, TE: gzip, " +
+        "Upgrade and X-Drop-Me reaches the echo with none of those 6 fields, and with the end-to-end " +
+        "X-Keep-Me: 1 intact (RFC 9110 7.6.1)",
       feature: "headers",
       topology,
       async check({ topo, measure }) {
@@ -94,6 +98,7 @@ function perHop(where: "direct" | "mesh"): ConformanceTest[] {
     {
       id: `host-preserved-${where}`,
       description: `the client's Host (with its port) reaches the echo unchanged ${via}`,
+      criterion: "the echo sees Host exactly `app.example.test:8443`, as the client sent it",
       feature: "headers",
       topology,
       async check({ topo, measure }) {
@@ -106,6 +111,9 @@ function perHop(where: "direct" | "mesh"): ConformanceTest[] {
     {
       id: `set-cookie-fields-${where}`,
       description: `repeated response headers (set-cookie with a comma in its value) arrive as separate fields ${via}`,
+      criterion:
+        "the client gets 200 with 2 set-cookie fields equal to the echo's 2 (one has a comma in its " +
+        "Expires date), in order and not joined, and x-twice as `1`, `2` in that order",
       feature: "headers",
       topology,
       async check({ topo, measure }) {
@@ -127,6 +135,9 @@ function perHop(where: "direct" | "mesh"): ConformanceTest[] {
     {
       id: `envoy-request-headers-${where}`,
       description: `the echo sees x-forwarded-proto http, one UUID x-request-id and x-envoy-expected-rq-timeout-ms 15000 ${via}`,
+      criterion:
+        "the echo sees exactly one x-forwarded-proto `http`, one x-request-id that is a UUID and one " +
+        "x-envoy-expected-rq-timeout-ms `15000` (Envoy's default route timeout)",
       feature: "envoy-headers",
       topology,
       async check({ topo, measure }) {
@@ -148,6 +159,9 @@ function perHop(where: "direct" | "mesh"): ConformanceTest[] {
     {
       id: `framing-content-length-${where}`,
       description: `a response with content-length keeps it (not turned into chunked) ${via}`,
+      criterion:
+        "a GET of a 1,000-byte body the echo sends with content-length answers 200 with 1,000 bytes, " +
+        "content-length 1000 and no transfer-encoding",
       feature: "framing",
       topology,
       async check({ topo, measure }) {
@@ -169,6 +183,10 @@ function perHop(where: "direct" | "mesh"): ConformanceTest[] {
     {
       id: `framing-204-304-head-${where}`,
       description: `204, 304 and HEAD responses carry no body nor chunked framing, and the connection stays usable ${via}`,
+      criterion:
+        "on one keep-alive connection: GET 204 answers 204 with no content-length; GET 304 answers 304; " +
+        "HEAD answers 200 with content-length 1000; none of them has a body or transfer-encoding; then a " +
+        "GET answers 200 with its 10-byte body",
       feature: "framing",
       topology,
       async check({ topo, measure }) {
@@ -206,6 +224,7 @@ function perHop(where: "direct" | "mesh"): ConformanceTest[] {
     {
       id: `framing-chunked-${where}`,
       description: `a chunked response arrives whole and ends, and the keep-alive connection answers the next request ${via}`,
+      criterion: `a chunked ${CHUNKED_BYTES.toLocaleString("en-US")}-byte answer from an echo arrives as 200 with exactly its bytes, and the next GET answers 200 on the same keep-alive connection`,
       feature: "framing",
       topology,
       async check({ topo, measure }) {
@@ -255,6 +274,7 @@ export const headerTests: ConformanceTest[] = [
   {
     id: "host-rewrite-literal",
     description: "a route's host_rewrite (v3 host_rewrite_literal) replaces the Host the echo sees",
+    criterion: `a GET of /hello sent with Host app.example.test reaches the echo with Host \`${REWRITTEN_HOST}\``,
     feature: "headers",
     topology: "routes",
     async check({ topo, measure }) {

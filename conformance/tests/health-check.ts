@@ -9,9 +9,9 @@ import { waitUntil } from "../../lib/wait.js";
 import { expect, expectShares } from "../harness/assert.js";
 import { counts, instanceOf, pool, request, spread } from "../harness/client.js";
 import { hostsFlagged, stats } from "../harness/stats.js";
+import { WAITS } from "../harness/timeouts.js";
 import { HEALTH_CHECK } from "../harness/topologies.js";
 import type { CheckContext, ConformanceTest, Endpoint, RunningTopology } from "../harness/types.js";
-import { WAITS } from "../harness/waits.js";
 
 const CLUSTER = "myservice";
 const BACKENDS = ["service1", "service2", "service3"];
@@ -183,6 +183,7 @@ export const healthCheckTests: ConformanceTest[] = [
   {
     id: "hc-leave",
     description: `an echo failing its health check leaves the rotation within interval x unhealthy_threshold (${HEALTH_CHECK.intervalMs} ms x ${HEALTH_CHECK.unhealthyThreshold}), flagged ${FAILED}`,
+    criterion: `after service2's health endpoint is switched to fail, /clusters flags it ${FAILED} within ${leaveBoundMs} ms, and 30 sequential requests on one connection alternate between service1 and service3 (15 each, none to service2)`,
     feature: "health-check",
     topology: "health-check",
     check: healthy(leaves),
@@ -190,6 +191,7 @@ export const healthCheckTests: ConformanceTest[] = [
   {
     id: "hc-return",
     description: `a recovered echo is back in the rotation within interval x healthy_threshold (${HEALTH_CHECK.intervalMs} ms x ${HEALTH_CHECK.healthyThreshold}) and gets its third`,
+    criterion: `after service2 failed and recovered, /clusters clears its flag within ${returnBoundMs} ms, and 30 sequential requests give each of service1..3 exactly 10`,
     feature: "health-check",
     topology: "health-check",
     check: healthy(returns),
@@ -198,6 +200,8 @@ export const healthCheckTests: ConformanceTest[] = [
     id: "hc-panic",
     description:
       "2 of 3 echos failing (below the 50% healthy_panic_threshold): the load spreads over all 3, counted in lb_healthy_panic",
+    criterion:
+      "with service2 and service3 flagged, 300 requests on 3 connections give each of the three a third within 10 percentage points, lb_healthy_panic rises by at least 300; once service3 recovers, 30 sequential requests send none to service2",
     feature: "health-check",
     topology: "health-check",
     check: healthy(panic),
@@ -206,6 +210,8 @@ export const healthCheckTests: ConformanceTest[] = [
     id: "hc-stats",
     description:
       "health_check.* stats under Envoy's names; health_check.healthy and membership_healthy follow",
+    criterion:
+      "with service1 flagged, admin /stats has every cluster.myservice.health_check.* counter (attempt, success, failure, network_failure, passive_failure, verify_cluster, healthy, degraded); healthy and membership_healthy are 2, failure >= 1, success >= 3, attempt is success + failure plus at most 3 checks in flight",
     feature: "health-check",
     topology: "health-check",
     check: healthy(healthStats),

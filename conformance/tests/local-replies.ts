@@ -3,6 +3,7 @@
 import { sleep } from "../../lib/wait.js";
 import { expect } from "../harness/assert.js";
 import { header, request } from "../harness/client.js";
+import { WAITS } from "../harness/timeouts.js";
 import type { ConformanceTest, Endpoint, RunningTopology } from "../harness/types.js";
 
 /**
@@ -37,6 +38,9 @@ export const localReplyTests: ConformanceTest[] = [
     ...base,
     id: "local-reply-no-route-404",
     description: "a path no route matches gets 404 from the proxy",
+    criterion:
+      "a routed path reaches an echo; a path no route matches answers 404 with no x-echo-instance (the " +
+      "proxy, not an echo) and an empty body, as Envoy's",
     async check({ topo, measure }) {
       // A routed path reaches an echo (which answers 404 itself for a path it does not serve).
       const ok = await request(topo.listener(), "/app");
@@ -57,6 +61,7 @@ export const localReplyTests: ConformanceTest[] = [
     ...base,
     id: "local-reply-all-down-503",
     description: "a route whose every backend refuses connections gets 503 from the proxy",
+    criterion: `a GET of a route whose every backend refuses connections answers 503 from the proxy (no x-echo-instance) with a body starting "${CONNECT_FAILURE}", as Envoy's`,
     async check({ topo, measure }) {
       const r = await request(topo.listener(), "/down");
       measure("status", r.status);
@@ -74,6 +79,9 @@ export const localReplyTests: ConformanceTest[] = [
     ...base,
     id: "local-reply-timeout-504",
     description: "a backend slower than the route's 1 s timeout gets 504 after about 1 s",
+    criterion:
+      "a GET the echo delays 4 s, on a route with a 1 s timeout, answers 504 after 0.9 to 3.5 s with " +
+      'the body "upstream request timeout" (Envoy\'s); a GET delayed 100 ms is answered by an echo',
     async check({ topo, measure }) {
       const started = Date.now();
       const r = await request(topo.listener(), "/slow?echo_delay=4s");
@@ -99,6 +107,9 @@ export const localReplyTests: ConformanceTest[] = [
     id: "local-reply-timeout-resets-upstream",
     description:
       "after the route timeout's 504 the upstream request is reset: the echo never finishes answering it",
+    criterion:
+      "a GET delayed 10 ms moves the echos' answered count (echo_requests_total) by exactly 1; a GET " +
+      `delayed 2 s answers 504, and ${(2_000 + WAITS.pastEchoDelay) / 1000} s after it was sent (past the echo's delay) the count has not moved`,
     async check({ topo, measure }) {
       // A request within the timeout is counted: the count can move.
       const first = await answered(topo);
@@ -112,7 +123,7 @@ export const localReplyTests: ConformanceTest[] = [
       const r = await request(topo.listener(), "/slow?echo_delay=2s");
       expect(r.status === 504, `slow backend answered ${r.status}`);
       // Past the echo's 2 s delay: a request left running has been answered and counted by now.
-      await sleep(Math.max(0, 2_000 + 1_500 - (Date.now() - started)));
+      await sleep(Math.max(0, 2_000 + WAITS.pastEchoDelay - (Date.now() - started)));
       const after = await answered(topo);
       measure("answeredBefore", second);
       measure("answeredAfter", after);

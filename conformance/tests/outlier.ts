@@ -9,9 +9,9 @@ import { sleep, waitUntil } from "../../lib/wait.js";
 import { expect } from "../harness/assert.js";
 import { instanceOf, pool, request } from "../harness/client.js";
 import { healthFlags, hostsFlagged, stats } from "../harness/stats.js";
+import { WAITS } from "../harness/timeouts.js";
 import { OUTLIER } from "../harness/topologies.js";
 import type { CheckContext, ConformanceTest, Endpoint, RunningTopology } from "../harness/types.js";
-import { WAITS } from "../harness/waits.js";
 
 const CLUSTER = "myservice";
 const STATS = `cluster.${CLUSTER}.outlier_detection.`;
@@ -131,10 +131,26 @@ function ejectionCheck(host: string, failures: number, status: number, enforcedS
   };
 }
 
+/** What passing means for `ejectionCheck(host, failures, status, enforcedStat)`. */
+function ejectionCriterion(host: string, failures: number, status: number, enforcedStat: string): string {
+  const base = OUTLIER.baseEjectionTimeMs;
+  return (
+    `${host} armed to answer its next ${failures} requests ${status}, sequential requests on one connection: exactly ${failures} ${status}s come from ${host}, ` +
+    `then other hosts answer and ${host} none until ${base - 250}..${base + OUTLIER.intervalMs + 1_500} ms after its last failure (base_ejection_time ${base} ms), ` +
+    `/clusters flags it /failed_outlier_check meanwhile, and ${STATS}${enforcedStat} rises by exactly 1`
+  );
+}
+
 export const outlierTests: ConformanceTest[] = [
   {
     id: "outlier-consecutive-5xx",
     description: `5 consecutive 500s from service1 eject it at once (/clusters: /failed_outlier_check) for base_ejection_time (${OUTLIER.baseEjectionTimeMs} ms); then it serves again`,
+    criterion: ejectionCriterion(
+      "service1",
+      OUTLIER.consecutive5xx,
+      500,
+      "ejections_enforced_consecutive_5xx",
+    ),
     feature: "outlier",
     topology: "outlier",
     check: ejectionCheck("service1", OUTLIER.consecutive5xx, 500, "ejections_enforced_consecutive_5xx"),
@@ -142,6 +158,12 @@ export const outlierTests: ConformanceTest[] = [
   {
     id: "outlier-gateway-failure",
     description: `${OUTLIER.consecutiveGatewayFailure} consecutive 502s from service2 eject it (consecutive_gateway_failure, enforced) before consecutive_5xx would; it returns after base_ejection_time`,
+    criterion: ejectionCriterion(
+      "service2",
+      OUTLIER.consecutiveGatewayFailure,
+      502,
+      "ejections_enforced_consecutive_gateway_failure",
+    ),
     feature: "outlier",
     topology: "outlier",
     check: ejectionCheck(
@@ -154,6 +176,7 @@ export const outlierTests: ConformanceTest[] = [
   {
     id: "outlier-max-ejection-percent",
     description: `both instances fail every request: max_ejection_percent ${OUTLIER.maxEjectionPercent} lets exactly one of the two be ejected; the other's detections count as ejections_overflow`,
+    criterion: `with both echos answering 503 to every request, after 30 sequential requests /clusters flags exactly one of them /failed_outlier_check, ${STATS}ejections_active is 1, ${STATS}ejections_overflow rose, and the last 5 answers all came from the host left in`,
     feature: "outlier",
     topology: "outlier",
     async check({ topo, measure }) {

@@ -7,6 +7,7 @@ import { sleep, waitUntil } from "../../lib/wait.js";
 import { expect } from "../harness/assert.js";
 import { counts, instanceOf, pool, request } from "../harness/client.js";
 import { stat } from "../harness/stats.js";
+import { WAITS } from "../harness/timeouts.js";
 import { RELOAD_FILES, RELOAD_INITIAL, reloadCds, reloadLds } from "../harness/topologies.js";
 import type {
   CheckContext,
@@ -15,7 +16,6 @@ import type {
   Endpoint,
   RunningTopology,
 } from "../harness/types.js";
-import { WAITS } from "../harness/waits.js";
 
 /** One request of a paced load: when it started (ms since the load began) and who answered. */
 interface Sample {
@@ -221,6 +221,7 @@ export const reloadTests: ConformanceTest[] = [
   {
     id: "reload-cds-swap-under-load",
     description: `${RATE} req/s over a CDS file update that adds service3 and removes service1: 0 failed requests, service3 gets its share within ${SHARE_WITHIN_MS / 1000} s`,
+    criterion: `${RATE} req/s for ${LOAD_MS / 1000} s over a keep-alive pool, the CDS file replaced at ${CHANGE_AT_MS / 1000} s by one with myservice = service2, service3: every request answers 200 (no error, no proxy status), and within ${SHARE_WITHIN_MS / 1000} s of the update some 40 consecutive requests have no service1 and at least 15 from service3`,
     feature: "reload",
     topology: "reload",
     timeoutMs: 90_000,
@@ -230,6 +231,7 @@ export const reloadTests: ConformanceTest[] = [
     id: "reload-cds-invalid-rejected",
     description:
       "a CDS file with an invalid cluster is rejected (update_rejected grows, update_success does not) and the old cluster keeps serving without a failed request",
+    criterion: `${RATE / 2} req/s for 4 s while a CDS file with connect_timeout -1s is written: update_rejected grows, update_success does not, every request answers 200, service3 (only in the rejected file) answers none and service1 and service2 keep answering`,
     feature: "reload",
     topology: "reload",
     timeoutMs: 90_000,
@@ -239,6 +241,8 @@ export const reloadTests: ConformanceTest[] = [
     id: "reload-lds-route-under-load",
     description:
       "an LDS file update adds a route to a CDS cluster under load: new connections take it, no request fails",
+    criterion:
+      "50 req/s for 6 s, each on a new connection, to /pinned while an LDS file update sends /pinned from myservice to a cluster of service3 only: every request answers 200, after the update some 20 consecutive requests all come from service3, and every request of the last second does",
     feature: "reload",
     topology: "reload",
     timeoutMs: 90_000,

@@ -79,7 +79,8 @@ function conditionTest(condition: Condition): ConformanceTest {
   return {
     id: `retry-on-${condition}`,
     description: `retry_on ${condition} retries ${retried.join(", ")} (${RETRY_NUM} times, then it passes through) and nothing else`,
-    feature: "retry",
+    criterion: `for each upstream outcome (${OUTCOMES.map((o) => o.name).join(", ")}), one request through a route with retry_on ${condition} gets that outcome's status; x-envoy-attempt-count is ${RETRY_NUM + 1} for ${retried.join(", ")} and 1 for every other outcome, and the cluster's upstream_rq_retry grows by the retries made (not judged for resets, which the connection pool may resend)`,
+    feature: "retries",
     topology: "retries",
     async check({ topo, measure }) {
       const admin = topo.admin();
@@ -115,7 +116,8 @@ function retryPostBody(failure: "503" | "reset"): ConformanceTest {
   return {
     id: `retry-post-body-after-${failure}`,
     description: `a POST whose first attempt meets ${failure === "reset" ? "a reset" : "a 503"} is retried with its whole body`,
-    feature: "retry",
+    criterion: `with the echo's next answer armed to ${failure === "reset" ? "reset" : "503"}, a 64 KiB POST to /echo answers 200 with the same 64 KiB (same sha256), and cluster.solo.upstream_rq_retry grows by at least 1`,
+    feature: "retries",
     topology: "routes",
     async check({ topo, measure }) {
       const echo = topo.echo("service1");
@@ -150,7 +152,8 @@ export const retryTests: ConformanceTest[] = [
   {
     id: "retry-limit-then-success",
     description: `num_retries ${RETRY_NUM}: ${RETRY_NUM + 1} failures pass the last one through (upstream_rq_retry_limit_exceeded); ${RETRY_NUM} failures end in the echo's 200 (upstream_rq_retry_success)`,
-    feature: "retry",
+    criterion: `with ${RETRY_NUM + 2} 503s armed on the echo, the client gets service1's 503 after ${RETRY_NUM + 1} attempts (upstream_rq_retry +${RETRY_NUM}, upstream_rq_retry_limit_exceeded +1); with ${RETRY_NUM} armed it gets service1's 200 after ${RETRY_NUM + 1} attempts (upstream_rq_retry_success +1); the echo saw exactly that many tries`,
+    feature: "retries",
     topology: "retries",
     async check({ topo, measure }) {
       const admin = topo.admin();
@@ -205,7 +208,8 @@ export const retryTests: ConformanceTest[] = [
     id: "retry-attempt-count-header",
     description:
       "include_request_attempt_count: each try carries x-envoy-attempt-count 1, 2, 3 upstream; include_attempt_count_in_response: the response carries the last",
-    feature: "retry",
+    criterion: `after ${RETRY_NUM} armed 503s, the echo sees x-envoy-attempt-count ${RETRY_NUM + 1} once on the try that succeeds (the client's own 7 replaced) and the response carries ${RETRY_NUM + 1}; a request answered at once carries 1 both ways`,
+    feature: "retries",
     topology: "retries",
     async check({ topo, measure }) {
       const echo = topo.echo("service1");
@@ -248,7 +252,9 @@ export const retryTests: ConformanceTest[] = [
   {
     id: "retry-previous-hosts",
     description: `retry_host_predicate previous_hosts (host_selection_retry_max_attempts ${HOST_SELECTION_ATTEMPTS}, lb random): a retry after service1's 503 goes to service2, every time`,
-    feature: "retry",
+    criterion:
+      "with service1 answering 503 to everything, 20 sequential requests all end in service2's 200, and cluster.pair.upstream_rq_retry grows (some request went to service1 first)",
+    feature: "retries",
     topology: "retries",
     async check({ topo, measure }) {
       const echo = topo.echo("service1");

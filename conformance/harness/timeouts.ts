@@ -1,9 +1,22 @@
-/** The one table of the suite's waits (its own module: client, ws and runner all import it). */
 /**
- * Every wait of the suite, in one place (ms). Each is generous: a wait that runs out is a failure,
- * so none may be tuned to pass on a quiet machine only (2 cores under load is the norm here).
+ * Every wait of the suite, in one place (ms), as Gateway API's TimeoutConfig. Each is generous: a
+ * wait that runs out is a failure, so none may be tuned to pass on a quiet machine only (2 cores
+ * under load is the norm here). A slower machine scales them all with one variable:
+ * ECHOMESH_TIMEOUT_SCALE=2 doubles every wait (default 1; a positive number).
  */
-export const WAITS = {
+
+/** ECHOMESH_TIMEOUT_SCALE, checked once. */
+export function timeoutScale(value = process.env.ECHOMESH_TIMEOUT_SCALE): number {
+  if (value === undefined || value === "") return 1;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(
+      `ECHOMESH_TIMEOUT_SCALE=${value}: expected a positive number (e.g. 2 doubles every wait)`,
+    );
+  return n;
+}
+
+const BASE = {
   /** A whole test, unless it declares its own `timeoutMs`. */
   test: 60_000,
   /** An HTTP request or HTTP/2 stream, from send to the last byte of the response. */
@@ -45,4 +58,14 @@ export const WAITS = {
    * check in flight when the switch happened, a loaded machine's timers, the `/clusters` polling.
    */
   healthCheckSlack: 1_500,
+  /**
+   * Past a delayed echo answer's due time, before reading the echos' answered counts: an answer left
+   * running would have been written and counted by then (local replies: a timed-out request is reset).
+   */
+  pastEchoDelay: 1_500,
 } as const;
+
+/** The waits, scaled by ECHOMESH_TIMEOUT_SCALE. */
+export const WAITS: { readonly [K in keyof typeof BASE]: number } = Object.fromEntries(
+  Object.entries(BASE).map(([k, v]) => [k, Math.round(v * timeoutScale())]),
+) as { [K in keyof typeof BASE]: number };
