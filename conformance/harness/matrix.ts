@@ -138,16 +138,35 @@ function peerVersions(m: Matrix, target: string): string {
 
 const mdEscape = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
+/**
+ * A Markdown table with its columns padded as a Markdown formatter (Biome) lays them out, so a copy of
+ * matrix.md under docs/ passes `npm run lint` as written: the first column left-aligned, the others
+ * centred.
+ */
+function alignedTable(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const pad = (cell: string, i: number) => {
+    const w = widths[i] ?? 0;
+    if (i === 0) return cell.padEnd(w);
+    const left = Math.floor((w - cell.length) / 2);
+    return " ".repeat(left) + cell.padEnd(w - left);
+  };
+  const line = (cells: string[]) => `| ${cells.map(pad).join(" | ")} |`;
+  const rule = `| ${widths.map((w, i) => (i === 0 ? "-".repeat(w) : `:${"-".repeat(w - 2)}:`)).join(" | ")} |`;
+  return [line(header), rule, ...rows.map(line)];
+}
+
 export function matrixMarkdown(m: Matrix): string {
-  const header = `| feature | ${m.targets.map((t) => t.name).join(" | ")} |`;
-  const rule = `| --- | ${m.targets.map(() => ":-:").join(" | ")} |`;
-  const rows = m.features.map(({ name }) => {
-    const row = m.targets.map((t) => {
-      const cell = m.cells[name]?.[t.name];
-      return cell ? `${SYMBOL[cell.state]}${cell.state === "unsupported" ? "" : counts(cell)}` : "";
-    });
-    return `| ${name} | ${row.join(" | ")} |`;
-  });
+  const table = alignedTable(
+    ["feature", ...m.targets.map((t) => t.name)],
+    m.features.map(({ name }) => [
+      name,
+      ...m.targets.map((t) => {
+        const cell = m.cells[name]?.[t.name];
+        return cell ? `${SYMBOL[cell.state]}${cell.state === "unsupported" ? "" : counts(cell)}` : "";
+      }),
+    ]),
+  );
   // One finding per (target, evidence): several tests often show the same defect.
   const grouped = new Map<string, { target: string; tests: string[]; evidence: string }>();
   for (const f of m.findings) {
@@ -164,9 +183,7 @@ export function matrixMarkdown(m: Matrix): string {
     "feature (or its config language cannot express the topology), skipped: not run here (driver, target",
     "unavailable), empty: no test of the feature was selected.",
     "",
-    header,
-    rule,
-    ...rows,
+    ...table,
     "",
     "## Findings",
     "",
