@@ -40,6 +40,9 @@ export interface BenchResult {
   files: ReportFiles;
 }
 
+/** `--only` matched no scenario or target: nothing runs and the last report stays (exit 3). */
+export class NothingSelected extends Error {}
+
 /** A selected run list: scenario -> targets, baseline first. */
 function plan(opts: BenchOptions): Map<Scenario, string[]> {
   const out = new Map<Scenario, string[]>();
@@ -57,6 +60,12 @@ export async function runBench(
   log: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<BenchResult> {
   const outDir = opts.outDir ?? fromRoot("loadtest", "results");
+  const selected = plan(opts);
+  if (selected.size === 0) {
+    throw new NothingSelected(
+      `--only ${opts.only.join(",")} selects no scenario or target (--list shows them); nothing ran, ${outDir} is as it was`,
+    );
+  }
   const pinning = defaultPinning(opts.pin);
   const startedAt = new Date().toISOString();
   const envoy = envoyVersion();
@@ -80,7 +89,6 @@ export async function runBench(
   const release = stopOnInterrupt("bench", log, cleanup);
 
   try {
-    const selected = plan(opts);
     for (const sc of selected.keys()) {
       if ((sc.kind === "h2c" || sc.kind === "latency") && h2loadPath() === null) {
         skipped[`${sc.name} (scenario)`] = "h2load not installed (Debian: nghttp2-client)";
@@ -247,7 +255,14 @@ async function benchMain(argv: string[]): Promise<number> {
     listTargets();
     return 0;
   }
-  const result = await runBench(opts);
+  let result: BenchResult;
+  try {
+    result = await runBench(opts);
+  } catch (err) {
+    if (!(err instanceof NothingSelected)) throw err;
+    process.stderr.write(`bench: ${err.message}\n`);
+    return 3;
+  }
   process.stdout.write(`\n${result.markdown}\n`);
   process.stderr.write(`wrote ${Object.values(result.files).join(", ")}\n`);
   return 0;

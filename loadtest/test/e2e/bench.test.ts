@@ -4,11 +4,11 @@
  * children (dist/loadtest/load/worker.js, dist/echo/main.js, the peers), which the e2e project's
  * global setup has just built.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BenchResult, runBench } from "../../bench.js";
+import { type BenchResult, NothingSelected, runBench } from "../../bench.js";
 import { parseBenchArgs } from "../../options.js";
 import type { RunRecord } from "../../record.js";
 
@@ -37,6 +37,14 @@ afterAll(() => {
 });
 
 describe("npm run bench (tiny mode)", () => {
+  it("refuses a selection of nothing before it starts anything, and keeps the last report", async () => {
+    const opts = parseBenchArgs(["--only", "nosuch", "--quick", "--out", out]);
+    await expect(runBench(opts, () => {})).rejects.toThrow(NothingSelected);
+    await expect(runBench(opts, () => {})).rejects.toThrow("--only nosuch selects no scenario or target");
+    expect(existsSync(join(out, "latest.json"))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, "latest.json"), "utf8")).runs).toHaveLength(2);
+  });
+
   it("writes one JSON record per run with the required fields", () => {
     const json = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as { runs: RunRecord[] };
     expect(json.runs.map((r) => r.target).sort()).toEqual(["direct", "minimal"]);
