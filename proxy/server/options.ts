@@ -61,9 +61,9 @@ Runs Envoy static configs (v2 \`config:\` and v3 \`typed_config\`, YAML or JSON)
   -h, --help                    this text
       --version                 print the version
 
-Accepted and ignored (Envoy hot restart and placement): --base-id N, --restart-epoch N,
---parent-shutdown-time-s N, --disable-hot-restart, --cpuset-threads, --log-format FMT,
---drain-strategy S, --use-dynamic-base-id.
+Accepted and ignored, with a warning each (Envoy hot restart, placement, log format): --base-id N,
+--restart-epoch N, --parent-shutdown-time-s N, --disable-hot-restart, --cpuset-threads,
+--log-format FMT, --drain-strategy S, --use-dynamic-base-id.
 `;
 
 /** A bad command line: main prints the message and the usage, exit 1. */

@@ -29,6 +29,8 @@ export type { Factories } from "./startup.js";
 /** Runs until the proxy should exit; resolves with the exit code. */
 export async function runProxy(options: ProxyOptions, factories: Factories): Promise<number> {
   const logger = createLogger(options.logLevel, options.logPath);
+  // Said once, by the process the user started (not by each worker).
+  if (!cluster.isWorker) for (const w of ignoredFlagWarnings(options)) logger.warn("main", w);
   try {
     if (options.mode === "validate") return await validate(options, factories, logger);
     installProcessGuards(logger);
@@ -38,6 +40,18 @@ export async function runProxy(options: ProxyOptions, factories: Factories): Pro
   } finally {
     await logger.close();
   }
+}
+
+/**
+ * One line per Envoy flag given that this proxy accepts and does not apply, so a command line that
+ * relies on one (e.g. `--log-format`) is not silently half-honoured.
+ */
+export function ignoredFlagWarnings(options: ProxyOptions): string[] {
+  return Object.keys(options.ignored).map((flag) =>
+    flag === "log-format"
+      ? "--log-format is accepted for Envoy's command line and ignored: the log has one format here"
+      : `--${flag} is accepted for Envoy's command line and ignored: there is no hot restart here`,
+  );
 }
 
 /** Builds (without binding) every part of the proxy from the config; any error -> exit 1. */

@@ -126,6 +126,24 @@ describe("echomesh-proxy --mode validate", () => {
     });
   }
 
+  it("warns once for each Envoy flag it accepts and ignores", async () => {
+    const path = join(SEEDS, "proxy-envoy.yaml");
+    const r = await runToEnd(PROXY_MAIN, [
+      "--mode",
+      "validate",
+      "-c",
+      path,
+      "--log-format",
+      "%v",
+      "--base-id",
+      "3",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/--log-format is accepted for Envoy's command line and ignored/);
+    expect(r.stderr).toMatch(/--base-id is accepted for Envoy's command line and ignored/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(2);
+  });
+
   it("rejects a missing file, naming it", async () => {
     const r = await runToEnd(PROXY_MAIN, ["--mode", "validate", "-c", "/nonexistent/envoy.yaml"]);
     expect(r.code).toBe(1);
