@@ -32,11 +32,11 @@ import {
   summaryTable,
   writeReport,
 } from "./harness/report.js";
-import { repeated, runAll } from "./harness/runner.js";
+import { matching, repeated, runAll } from "./harness/runner.js";
 import { driverFor, selectDriver } from "./harness/select.js";
 import { DEFAULT_TARGETS, MATRIX_TARGETS, selectTarget, selectTargets, targets } from "./harness/targets.js";
 import { topology } from "./harness/topologies.js";
-import type { ConformanceTest, Driver, Endpoint, Feature, Target, TestResult } from "./harness/types.js";
+import type { Driver, Endpoint, Feature, Target, TestResult } from "./harness/types.js";
 import { commandTarget, DIALECTS, URL_FEATURES, userImageTarget } from "./harness/user_targets.js";
 import { allTests } from "./tests/index.js";
 
@@ -372,12 +372,6 @@ function listText(): string {
     ...ALL_FEATURES.map((f) => `  ${f.padEnd(fw)}  ${FEATURES[f]}`),
     "",
   ].join("\n");
-}
-
-/** The tests `--only` names: id prefix, feature or topology (as ECHOMESH_TESTS). */
-export function matching(tests: readonly ConformanceTest[], only: string[]): ConformanceTest[] {
-  if (only.length === 0) return [...tests];
-  return tests.filter((t) => only.some((f) => t.id.startsWith(f) || t.feature === f || t.topology === f));
 }
 
 function version(): string {

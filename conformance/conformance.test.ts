@@ -21,23 +21,26 @@ import {
   summaryTable,
   writeReport,
 } from "./harness/report.js";
-import { byTopology, repeated, runTest, type Stage, startStage, stopStage } from "./harness/runner.js";
+import {
+  byTopology,
+  matching,
+  repeated,
+  runTest,
+  type Stage,
+  startStage,
+  stopStage,
+} from "./harness/runner.js";
 import { driverFor, selectDriver } from "./harness/select.js";
 import { selectTargets } from "./harness/targets.js";
-import type { ConformanceTest, Driver, Target, TestResult } from "./harness/types.js";
+import type { Driver, Target, TestResult } from "./harness/types.js";
 import { allTests } from "./tests/index.js";
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
-function selected(tests: ConformanceTest[]): ConformanceTest[] {
-  const filter = process.env.ECHOMESH_TESTS?.split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!filter || filter.length === 0) return tests;
-  return tests.filter((t) => filter.some((f) => t.id.startsWith(f) || t.feature === f || t.topology === f));
-}
-
-const tests = repeated(selected(allTests), Number(process.env.ECHOMESH_REPEAT ?? "1"));
+const tests = repeated(
+  matching(allTests, (process.env.ECHOMESH_TESTS ?? "").split(",")),
+  Number(process.env.ECHOMESH_REPEAT ?? "1"),
+);
 const order = new Map(tests.map((t, i) => [t.id, i]));
 const targets = selectTargets();
 const reports: Report[] = [];

@@ -16,6 +16,16 @@ import {
 } from "./types.js";
 
 /**
+ * The tests a filter names (`--only`, ECHOMESH_TESTS): each item an id prefix, a feature or a
+ * topology; an empty filter keeps every test. The CLI, the vitest entry and the mutants use it.
+ */
+export function matching(tests: readonly ConformanceTest[], only: readonly string[]): ConformanceTest[] {
+  const items = only.map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) return [...tests];
+  return tests.filter((t) => items.some((f) => t.id.startsWith(f) || t.feature === f || t.topology === f));
+}
+
+/**
  * Each test `n` times (`ECHOMESH_REPEAT`, default 1): round k of a topology's group is a group of
  * its own, `<topology>#<k>`, on a topology start of its own (a membership test stops or starts an
  * echo, so two rounds on one start would not be the same check). A copy's id is `<id>#<k>`, so a

@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { distDir, fromDist, fromRoot, packageRoot } from "../../lib/paths.js";
 import { processDriver } from "../harness/driver-processes.js";
-import { byTopology, runTest, type Stage, startStage, stopStage } from "../harness/runner.js";
+import { byTopology, matching, runTest, type Stage, startStage, stopStage } from "../harness/runner.js";
 import { selectTarget } from "../harness/targets.js";
 import type { ConformanceTest, Driver, Target, TestResult } from "../harness/types.js";
 import { allTests } from "../tests/index.js";
@@ -165,12 +165,7 @@ function firstLine(text: string | undefined): string {
 }
 
 function selectTests(filter: string | undefined): ConformanceTest[] {
-  const parts = filter
-    ?.split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!parts || parts.length === 0) return allTests;
-  return allTests.filter((t) => parts.some((f) => t.id.startsWith(f) || t.feature === f || t.topology === f));
+  return matching(allTests, (filter ?? "").split(","));
 }
 
 async function main(): Promise<number> {
