@@ -11,6 +11,7 @@ import {
 } from "./exchange.js";
 import type { AccessRecord } from "./log.js";
 import { ADMIN_PREFIX, fail, health, metrics } from "./routes/admin.js";
+import { anything, status, statusPath } from "./routes/anything.js";
 import { echo } from "./routes/echo.js";
 import { hello } from "./routes/hello.js";
 import { type EchoContext, takeFailure } from "./state.js";
@@ -70,24 +71,38 @@ function route(x: Exchange): void {
     preflight(x);
     return;
   }
-  if (get && (path === "/" || path === "/hello")) {
-    x.route = path;
-    controlled(x, hello);
-  } else if (method === "POST" && path === "/echo") {
-    x.route = "/echo";
-    controlled(x, echo);
-  } else if (get && path === "/ws") {
+  if (get && path === "/ws") {
     // A WebSocket handshake never gets here (see ws.ts); a plain GET gets gorilla's answer.
     x.route = "/ws";
     send(x, 400, "Bad Request\n", "text/plain; charset=utf-8", { "sec-websocket-version": "13" });
   } else if (get && path === "/metrics") {
     x.route = "/metrics";
     metrics(x);
+  } else if (x.ctx.config.anything) {
+    httpbin(x);
+  } else if (get && (path === "/" || path === "/hello")) {
+    x.route = path;
+    controlled(x, hello);
+  } else if (method === "POST" && path === "/echo") {
+    x.route = "/echo";
+    controlled(x, echo);
   } else if (redirectTarget(path, method) !== undefined) {
     x.route = "redirect";
     redirect(x, redirectTarget(path, method) ?? "/");
   } else {
     controlled(x, (ex, c) => notFound(ex, c.status ?? 404));
+  }
+}
+
+/** `--anything`: `/status/NNN`, and every other path answers the request as JSON. */
+function httpbin(x: Exchange): void {
+  const code = statusPath(x.path);
+  if (code === undefined) {
+    x.route = "anything";
+    controlled(x, anything);
+  } else {
+    x.route = "/status";
+    controlled(x, (ex, c) => status(ex, c, code));
   }
 }
 

@@ -1,209 +1,200 @@
-import os from "node:os";
+/**
+ * The echo's command line read: flags and `ECHOMESH_*` environment variables (older names kept as
+ * aliases) into an EchoConfig, or `--help` / `--version`. The flags are the rows of flags.ts; values
+ * are judged in settings.ts; a bad one is reported with the flag or variable it came from:
+ * `--port must be an integer from 0 to 65535 (got 99999)`.
+ */
 import { parseArgs } from "node:util";
-import { z } from "zod";
-import { EchomeshError } from "../lib/errors.js";
+import { envValue } from "../lib/cli.js";
+import { ENV_ONLY, FLAGS, type Flag, type Kind, USAGE } from "./flags.js";
+import {
+  DEFAULT_TLS_PORT,
+  type EchoConfig,
+  EchoConfigError,
+  type EchoTlsConfig,
+  PROBLEM,
+  resolveConfig,
+} from "./settings.js";
+import { loadTls } from "./tls.js";
 import { parseDuration, parseSize } from "./units.js";
 
-/** Everything the echo service can be told, validated once at start-up. */
-export interface EchoConfig {
-  /** TCP port; 0 picks an ephemeral port. */
-  port: number;
-  /** Address to bind. */
-  host: string;
-  /** Instance name reported in `x-echo-instance` and the JSON view. */
-  instance: string;
-  /** Largest accepted request body (POST /echo); larger gets 413. */
-  maxBodyBytes: number;
-  /** Largest accepted request head (HTTP/1.1) or header list (HTTP/2); larger gets 431. */
-  maxHeaderBytes: number;
-  /** Largest accepted WebSocket message; larger closes the socket with 1009. */
-  maxWsMessageBytes: number;
-  /** Largest body `echo_size` may ask for. */
-  maxResponseBytes: number;
-  /** Longest delay `echo_delay` may ask for. */
-  maxDelayMs: number;
-  /** On SIGTERM/SIGINT (or `close()`), how long in-flight work may take before connections are cut. */
-  drainTimeoutMs: number;
-  /** One JSON line per request on stdout. */
-  accessLog: boolean;
-  /** Append zcong's `ip: <client ip>` line to the text view of `GET /`. */
-  showIp: boolean;
-  /** Kubernetes-style facts reported by the JSON view (Gateway API echo-basic names). */
-  namespace: string;
-  pod: string;
-  service: string;
-  ingress: string;
+// What this file used to define, for the code that imports it from here.
+export { DEFAULTS, type EchoConfig, EchoConfigError, type EchoTlsConfig, resolveConfig } from "./settings.js";
+
+/** Result of reading argv + env: a config to run with, or text to print (help, version). */
+export type CliResult =
+  | { kind: "run"; config: EchoConfig }
+  | { kind: "help"; text: string }
+  | { kind: "version" };
+
+/** A value read for a flag, with where it came from (for error messages). */
+interface Given {
+  value: number | string | boolean;
+  /** `--port` or the variable's name. */
+  source: string;
+  /** The text as given. */
+  raw: string;
 }
 
-export const DEFAULTS: Readonly<Omit<EchoConfig, "instance">> = {
-  port: 8080,
-  host: "0.0.0.0",
-  maxBodyBytes: 10 * 1024 * 1024,
-  maxHeaderBytes: 16 * 1024,
-  maxWsMessageBytes: 16 * 1024 * 1024,
-  maxResponseBytes: 64 * 1024 * 1024,
-  maxDelayMs: 60_000,
-  drainTimeoutMs: 5_000,
-  accessLog: true,
-  showIp: false,
-  namespace: "",
-  pod: "",
-  service: "",
-  ingress: "",
+/** Reads flags (argv without node and script) and env. Throws EchoConfigError with a human message. */
+export function configFromCli(argv: string[], env: NodeJS.ProcessEnv): CliResult {
+  const { values, positionals } = parseFlags(argv);
+  if (values.help === true) return { kind: "help", text: USAGE };
+  if (values.version === true) return { kind: "version" };
+  // The seed's compose file runs `command: echo`: the image's default command name is accepted and ignored.
+  const extra = positionals.find((p) => p !== "echo");
+  if (extra !== undefined) throw new EchoConfigError(`unexpected argument ${extra}`);
+
+  const given = new Map<string, Given>();
+  for (const f of FLAGS) {
+    const g = read(f, values, env);
+    if (g !== undefined) given.set(f.name, g);
+  }
+  const num = (name: string) => given.get(name)?.value as number | undefined;
+  const str = (name: string) => given.get(name)?.value as string | undefined;
+  const bool = (name: string) => given.get(name)?.value as boolean | undefined;
+  const partial: Partial<EchoConfig> = {
+    port: num("port"),
+    host: str("host"),
+    instance: str("instance"),
+    maxBodyBytes: num("max-body"),
+    maxHeaderBytes: num("max-header-size"),
+    maxWsMessageBytes: num("max-ws-message"),
+    maxResponseBytes: num("max-response-size"),
+    maxDelayMs: num("max-delay"),
+    drainTimeoutMs: num("drain-timeout"),
+    accessLog: bool("access-log"),
+    showIp: bool("show-ip"),
+    json: bool("json"),
+    anything: bool("anything"),
+    tls: tlsFrom(given),
+  };
+  for (const [field, name, alias] of ENV_ONLY) partial[field] = envValue(env, name, [alias]);
+  try {
+    const config = resolveConfig(partial);
+    if (config.tls !== undefined) loadTls(config.tls); // unreadable or mismatched files are usage errors too
+    return { kind: "run", config };
+  } catch (err) {
+    throw err instanceof EchoConfigError ? named(err, given) : err;
+  }
+}
+
+/** The TLS settings: none unless a certificate and key are given; the other TLS flags need both. */
+function tlsFrom(given: Map<string, Given>): EchoTlsConfig | undefined {
+  const cert = given.get("tls-cert");
+  const key = given.get("tls-key");
+  const port = given.get("tls-port");
+  const clientCa = given.get("tls-client-ca");
+  if (cert === undefined || key === undefined) {
+    const first = cert ?? key ?? port ?? clientCa;
+    if (first === undefined) return undefined;
+    const missing =
+      cert !== undefined ? "--tls-key" : key !== undefined ? "--tls-cert" : "--tls-cert and --tls-key";
+    throw new EchoConfigError(`${first.source} needs ${missing} (HTTPS is on when both are given)`);
+  }
+  return {
+    port: (port?.value as number | undefined) ?? DEFAULT_TLS_PORT,
+    cert: cert.value as string,
+    key: key.value as string,
+    clientCa: clientCa?.value as string | undefined,
+  };
+}
+
+/** A settings.ts error for a field, told with the flag or variable its value came from. */
+function named(err: EchoConfigError, given: Map<string, Given>): EchoConfigError {
+  const f = FLAGS.find((x) => x.field === err.field);
+  const g = f === undefined ? undefined : given.get(f.name);
+  if (f === undefined || err.problem === undefined) return err;
+  return new EchoConfigError(
+    `${g?.source ?? `--${f.name}`} ${err.problem} (got ${g?.raw ?? "its default"})`,
+    err.field,
+    err.problem,
+  );
+}
+
+type ParsedValues = Record<string, string | boolean | undefined>;
+
+function parseFlags(argv: string[]): { values: ParsedValues; positionals: string[] } {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean" },
+  };
+  for (const f of FLAGS) {
+    options[f.name] = {
+      type: f.kind === "switch" ? "boolean" : "string",
+      ...(f.short ? { short: f.short } : {}),
+    };
+    if (f.kind === "switch") options[`no-${f.name}`] = { type: "boolean" };
+  }
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new EchoConfigError(argumentProblem(err as NodeJS.ErrnoException));
+  }
+}
+
+/** node:util parseArgs's messages, in the words of the rest of the CLI. */
+function argumentProblem(err: NodeJS.ErrnoException): string {
+  const option = /'(?:-\w, )?(--?[\w-]+)/.exec(err.message)?.[1] ?? "";
+  switch (err.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown flag ${option}`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return /argument missing/.test(err.message) ? `${option} needs a value` : `${option} takes no value`;
+    default:
+      return err.message;
+  }
+}
+
+/** A flag's value (flag first, then its variable, then the aliases), converted; undefined when not given. */
+function read(f: Flag, values: ParsedValues, env: NodeJS.ProcessEnv): Given | undefined {
+  if (f.kind === "switch") {
+    if (values[`no-${f.name}`] === true) return { value: false, source: `--no-${f.name}`, raw: "" };
+    if (values[f.name] === true) return { value: true, source: `--${f.name}`, raw: "" };
+  } else {
+    const text = values[f.name];
+    if (typeof text === "string") return convert(f, `--${f.name}`, text);
+  }
+  const source = [f.env, ...f.aliases].find((name) => envValue(env, name) !== undefined);
+  return source === undefined ? undefined : convert(f, source, envValue(env, source) ?? "");
+}
+
+const KIND_PROBLEM: Record<Kind, string> = {
+  port: PROBLEM.port,
+  size: "must be a size such as 1048576, 64k or 10MiB",
+  duration: "must be a duration such as 500ms, 5s or 1m",
+  switch: "must be on or off (or 1/0, true/false, yes/no)",
+  text: PROBLEM.empty,
+  file: PROBLEM.empty,
 };
 
-/** Node's timers fire at once past this (2^31 - 1 ms, 24.8 days), so no delay may be longer. */
-const MAX_TIMER_MS = 2_147_483_647;
-const TIMER_LIMIT = "at most 24.8 days (2147483647 ms, Node's timer limit)";
-
-const schema = z.object({
-  port: z.number().int().min(0).max(65535),
-  host: z.string().min(1),
-  instance: z
-    .string()
-    .min(1)
-    .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"),
-  maxBodyBytes: z.number().int().min(0),
-  maxHeaderBytes: z.number().int().min(1024),
-  maxWsMessageBytes: z.number().int().min(1),
-  maxResponseBytes: z.number().int().min(0),
-  maxDelayMs: z.number().min(0).max(MAX_TIMER_MS, TIMER_LIMIT),
-  drainTimeoutMs: z.number().min(0).max(MAX_TIMER_MS, TIMER_LIMIT),
-  accessLog: z.boolean(),
-  showIp: z.boolean(),
-  namespace: z.string(),
-  pod: z.string(),
-  service: z.string(),
-  ingress: z.string(),
-});
-
-/** A bad flag, environment variable or value: main prints it with "Try --help.", exit 2. */
-export class EchoConfigError extends EchomeshError {
-  readonly code = "ECHOMESH_ECHO_CONFIG";
+function convert(f: Flag, source: string, raw: string): Given {
+  const value = parse(f.kind, raw);
+  if (value === undefined) throw new EchoConfigError(`${source} ${KIND_PROBLEM[f.kind]} (got ${shown(raw)})`);
+  return { value, source, raw: shown(raw) };
 }
 
-/** Fill defaults and validate; throws EchoConfigError naming the bad field. */
-export function resolveConfig(partial: Partial<EchoConfig> = {}): EchoConfig {
-  const merged = { ...DEFAULTS, instance: os.hostname(), ...dropUndefined(partial) };
-  const result = schema.safeParse(merged);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new EchoConfigError(`invalid ${issue?.path.join(".")}: ${issue?.message}`);
+/** A value as error messages quote it: as is, or in quotes when empty or holding spaces. */
+function shown(raw: string): string {
+  return /^[\x21-\x7e]+$/.test(raw) ? raw : JSON.stringify(raw);
+}
+
+function parse(kind: Kind, raw: string): number | string | boolean | undefined {
+  switch (kind) {
+    case "port":
+      return /^\d{1,5}$/.test(raw) && Number(raw) <= 65535 ? Number(raw) : undefined;
+    case "size":
+      return parseSize(raw);
+    case "duration":
+      return parseDuration(raw);
+    case "switch": {
+      const t = raw.toLowerCase();
+      if (["1", "true", "on", "yes"].includes(t)) return true;
+      if (["0", "false", "off", "no"].includes(t)) return false;
+      return undefined;
+    }
+    case "text":
+    case "file":
+      return raw === "" ? undefined : raw;
   }
-  return result.data;
-}
-
-export const USAGE = `Usage: echomesh-echo [echo] [options]
-
-Options (each also has an env var; flags win):
-  -p, --port <n>              listen port (PORT, default 8080)
-      --host <addr>           bind address (HOST, default 0.0.0.0)
-      --instance <name>       instance name (INSTANCE, default the hostname)
-      --max-body <size>       request body limit (MAX_BODY_SIZE, default 10MiB)
-      --max-header-size <size> request header limit (MAX_HEADER_SIZE, default 16KiB)
-      --max-ws-message <size> WebSocket message limit (MAX_WS_MESSAGE_SIZE, default 16MiB)
-      --max-response-size <size> largest echo_size (MAX_RESPONSE_SIZE, default 64MiB)
-      --max-delay <duration>  largest echo_delay (MAX_DELAY, default 60s)
-      --drain-timeout <duration> graceful shutdown limit (DRAIN_TIMEOUT, default 5s)
-      --access-log / --no-access-log  JSON access log on stdout (ACCESS_LOG=on|off, default on)
-      --show-ip               add zcong's "ip:" line to GET / (ECHO_SHOW_IP=1, default off)
-  -h, --help                  show this help
-`;
-
-/** Result of reading argv + env: either a config to run with, or help text to print. */
-export type CliResult = { kind: "run"; config: EchoConfig } | { kind: "help"; text: string };
-
-/** Reads flags (argv without node and script) and env. Throws EchoConfigError on bad input. */
-export function configFromCli(argv: string[], env: NodeJS.ProcessEnv): CliResult {
-  let parsed: ReturnType<typeof parseCliArgs>;
-  try {
-    parsed = parseCliArgs(argv);
-  } catch (err) {
-    throw new EchoConfigError((err as Error).message);
-  }
-  const { values: v, positionals } = parsed;
-  if (v.help) return { kind: "help", text: USAGE };
-  // The seed's compose file runs `command: echo`: the image's default command name is accepted and ignored.
-  const extra = positionals.filter((p) => p !== "echo");
-  if (extra.length > 0) throw new EchoConfigError(`unexpected argument: ${extra[0]}`);
-
-  const partial: Partial<EchoConfig> = {
-    port: int("port", v.port ?? env.PORT),
-    host: v.host ?? nonEmpty(env.HOST),
-    instance: v.instance ?? nonEmpty(env.INSTANCE),
-    maxBodyBytes: size("max-body", v["max-body"] ?? env.MAX_BODY_SIZE),
-    maxHeaderBytes: size("max-header-size", v["max-header-size"] ?? env.MAX_HEADER_SIZE),
-    maxWsMessageBytes: size("max-ws-message", v["max-ws-message"] ?? env.MAX_WS_MESSAGE_SIZE),
-    maxResponseBytes: size("max-response-size", v["max-response-size"] ?? env.MAX_RESPONSE_SIZE),
-    maxDelayMs: duration("max-delay", v["max-delay"] ?? env.MAX_DELAY),
-    drainTimeoutMs: duration("drain-timeout", v["drain-timeout"] ?? env.DRAIN_TIMEOUT),
-    accessLog: v["no-access-log"] ? false : v["access-log"] ? true : bool("ACCESS_LOG", env.ACCESS_LOG),
-    showIp: v["show-ip"] ? true : bool("ECHO_SHOW_IP", env.ECHO_SHOW_IP),
-    namespace: env.NAMESPACE,
-    pod: env.POD_NAME,
-    service: env.SERVICE_NAME,
-    ingress: env.INGRESS_NAME,
-  };
-  return { kind: "run", config: resolveConfig(partial) };
-}
-
-function parseCliArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      port: { type: "string", short: "p" },
-      host: { type: "string" },
-      instance: { type: "string" },
-      "max-body": { type: "string" },
-      "max-header-size": { type: "string" },
-      "max-ws-message": { type: "string" },
-      "max-response-size": { type: "string" },
-      "max-delay": { type: "string" },
-      "drain-timeout": { type: "string" },
-      "access-log": { type: "boolean" },
-      "no-access-log": { type: "boolean" },
-      "show-ip": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-}
-
-function nonEmpty(s: string | undefined): string | undefined {
-  return s === undefined || s === "" ? undefined : s;
-}
-
-function int(name: string, s: string | undefined): number | undefined {
-  if (nonEmpty(s) === undefined) return undefined;
-  if (!/^\d+$/.test(s ?? "")) throw new EchoConfigError(`invalid ${name}: ${s}`);
-  return Number(s);
-}
-
-function size(name: string, s: string | undefined): number | undefined {
-  if (nonEmpty(s) === undefined) return undefined;
-  const n = parseSize(s ?? "");
-  if (n === undefined) throw new EchoConfigError(`invalid ${name}: ${s} (examples: 1048576, 64k, 10MiB)`);
-  return n;
-}
-
-function duration(name: string, s: string | undefined): number | undefined {
-  if (nonEmpty(s) === undefined) return undefined;
-  const n = parseDuration(s ?? "");
-  if (n === undefined) throw new EchoConfigError(`invalid ${name}: ${s} (examples: 500ms, 5s, 1m)`);
-  return n;
-}
-
-function bool(name: string, s: string | undefined): boolean | undefined {
-  if (nonEmpty(s) === undefined) return undefined;
-  const t = (s ?? "").toLowerCase();
-  if (["1", "true", "on", "yes"].includes(t)) return true;
-  if (["0", "false", "off", "no"].includes(t)) return false;
-  throw new EchoConfigError(`invalid ${name}: ${s} (use on or off)`);
-}
-
-function dropUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, val] of Object.entries(o)) if (val !== undefined) (out as Record<string, unknown>)[k] = val;
-  return out;
 }

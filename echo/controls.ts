@@ -3,13 +3,16 @@ import type { Http2ServerRequest } from "node:http2";
 import { constants as h2 } from "node:http2";
 import type { Socket } from "node:net";
 import { H2_SINGLE_VALUE_HEADERS } from "../lib/h2_single_value.js";
-import type { EchoConfig } from "./config.js";
 import type { Exchange } from "./exchange.js";
+import type { EchoConfig } from "./settings.js";
+import { tcpOf } from "./tls.js";
 import { parseDuration, parseSize } from "./units.js";
 
 /**
  * Request-controlled behaviour. Every control has a query form (`echo_<name>`) and a header form
  * (`x-echo-<name>`); the query wins when both are given. Names start with prefixes zcong never used.
+ * Aliases for echo-basic and httpbin users: `X-Echo-Set-Header: A: 1, B: 2` (echo-basic's list of
+ * `x-echo-header` pairs) always, and `?delay=` (`echo_delay`) in anything mode.
  */
 export interface Controls {
   /** Response status instead of the route's own. */
@@ -57,7 +60,11 @@ type Raw = Partial<Record<Name, string[]>>;
  * object, or an error message for a 400 answer.
  */
 export function parseControls(x: Exchange, config: EchoConfig): Readonly<Controls> | string {
-  const fromQuery = x.query.includes("echo_") ? readQuery(x.query) : undefined;
+  const aliases = config.anything;
+  const fromQuery =
+    x.query.includes("echo_") || (aliases && x.query.includes("delay="))
+      ? readQuery(x.query, aliases)
+      : undefined;
   const fromHeaders = readHeaders(x.req.rawHeaders);
   if (fromQuery === undefined && fromHeaders === undefined) return NO_CONTROLS;
   const raw: Raw = { ...fromHeaders, ...fromQuery };
@@ -149,9 +156,11 @@ function add(raw: Raw | undefined, name: Name, value: string): Raw {
   return out;
 }
 
-function readQuery(query: string): Raw | undefined {
+/** `echo_*` query controls, plus httpbin's `delay` with `aliases`. */
+function readQuery(query: string, aliases: boolean): Raw | undefined {
   let raw: Raw | undefined;
   for (const [key, value] of new URLSearchParams(query)) {
+    if (aliases && key === "delay") raw = add(raw, "delay", value);
     if (!key.startsWith("echo_")) continue;
     const name = key.slice(5) as Name;
     if (!NAMES.includes(name)) continue;
@@ -165,9 +174,12 @@ function readHeaders(rawHeaders: string[]): Raw | undefined {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const key = rawHeaders[i] ?? "";
     if (!isControlHeader(key)) continue;
-    const name = key.slice(7).toLowerCase() as Name;
-    if (!NAMES.includes(name)) continue;
-    raw = add(raw, name, rawHeaders[i + 1] ?? "");
+    const name = key.slice(7).toLowerCase();
+    const value = rawHeaders[i + 1] ?? "";
+    if (name === "set-header") {
+      // echo-basic's X-Echo-Set-Header: `Name: value` pairs separated by commas (empty ones skipped).
+      for (const pair of value.split(",")) if (pair.trim() !== "") raw = add(raw, "header", pair.trim());
+    } else if (NAMES.includes(name as Name)) raw = add(raw, name as Name, value);
   }
   return raw;
 }
@@ -207,8 +219,10 @@ export function resetExchange(x: Exchange): void {
   if (x.req.httpVersionMajor === 2) {
     (x.req as Http2ServerRequest).stream.close(h2.NGHTTP2_INTERNAL_ERROR);
   } else {
-    const socket = x.req.socket as Socket;
-    if (typeof socket.resetAndDestroy === "function" && !socket.destroyed) socket.resetAndDestroy();
+    // Over TLS the RST goes on the TCP socket under it (a TLS socket has no TCP handle to reset).
+    const socket = tcpOf(x.req.socket as Socket);
+    const tcp = (socket as Socket & { encrypted?: boolean }).encrypted !== true;
+    if (tcp && typeof socket.resetAndDestroy === "function" && !socket.destroyed) socket.resetAndDestroy();
     else socket.destroy();
   }
 }

@@ -33,10 +33,13 @@ const ANSWERED: H1ActiveStream = {
 
 /** The HTTP/1.1 front of one echo: hand it sockets with `server.emit("connection", socket)`. */
 export function createFastHttp1(ctx: EchoContext, handOver: HandOver, upgrade: HandOver): H1Server {
+  // `--json` and `--anything` change the answers to GET / and POST /echo: node:http gives them.
+  const getFast = !ctx.config.json && !ctx.config.anything;
+  const echoFast = !ctx.config.anything;
   const handler: H1Handler = {
     onRequest(conn, head) {
-      if (fastGet(ctx, head)) answerHello(ctx, conn, head);
-      else if (fastEcho(ctx, head)) new EchoBack(ctx, conn, head).start();
+      if (getFast && fastGet(ctx, head)) answerHello(ctx, conn, head);
+      else if (echoFast && fastEcho(ctx, head)) new EchoBack(ctx, conn, head).start();
       else handOver(conn.socket, conn.detach(true));
     },
     onUpgrade(conn, head, rest) {

@@ -2,10 +2,14 @@
 /**
  * echomesh-echo: the echo service CLI. `echomesh-echo [echo] [--port N] ...`; see echo/README.md.
  * SIGTERM/SIGINT drain gracefully (bounded by --drain-timeout); a second signal exits at once.
+ * Exit codes (lib/cli.ts EXIT): 0 stopped, 1 failure (a port taken), 2 bad flag or value.
  */
+import { EXIT, versionLine } from "../lib/cli.js";
 import { configFromCli, EchoConfigError } from "./config.js";
 import { flushLogger } from "./log.js";
 import { startEcho } from "./server.js";
+
+const BIN = "echomesh-echo";
 
 async function main(): Promise<void> {
   let cli: ReturnType<typeof configFromCli>;
@@ -13,18 +17,27 @@ async function main(): Promise<void> {
     cli = configFromCli(process.argv.slice(2), process.env);
   } catch (err) {
     if (!(err instanceof EchoConfigError)) throw err;
-    process.stderr.write(`echomesh-echo: ${err.message}\nTry --help.\n`);
-    process.exit(2);
+    process.stderr.write(`${BIN}: ${err.message}. Try --help.\n`);
+    process.exit(EXIT.usage);
   }
   if (cli.kind === "help") {
     process.stdout.write(cli.text);
+    return;
+  }
+  if (cli.kind === "version") {
+    process.stdout.write(`${versionLine(BIN)}\n`);
     return;
   }
   const { config } = cli;
   const server = await startEcho(config);
   const { logger } = server.context;
   logger.info(
-    { url: server.url, accessLog: config.accessLog, drainTimeoutMs: config.drainTimeoutMs },
+    {
+      url: server.url,
+      tlsUrl: server.tlsUrl,
+      accessLog: config.accessLog,
+      drainTimeoutMs: config.drainTimeoutMs,
+    },
     "echo service listening",
   );
 
@@ -44,14 +57,14 @@ async function main(): Promise<void> {
     if (stopping) {
       logger.warn({ signal }, "second signal: exiting now");
       flushLogger(logger);
-      process.exit(1);
+      process.exit(EXIT.failure);
     }
     stopping = true;
     logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, "draining");
     server.close().then(() => {
       logger.info("stopped");
       flushLogger(logger);
-      process.exit(0);
+      process.exit(EXIT.ok);
     });
   };
   process.on("SIGTERM", stop);
@@ -59,6 +72,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`echomesh-echo: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  process.stderr.write(`${BIN}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(EXIT.failure);
 });

@@ -9,6 +9,8 @@ export type RouteLabel =
   | "/_echo/health"
   | "/_echo/fail"
   | "/metrics"
+  | "/status"
+  | "anything"
   | "preflight"
   | "redirect"
   | "bad_request"
@@ -60,6 +62,13 @@ export class EchoMetrics {
   readonly unexpectedErrors = new Counter({
     name: "echo_unexpected_errors_total",
     help: "Uncaught exceptions and unhandled rejections (the service keeps serving).",
+    registers: [this.registry],
+  });
+
+  /** TLS handshakes that failed (no or bad client certificate, plaintext on the TLS port, ...). */
+  readonly tlsHandshakeErrors = new Counter({
+    name: "echo_tls_handshake_errors_total",
+    help: "TLS handshakes that failed: no client certificate when one is required, a client that speaks no TLS, ...",
     registers: [this.registry],
   });
 

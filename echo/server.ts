@@ -7,14 +7,16 @@ import { ignoreErrorHandledOnClose } from "../lib/errors.js";
 import { sniff } from "../lib/h2c_sniff.js";
 import { createHandler, type RequestHandler } from "./app.js";
 import { clientErrorHandler } from "./client_error.js";
-import { type EchoConfig, resolveConfig } from "./config.js";
 import { createFastHttp1 } from "./http1.js";
 import { createLogger } from "./log.js";
 import { EchoMetrics } from "./metrics.js";
+import { type EchoConfig, resolveConfig } from "./settings.js";
 import type { EchoContext } from "./state.js";
+import { loadTls } from "./tls.js";
+import { createTlsPort } from "./tls_port.js";
 import { WsEcho } from "./ws.js";
 
-/** Options of `startEcho`: any config field (defaults as in config.ts; env is NOT read), plus plumbing. */
+/** Options of `startEcho`: any config field (defaults as in settings.ts; env is NOT read), plus plumbing. */
 export interface EchoOptions extends Partial<EchoConfig> {
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream;
@@ -30,6 +32,10 @@ export interface EchoServer {
   readonly address: string;
   /** `http://<address>:<port>` (IPv6 in brackets). */
   readonly url: string;
+  /** Bound TLS port, when TLS is on (`tls` option). */
+  readonly tlsPort: number | undefined;
+  /** `https://<address>:<tlsPort>`, when TLS is on. */
+  readonly tlsUrl: string | undefined;
   readonly context: EchoContext;
   /**
    * Graceful shutdown: stop accepting, let in-flight requests finish (with `Connection: close`),
@@ -41,11 +47,13 @@ export interface EchoServer {
 
 /**
  * Starts the echo service: one TCP port serving HTTP/1.1, h2c prior knowledge (sniffed from the
- * connection preface), WebSocket over Upgrade and over HTTP/2 extended CONNECT.
+ * connection preface), WebSocket over Upgrade and over HTTP/2 extended CONNECT; with `tls`, a second
+ * port serving the same over TLS, HTTP/2 or HTTP/1.1 chosen by ALPN.
  */
 export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> {
   const { logDestination, defaultMetrics, ...partial } = options;
   const config = resolveConfig(partial);
+  const tlsOptions = config.tls === undefined ? undefined : loadTls(config.tls);
   const logger: Logger = createLogger(config.instance, logDestination);
   const ctx: EchoContext = {
     config,
@@ -94,10 +102,10 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
     if (ctx.draining) session.close();
   });
 
-  // The port: sniff each connection and hand it to the right server.
+  // Every TCP connection of both ports, and those not yet handed to an HTTP server (closed at once on close()).
   const sockets = new Set<Socket>();
   const pending = new Set<Socket>();
-  const outer = net.createServer({ noDelay: true }, (socket) => {
+  const track = (socket: Socket): void => {
     sockets.add(socket);
     pending.add(socket);
     socket.on("error", ignoreErrorHandledOnClose);
@@ -105,6 +113,11 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
       sockets.delete(socket);
       pending.delete(socket);
     });
+  };
+
+  // The plain port: sniff each connection and hand it to the right server.
+  const outer = net.createServer({ noDelay: true }, (socket) => {
+    track(socket);
     // No time limit on the first bytes (like zcong's Go server): a silent connection may wait.
     sniff(socket, 0, (protocol, peeked) => {
       pending.delete(socket);
@@ -118,17 +131,30 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    outer.once("error", reject);
-    outer.listen(config.port, config.host, () => {
-      outer.removeListener("error", reject);
-      resolve();
-    });
-  });
-  outer.on("error", (err) => logger.error({ err }, "listener error"));
-  const bound = outer.address() as AddressInfo;
+  // The TLS port: node:tls does the handshake, then ALPN picks the server (no ALPN: HTTP/1.1).
+  const secure =
+    tlsOptions === undefined
+      ? undefined
+      : createTlsPort(tlsOptions, ctx, {
+          accepted: track,
+          handshakeDone: (tcp) => pending.delete(tcp),
+          h2: (socket) => h2.emit("connection", socket),
+          http1: (socket) => fast.emit("connection", socket),
+        });
+
+  // Both ports or neither: when one cannot be had, the other is let go before the error is thrown.
+  const [plainBind, tlsBind] = await Promise.allSettled([
+    listen(outer, config.port, config.host),
+    secure === undefined ? undefined : listen(secure, config.tls?.port ?? 0, config.host),
+  ]);
+  if (plainBind.status === "rejected" || tlsBind.status === "rejected") {
+    await Promise.all([outer, secure].map(closed));
+    throw plainBind.status === "rejected" ? plainBind.reason : (tlsBind as PromiseRejectedResult).reason;
+  }
+  const bound = plainBind.value;
+  const tlsBound = tlsBind.value;
+  for (const server of [outer, secure]) server?.on("error", (err) => logger.error({ err }, "listener error"));
   ctx.port = bound.port;
-  const host = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -145,7 +171,7 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
         for (const session of sessions) session.destroy();
         for (const socket of sockets) socket.destroy();
       }, config.drainTimeoutMs);
-      outer.close(() => {
+      Promise.all([outer, secure].map(closed)).then(() => {
         clearInterval(ticker);
         clearTimeout(deadline);
         fast.close();
@@ -164,10 +190,36 @@ export async function startEcho(options: EchoOptions = {}): Promise<EchoServer> 
   return {
     port: bound.port,
     address: bound.address,
-    url: `http://${host}:${bound.port}`,
+    url: `http://${urlHost(bound)}:${bound.port}`,
+    tlsPort: tlsBound?.port,
+    tlsUrl: tlsBound === undefined ? undefined : `https://${urlHost(tlsBound)}:${tlsBound.port}`,
     context: ctx,
     close,
   };
+}
+
+/** Binds `server`; rejects when the port cannot be had (EADDRINUSE, EACCES). */
+function listen(server: net.Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.removeListener("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** Resolves once `server` (if any) has closed and all its connections are gone (at once if it never listened). */
+function closed(server: net.Server | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (server === undefined) resolve();
+    else server.close(() => resolve());
+  });
+}
+
+/** An address as a URL host: IPv6 in brackets. */
+function urlHost(bound: AddressInfo): string {
+  return bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
 }
 
 function createHttp1(ctx: EchoContext, handler: RequestHandler): http.Server {

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import type { EchoConfig } from "./config.js";
 import type { EchoMetrics } from "./metrics.js";
+import type { EchoConfig } from "./settings.js";
 
 /** "Fail the next N requests": a status code, or `reset` for an abrupt connection/stream reset. */
 export interface FailPlan {

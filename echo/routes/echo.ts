@@ -55,7 +55,7 @@ export function tooLarge(x: Exchange, limit: number): void {
 }
 
 /** Reads the whole body (at most `limit` bytes); over the limit answers 413 and never calls `done`. */
-function collect(x: Exchange, limit: number, done: (body: Buffer) => void): void {
+export function collect(x: Exchange, limit: number, done: (body: Buffer) => void): void {
   const chunks: Buffer[] = [];
   let total = 0;
   let over = false;

@@ -2,6 +2,7 @@ import os from "node:os";
 import type { Controls } from "../controls.js";
 import type { Exchange } from "../exchange.js";
 import { reply } from "../reply.js";
+import { type TlsView, tlsView } from "./tls_view.js";
 
 /** GET / and GET /hello: the zcong text view, or the JSON view when asked for. */
 export function hello(x: Exchange, c: Readonly<Controls>): void {
@@ -10,6 +11,7 @@ export function hello(x: Exchange, c: Readonly<Controls>): void {
 }
 
 function wantsJson(x: Exchange): boolean {
+  if (x.ctx.config.json) return !/(?:^|&)format=text(?:&|$)/.test(x.query);
   if (x.query !== "" && /(?:^|&)format=json(?:&|$)/.test(x.query)) return true;
   const accept = x.req.headers.accept;
   return accept?.includes("application/json") === true;
@@ -53,6 +55,8 @@ export interface JsonView {
   hostname: string;
   remoteAddress: string;
   remotePort: number;
+  /** The TLS connection's facts; absent on plaintext. */
+  tls?: TlsView;
 }
 
 export function jsonView(x: Exchange): JsonView {
@@ -71,7 +75,7 @@ export function jsonView(x: Exchange): JsonView {
     else list.push(value);
   }
   const h2Authority = x.req.headers[":authority"];
-  return {
+  const view: JsonView = {
     path: x.url,
     host: x.req.headers.host ?? (typeof h2Authority === "string" ? h2Authority : ""),
     method: x.req.method ?? "",
@@ -88,6 +92,9 @@ export function jsonView(x: Exchange): JsonView {
     remoteAddress: clientIp(x),
     remotePort: x.req.socket?.remotePort ?? 0,
   };
+  const tls = tlsView(x.req);
+  if (tls !== undefined) view.tls = tls;
+  return view;
 }
 
 /** Go's canonical header key (`x-request-id` -> `X-Request-Id`), as echo-basic reports them. */

@@ -49,6 +49,8 @@ describe("configuration", () => {
       drainTimeoutMs: 750,
       accessLog: false,
       showIp: true,
+      json: false,
+      anything: false,
       namespace: "ns",
       pod: "p",
       service: "s",
@@ -67,7 +69,7 @@ describe("configuration", () => {
 
   it("names the bad value", () => {
     expect(() => run(["--port", "http"])).toThrow(/port/);
-    expect(() => run([], { PORT: "70000" })).toThrow(/port/);
+    expect(() => run([], { PORT: "70000" })).toThrow(/PORT/);
     expect(() => run(["--max-body", "big"])).toThrow(/max-body/);
     expect(() => run(["--drain-timeout", "soon"])).toThrow(/drain-timeout/);
     expect(() => run([], { ACCESS_LOG: "maybe" })).toThrow(/ACCESS_LOG/);
