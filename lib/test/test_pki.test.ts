@@ -32,7 +32,7 @@ async function handshake(
   try {
     return await new Promise((resolve) => {
       const socket = tls.connect({ port, host: "127.0.0.1", ca: readFileSync(ca), servername }, () => {
-        resolve({ ok: true, peerCn: socket.getPeerCertificate().subject.CN });
+        resolve({ ok: true, peerCn: String(socket.getPeerCertificate().subject.CN) });
         socket.destroy();
       });
       socket.on("error", (err) => resolve({ ok: false, error: (err as NodeJS.ErrnoException).code }));
