@@ -10,8 +10,8 @@ import { defineConfig } from "vitest/config";
  *    time and on loopback only; one file at a time, since each loads the machine on purpose.
  * 2. integration: tests that start a built CLI (`dist/`) as a child process: the proxy's and the
  *    echo's command lines, the mesh runner.
- * 3. e2e: multi-process proxy tests (100 MB bodies, leak checks) and the benchmark smoke test, one
- *    file at a time.
+ * 3. e2e: multi-process proxy tests (100 MB bodies, leak checks), the benchmark smoke test and the
+ *    package test (npm pack, install into a temp prefix, run every bin), one file at a time.
  * 4. conformance: the suite against echomesh, echomesh-v3 and real Envoy, its self-test against the
  *    broken proxies, and the differential run (the same traffic to Envoy and to our proxy).
  * Every tier that runs `dist/` builds it first (test-support/global-build.ts: incremental `tsc -b`),
@@ -21,7 +21,7 @@ const hardening = ["{echo,proxy}/test/hardening/**/*.test.ts"];
 const integration = [
   "proxy/test/cli/**/*.test.ts",
   "echo/test/cli/**/*.test.ts",
-  "scripts/test/**/*.test.ts",
+  "scripts/test/*.test.ts",
   "conformance/test/target_url.test.ts",
   // the HAProxy, nginx and Caddy renderers, checked and run by the programs themselves
   "lib/test/topology/{haproxy,nginx,caddy}.test.ts",
@@ -30,6 +30,8 @@ const e2e = [
   "proxy/test/e2e/**/*.test.ts",
   "loadtest/test/e2e/**/*.test.ts",
   "test-support/test/**/*.test.ts",
+  // the packed tarball installed into a temp prefix, every bin run from there
+  "scripts/test/e2e/**/*.test.ts",
 ];
 const build = ["test-support/global-build.ts"];
 

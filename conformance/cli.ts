@@ -7,12 +7,20 @@
  * changed `dist/`), so nothing stale runs; installed from a package, it runs as is.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { buildOnce, checkoutCompiler } from "../lib/build.js";
-import { fromDist, fromRoot } from "../lib/paths.js";
+import {
+  EXIT as CLI_EXIT,
+  defaultOutputDir,
+  IN_CHECKOUT,
+  usageLine,
+  versionLine,
+  wholeNumber,
+} from "../lib/cli.js";
+import { fromDist } from "../lib/paths.js";
 import type { Dialect } from "../lib/topology/model.js";
 import {
   EXTERNAL_TOPOLOGY,
@@ -24,7 +32,6 @@ import { ALL_FEATURES, FEATURES } from "./harness/features.js";
 import { writeMatrix } from "./harness/matrix.js";
 import {
   buildReport,
-  DEFAULT_REPORT_DIR,
   newRunDir,
   progressLine,
   type Report,
@@ -40,22 +47,27 @@ import type { Driver, Endpoint, Feature, Target, TestResult } from "./harness/ty
 import { commandTarget, DIALECTS, URL_FEATURES, userImageTarget } from "./harness/user_targets.js";
 import { allTests } from "./tests/index.js";
 
-/** The exit codes (documented in `--help` and conformance/README.md). */
+/** The exit codes, lib/cli.ts's table in this command's words (`--help`, conformance/README.md). */
 export const EXIT = {
   /** Every test that ran passed (a target's known peer defects do not fail a run). */
-  passed: 0,
+  passed: CLI_EXIT.ok,
   /** A test failed. */
-  failed: 1,
+  failed: CLI_EXIT.failure,
   /** The command line is wrong (the message names the flag). */
-  usage: 2,
+  usage: CLI_EXIT.usage,
   /** A target named on the command line is unavailable, or nothing ran (every test skipped). */
-  nothingRan: 3,
+  nothingRan: CLI_EXIT.unavailable,
 } as const;
+
+const BIN = "echomesh-conformance";
 
 /** A wrong command line: the message names the flag. */
 export class UsageError extends Error {}
 
 type DriverName = "auto" | "containers" | "processes";
+
+/** Reports: conformance/report in a checkout, ./echomesh-conformance when installed. */
+const REPORT_DIR = defaultOutputDir(["conformance", "report"], "echomesh-conformance");
 
 export interface Options {
   help: boolean;
@@ -102,7 +114,7 @@ const FLAGS: { flag: string; value?: string; help: string }[] = [
     value: "auto|containers|processes",
     help: "auto (default, or ECHOMESH_DRIVER): containers when Docker answers and the target runs in one, else processes",
   },
-  { flag: "--report-dir", value: "DIR", help: `where reports go (default ${DEFAULT_REPORT_DIR})` },
+  { flag: "--report-dir", value: "DIR", help: `where reports go (default ${REPORT_DIR})` },
   {
     flag: "--repeat",
     value: "N",
@@ -187,7 +199,7 @@ export function parseArgs(argv: string[]): Options {
     targets: [],
     allTargets: false,
     driver: undefined,
-    reportDir: DEFAULT_REPORT_DIR,
+    reportDir: REPORT_DIR,
     repeat: undefined,
     targetUrl: undefined,
     backends: [],
@@ -203,9 +215,7 @@ export function parseArgs(argv: string[]): Options {
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     if (!KNOWN_FLAGS.has(flag))
-      throw new UsageError(
-        arg.startsWith("-") ? `unknown flag ${flag} (see --help)` : `unexpected argument ${arg} (see --help)`,
-      );
+      throw new UsageError(arg.startsWith("-") ? `unknown flag ${flag}` : `unexpected argument ${arg}`);
     if (seen.has(flag)) throw new UsageError(`${flag} is given twice`);
     seen.add(flag);
     let value = "";
@@ -249,13 +259,9 @@ export function parseArgs(argv: string[]): Options {
       case "--report-dir":
         o.reportDir = resolve(value);
         break;
-      case "--repeat": {
-        const n = Number(value);
-        if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1)
-          throw new UsageError(`--repeat: ${value} is not a positive integer`);
-        o.repeat = n;
+      case "--repeat":
+        o.repeat = wholeNumber(flag, value, 1, Number.MAX_SAFE_INTEGER, (m) => new UsageError(m));
         break;
-      }
       case "--target-url":
         o.targetUrl = httpUrl(flag, value);
         break;
@@ -374,8 +380,21 @@ function listText(): string {
   ].join("\n");
 }
 
-function version(): string {
-  return (JSON.parse(readFileSync(fromRoot("package.json"), "utf8")) as { version: string }).version;
+/**
+ * In an installed package the container driver is missing its image build (scripts/build-local-image.sh
+ * and testcontainers live in a checkout): what to say instead of running it, or null.
+ */
+function containersNeedCheckout(o: Options): string | null {
+  if (IN_CHECKOUT) return null;
+  const wants =
+    o.targetImage !== undefined
+      ? "--target-image"
+      : o.driver === "containers" || (o.driver === undefined && process.env.ECHOMESH_DRIVER === "containers")
+        ? "the container driver"
+        : null;
+  return wants === null
+    ? null
+    : `${wants} runs from a checkout of echomesh (its image is built by scripts/build-local-image.sh and driven by testcontainers); installed from the package, use --target-url or --target-command, or the process driver`;
 }
 
 export interface Io {
@@ -409,25 +428,40 @@ export async function main(argv: string[], io: Io): Promise<number> {
     o = parseArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.err(`echomesh-conformance: ${err.message}`);
+    io.err(usageLine(BIN, err.message).trimEnd());
     return EXIT.usage;
   }
-  const text = o.help ? helpText() : o.version ? version() : o.list ? listText() : undefined;
+  const text = o.help ? helpText() : o.version ? versionLine(BIN) : o.list ? listText() : undefined;
   if (text !== undefined) {
     io.out(text);
     return EXIT.passed;
+  }
+  const needsCheckout = containersNeedCheckout(o);
+  if (needsCheckout !== null) {
+    io.err(`${BIN}: ${needsCheckout}; nothing ran`);
+    return EXIT.nothingRan;
   }
 
   // Without --only, ECHOMESH_TESTS narrows as it does for the vitest entry.
   const only = o.only.length > 0 ? o.only : (process.env.ECHOMESH_TESTS ?? "").split(",").filter(Boolean);
   const chosen = matching(allTests, only);
   if (chosen.length === 0) {
-    io.err(`echomesh-conformance: no test matches --only ${only.join(",")} (see --list); nothing ran`);
+    io.err(`${BIN}: no test matches --only ${only.join(",")} (see --list); nothing ran`);
     return EXIT.nothingRan;
   }
-  const rounds = o.repeat ?? Number(process.env.ECHOMESH_REPEAT || "1");
-  if (!Number.isSafeInteger(rounds) || rounds < 1) {
-    io.err(`echomesh-conformance: ECHOMESH_REPEAT=${process.env.ECHOMESH_REPEAT} is not a positive integer`);
+  let rounds: number;
+  try {
+    rounds =
+      o.repeat ??
+      wholeNumber(
+        "ECHOMESH_REPEAT",
+        process.env.ECHOMESH_REPEAT || "1",
+        1,
+        Number.MAX_SAFE_INTEGER,
+        (m) => new UsageError(m),
+      );
+  } catch (err) {
+    io.err(usageLine(BIN, (err as Error).message).trimEnd());
     return EXIT.usage;
   }
   const tests = repeated(chosen, rounds);
@@ -460,6 +494,19 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (o.targetImage !== undefined) return driverOf("containers");
     const wanted = o.driver ?? process.env.ECHOMESH_DRIVER;
     if (wanted === "containers" || wanted === "processes") return driverOf(wanted);
+    if (!IN_CHECKOUT) {
+      // installed from the package: no image to build, so no container driver to try (containersNeedCheckout)
+      let d = drivers.get("installed");
+      if (d === undefined) {
+        d = import("./harness/driver-processes.js").then((m) =>
+          m.processDriver(
+            "installed from the package: processes (the container driver runs from a checkout)",
+          ),
+        );
+        drivers.set("installed", d);
+      }
+      return d;
+    }
     return driverFor(target, await driverOf("auto"), () => driverOf("processes"));
   };
 
@@ -574,7 +621,7 @@ if (invoked !== undefined && import.meta.url === pathToFileURL(realpathSync(invo
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`echomesh-conformance: ${(err as Error).stack ?? String(err)}\n`);
+      process.stderr.write(`${BIN}: ${(err as Error).stack ?? String(err)}\n`);
       process.exitCode = EXIT.failed;
     },
   );

@@ -3,7 +3,8 @@
  * "Exit codes"), the package version for `--version`, and environment variables read under one
  * prefix (`ECHOMESH_*`) with the older names kept as aliases.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { fromRoot } from "./paths.js";
 
 /** The exit codes of every bin. */
@@ -44,4 +45,84 @@ export function envValue(
     if (value !== undefined && value !== "") return value;
   }
   return undefined;
+}
+
+/** True in a checkout of the repository (sources beside `dist/`), false in an installed package. */
+export const IN_CHECKOUT: boolean = existsSync(fromRoot("tsconfig.build.json"));
+
+/**
+ * Where a bin writes its reports unless told: `checkoutPath` below the repository in a checkout (as
+ * always), else `./<installedName>` in the working directory (an installed package's own folder may
+ * not be writable, and reports belong to the user's project).
+ */
+export function defaultOutputDir(checkoutPath: readonly string[], installedName: string): string {
+  return IN_CHECKOUT ? fromRoot(...checkoutPath) : resolve(installedName);
+}
+
+/** What a bin prints for a usage error, one line: `echomesh-proxy: --mode must be ... Try --help.` */
+export function usageLine(bin: string, message: string): string {
+  return `${bin}: ${message}${message.endsWith(".") ? "" : "."} Try --help.\n`;
+}
+
+/**
+ * The message of a value that is not what a flag takes, e.g. `--concurrency must be a positive
+ * integer (got x)`; `flag` may be an environment variable's name.
+ */
+export function badValue(flag: string, expected: string, got: string): string {
+  return `${flag} must be ${expected} (got ${JSON.stringify(got).slice(1, -1) || "nothing"})`;
+}
+
+/** node:util `parseArgs`'s errors in the words of the other messages (`unknown flag --x`). */
+export function parseArgsMessage(err: unknown): string {
+  const { code, message } = err as { code?: string; message: string };
+  const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? "";
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown flag ${flag}`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return message.includes("argument missing") ? `${flag} needs a value` : `${flag} takes no value`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ""}`;
+    default:
+      return message;
+  }
+}
+
+/**
+ * `raw` as a whole number in [min, max]; otherwise `usage(badValue(...))` is thrown, so each bin keeps
+ * its own error class. The expectation is said in words: "a positive integer", "a port (1-65535)".
+ */
+export function wholeNumber(
+  flag: string,
+  raw: string,
+  min: number,
+  max: number,
+  usage: (message: string) => Error,
+): number {
+  const n = Number(raw);
+  if (/^\d+$/.test(raw) && n >= min && n <= max) return n;
+  const expected =
+    min === 1 && max === 65_535
+      ? "a port (1-65535)"
+      : max >= Number.MAX_SAFE_INTEGER
+        ? min === 1
+          ? "a positive integer"
+          : `an integer >= ${min}`
+        : `an integer from ${min} to ${max}`;
+  throw usage(badValue(flag, expected, raw));
+}
+
+/** An environment variable that switches something on: 1/true/yes/on or 0/false/no/off. */
+export function envFlag(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  aliases: readonly string[],
+  usage: (message: string) => Error,
+): boolean | undefined {
+  const value = envValue(env, name, aliases);
+  if (value === undefined) return undefined;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  const used = [name, ...aliases].find((k) => env[k] === value) ?? name;
+  throw usage(badValue(used, "1 or 0 (true/false, yes/no, on/off)", value));
 }

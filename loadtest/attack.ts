@@ -13,10 +13,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { defaultOutputDir } from "../lib/cli.js";
 import { findEnvoy } from "../lib/envoy.js";
 import { request } from "../lib/http_client.js";
 import { freePort, waitForPort } from "../lib/net.js";
-import { distDir, fromRoot } from "../lib/paths.js";
+import { distDir } from "../lib/paths.js";
 import { stopChild } from "../lib/process.js";
 import { sleep } from "../lib/wait.js";
 import type { AttackJob, AttackResult } from "./attacks/clients.js";
@@ -350,7 +351,7 @@ export async function runAttacks(
     skipped,
   };
   const markdown = attackMarkdown(report);
-  const outDir = o.outDir ?? fromRoot("loadtest", "results");
+  const outDir = o.outDir ?? defaultOutputDir(["loadtest", "results"], "echomesh-bench");
   const files = writeReport(outDir, "attack", { markdown, data: report });
   return { report, markdown, files };
 }

@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the echomesh load tests. Starts two echo backends and every selected target once,
- * then runs every scenario's targets interleaved (A B C, A B C) for the given rounds, the load
- * generator pinned to its own core, and writes loadtest/results/latest.{md,json,svg}.
- * Flags: ./options.ts (USAGE); method: loadtest/README.md.
+ * `echomesh-bench` (`npm run bench`): the echomesh load tests. Starts two echo backends and every
+ * selected target once, then runs every scenario's targets interleaved (A B C, A B C) for the given
+ * rounds, the load generator pinned to its own core, and writes loadtest/results/latest.{md,json,svg}
+ * and a copy of the run in loadtest/results/runs/<time>/. Flags: ./options.ts (USAGE); method:
+ * loadtest/README.md; exit codes: lib/cli.ts EXIT.
  */
 import type { ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { defaultOutputDir, EXIT, usageLine, versionLine } from "../lib/cli.js";
 import { findEnvoy } from "../lib/envoy.js";
-import { distDir, fromRoot } from "../lib/paths.js";
+import { distDir } from "../lib/paths.js";
 import { stopChild } from "../lib/process.js";
 import { sleep } from "../lib/wait.js";
 import { attackMain } from "./attack.js";
@@ -28,7 +30,7 @@ import { svgChart } from "./report/svg.js";
 import { runOne } from "./runner.js";
 import { matches, SCENARIOS, type Scenario } from "./scenarios.js";
 import { soakMain } from "./soak.js";
-import { goals, type Row, summarize, type VersusEnvoy, versusEnvoy } from "./summary.js";
+import { type Goal, goals, type Row, summarize, type VersusEnvoy, versusEnvoy } from "./summary.js";
 import { TARGETS, targetByName } from "./targets/index.js";
 import type { RunningTarget, TargetContext } from "./targets/types.js";
 
@@ -36,8 +38,12 @@ export interface BenchResult {
   runs: RunRecord[];
   rows: Row[];
   versus: VersusEnvoy[];
+  goals: Goal[];
   markdown: string;
+  /** latest.{md,json,svg} */
   files: ReportFiles;
+  /** The same report kept in runs/<time>/bench.{md,json,svg}. */
+  runFiles: ReportFiles;
 }
 
 /** `--only` matched no scenario or target: nothing runs and the last report stays (exit 3). */
@@ -59,7 +65,7 @@ export async function runBench(
   opts: BenchOptions,
   log: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<BenchResult> {
-  const outDir = opts.outDir ?? fromRoot("loadtest", "results");
+  const outDir = opts.outDir ?? defaultOutputDir(["loadtest", "results"], "echomesh-bench");
   const selected = plan(opts);
   if (selected.size === 0) {
     throw new NothingSelected(
@@ -174,12 +180,30 @@ export async function runBench(
   };
   const checked = goals(rows, idleRssMb);
   const markdown = markdownReport(meta, scenarios, rows, checked, versus);
-  const files = writeReport(outDir, "latest", {
+  const report = {
     markdown,
     data: { meta, runs, summary: rows, versusEnvoy: versus, goals: checked },
-    svg: svgChart(rows),
-  });
-  return { runs, rows, versus, markdown, files };
+    svg: svgChart(rows, { date: startedAt, mode: mode(opts) }),
+  };
+  const files = writeReport(outDir, "latest", report);
+  const runFiles = writeReport(join(outDir, "runs", runName(startedAt)), "bench", report);
+  return { runs, rows, versus, goals: checked, markdown, files, runFiles };
+}
+
+/** A run's folder name: its start time, `2026-12-02T13-40-05Z` (no colons, sorts by time). */
+export function runName(startedAt: string): string {
+  return startedAt.replaceAll(":", "-").replace(/\.\d+Z$/, "Z");
+}
+
+/** The run's settings in a few words, for the chart. */
+function mode(o: BenchOptions): string {
+  const kind = o.quick ? "quick" : o.only.length > 0 ? `only ${o.only.join(",")}` : "full";
+  return `${kind}: ${o.rounds} round(s) of ${o.durationS} s`;
+}
+
+/** The goals a run measured and missed (`met: false`; goals not measured are not counted). */
+export function missedGoals(checked: readonly Goal[]): Goal[] {
+  return checked.filter((g) => g.met === false);
 }
 
 /** The Envoy the `envoy*` targets run, for the report: "1.40.0", or why there is none. */
@@ -230,13 +254,19 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   reload: reloadMain,
 };
 
+const BIN = "echomesh-bench";
+
 async function benchMain(argv: string[]): Promise<number> {
   const at = argv.indexOf("--scenario");
   if (at >= 0) {
-    const command = COMMANDS[argv[at + 1] ?? ""];
+    const name = argv[at + 1] ?? "";
+    const command = COMMANDS[name];
     if (command === undefined) {
-      process.stderr.write(`bench: --scenario takes ${Object.keys(COMMANDS).join(" or ")}\n`);
-      return 2;
+      const expected = Object.keys(COMMANDS).join(", ");
+      process.stderr.write(
+        usageLine(BIN, `--scenario must be one of ${expected} (got ${name || "nothing"})`),
+      );
+      return EXIT.usage;
     }
     return command([...argv.slice(0, at), ...argv.slice(at + 2)]);
   }
@@ -244,28 +274,41 @@ async function benchMain(argv: string[]): Promise<number> {
   try {
     opts = parseBenchArgs(argv);
   } catch (err) {
-    process.stderr.write(`bench: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
+    process.stderr.write(usageLine(BIN, (err as Error).message));
+    return EXIT.usage;
   }
   if (opts.help) {
     process.stdout.write(USAGE);
-    return 0;
+    return EXIT.ok;
+  }
+  if (opts.version) {
+    process.stdout.write(`${versionLine(BIN)}\n`);
+    return EXIT.ok;
   }
   if (opts.list) {
     listTargets();
-    return 0;
+    return EXIT.ok;
   }
   let result: BenchResult;
   try {
     result = await runBench(opts);
   } catch (err) {
     if (!(err instanceof NothingSelected)) throw err;
-    process.stderr.write(`bench: ${err.message}\n`);
-    return 3;
+    process.stderr.write(`${BIN}: ${err.message}\n`);
+    return EXIT.unavailable;
   }
   process.stdout.write(`\n${result.markdown}\n`);
-  process.stderr.write(`wrote ${Object.values(result.files).join(", ")}\n`);
-  return 0;
+  process.stderr.write(
+    `wrote ${[...Object.values(result.files), ...Object.values(result.runFiles)].join(", ")}\n`,
+  );
+  const missed = missedGoals(result.goals);
+  if (opts.failOnGoals && missed.length > 0) {
+    process.stderr.write(
+      `${BIN}: --fail-on-goals: ${missed.length} goal(s) missed:\n${missed.map((g) => `  #${g.issue} ${g.goal}: ${g.value}\n`).join("")}`,
+    );
+    return EXIT.failure;
+  }
+  return EXIT.ok;
 }
 
 runIfMain("bench", benchMain);

@@ -3,8 +3,9 @@
  * every process a run started, the report files, and the command line around a run (usage, `--help`,
  * the report, the exit code).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { badValue, EXIT, parseArgsMessage, usageLine } from "../lib/cli.js";
 
 /** The flags every command takes (parseArgs options): --no-pin, --out DIR, -h / --help. */
 export const COMMON_FLAGS = {
@@ -30,7 +31,8 @@ export function commonOptions(values: { "no-pin"?: boolean; out?: string; help?:
 export function numberFlag(name: string, v: string | undefined, dflt: number, min: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got ${v}`);
+  if (v.trim() === "" || !Number.isFinite(n) || n < min)
+    throw new Error(badValue(`--${name}`, `a number >= ${min}`, v));
   return n;
 }
 
@@ -38,7 +40,7 @@ export function numberFlag(name: string, v: string | undefined, dflt: number, mi
 export function countFlag(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number >= 1, got ${v}`);
+  if (!/^\d+$/.test(v) || n < 1) throw new Error(badValue(`--${name}`, "a positive integer", v));
   return n;
 }
 
@@ -97,7 +99,7 @@ export interface Command<O extends { help: boolean }> {
   run(o: O): Promise<{ markdown: string; files: ReportFiles }>;
 }
 
-/** Parses `argv` (a bad flag: the message and the usage, exit code 2), answers `--help`, runs, prints the report. */
+/** Parses `argv` (a bad flag: one line and exit code 2), answers `--help`, runs, prints the report. */
 export async function commandMain<O extends { help: boolean }>(
   c: Command<O>,
   argv: string[],
@@ -106,8 +108,8 @@ export async function commandMain<O extends { help: boolean }>(
   try {
     o = c.parse(argv);
   } catch (err) {
-    process.stderr.write(`${c.name}: ${(err as Error).message}\n\n${c.usage}`);
-    return 2;
+    process.stderr.write(usageLine(`echomesh-bench --scenario ${c.name}`, parseArgsMessage(err)));
+    return EXIT.usage;
   }
   if (o.help) {
     process.stdout.write(c.usage);
@@ -119,10 +121,13 @@ export async function commandMain<O extends { help: boolean }>(
   return 0;
 }
 
-/** Runs `main` with the command line's arguments and exits with its code when `node <name>.js` started this process. */
+/**
+ * Runs `main` with the command line's arguments and exits with its code when `node <name>.js` started
+ * this process, directly or through an installed bin's symlink (`echomesh-bench`).
+ */
 export function runIfMain(name: string, main: (argv: string[]) => Promise<number>): void {
   const script = process.argv[1];
-  if (script === undefined || !new RegExp(`${name}\\.[jt]s$`).test(script)) return;
+  if (script === undefined || !new RegExp(`${name}\\.[jt]s$`).test(realpathSync(script))) return;
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {

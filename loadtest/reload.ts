@@ -14,10 +14,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { defaultOutputDir } from "../lib/cli.js";
 import { findEnvoy } from "../lib/envoy.js";
 import { request } from "../lib/http_client.js";
 import { freePort, waitForPort } from "../lib/net.js";
-import { distDir, fromRoot } from "../lib/paths.js";
+import { distDir } from "../lib/paths.js";
 import { stopChild } from "../lib/process.js";
 import { sleep } from "../lib/wait.js";
 import {
@@ -326,10 +327,14 @@ export async function runReload(
     release();
   }
   const markdown = reloadMarkdown(o, envoy, runs, startedAt);
-  const files = writeReport(o.outDir ?? fromRoot("loadtest", "results"), "reload", {
-    markdown,
-    data: { meta: { startedAt, node: process.version, envoy, options: o }, runs },
-  });
+  const files = writeReport(
+    o.outDir ?? defaultOutputDir(["loadtest", "results"], "echomesh-bench"),
+    "reload",
+    {
+      markdown,
+      data: { meta: { startedAt, node: process.version, envoy, options: o }, runs },
+    },
+  );
   return { runs, markdown, files };
 }
 

@@ -13,7 +13,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { distDir, fromRoot } from "../lib/paths.js";
+import { defaultOutputDir } from "../lib/cli.js";
+import { distDir } from "../lib/paths.js";
 import { stopChild } from "../lib/process.js";
 import { startBackends } from "./backends.js";
 import {
@@ -260,7 +261,7 @@ export async function runSoak(
     verdict: processes.every((p) => p.flat) ? "flat" : "not flat",
   };
   const markdown = soakMarkdown(report);
-  const outDir = o.outDir ?? fromRoot("loadtest", "results");
+  const outDir = o.outDir ?? defaultOutputDir(["loadtest", "results"], "echomesh-bench");
   const files = writeReport(outDir, "soak", { markdown, data: report, svg: soakSvg(report) });
   return { report, markdown, files };
 }

@@ -2,12 +2,24 @@
 /**
  * `echomesh-proxy`: runs Envoy static configs. The seed's command line works with only the program
  * name changed:  echomesh-proxy -c /etc/front-envoy.yaml --service-cluster front-proxy
- * Flags: ./server/options.ts (USAGE) and proxy/README.md.
+ * Flags: ./server/options.ts (USAGE) and proxy/README.md. Exit codes: lib/cli.ts EXIT (a bad flag or
+ * value is 2, an invalid config 1).
  */
+import { EXIT, usageLine, versionLine } from "../lib/cli.js";
 import { defaultFactories } from "./server/factories.js";
 import { type ParsedCommand, parseCommandLine, USAGE, UsageError } from "./server/options.js";
 import { runProxy } from "./server/run.js";
-import { VERSION_STRING } from "./server/version.js";
+import { VERSION } from "./server/version.js";
+
+const BIN = "echomesh-proxy";
+
+/**
+ * `--version`: the line every bin prints, then Envoy's shape (`<name>  version: <sha>/<version>/
+ * <status>/<build>/<ssl>`) for scripts that parse `envoy --version` (the image's `envoy` is us).
+ */
+function versionText(): string {
+  return `${versionLine(BIN)}\n${BIN}  version: echomesh/${VERSION}/Clean/RELEASE/OpenSSL\n`;
+}
 
 async function main(): Promise<number> {
   let parsed: ParsedCommand;
@@ -15,16 +27,16 @@ async function main(): Promise<number> {
     parsed = parseCommandLine(process.argv.slice(2));
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`echomesh-proxy: ${err.message}\n\n${USAGE}`);
-    return 1;
+    process.stderr.write(usageLine(BIN, err.message));
+    return EXIT.usage;
   }
   if (parsed.kind === "help") {
     process.stdout.write(USAGE);
-    return 0;
+    return EXIT.ok;
   }
   if (parsed.kind === "version") {
-    process.stdout.write(`${VERSION_STRING}\n`);
-    return 0;
+    process.stdout.write(versionText());
+    return EXIT.ok;
   }
   return runProxy(parsed.options, defaultFactories());
 }
@@ -32,9 +44,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(
-      `echomesh-proxy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exit(1);
+    process.stderr.write(`${BIN}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(EXIT.failure);
   },
 );

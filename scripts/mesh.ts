@@ -16,28 +16,31 @@
  * these addresses and ports (the seed listens on :80, which needs root), handed over with
  * `--config-yaml`.
  *
- * Flags (environment variable in brackets):
- *   --host ADDR                 front proxy and its admin bind address [MESH_HOST] (127.0.0.1)
- *   --front-port N              front proxy listener [MESH_FRONT_PORT] (9000)
- *   --front-admin-port N        front proxy admin [MESH_FRONT_ADMIN_PORT] (8001)
- *   --service-ips A,B           addresses of service1, service2 [MESH_SERVICE_IPS] (127.0.0.2,127.0.0.3)
- *   --sidecar-ports A,B         sidecar listeners [MESH_SIDECAR_PORTS] (10001,10002)
- *   --sidecar-admin-ports A,B   sidecar admins [MESH_SIDECAR_ADMIN_PORTS] (18001,18002)
- *   --echo-ports A,B            echo services [MESH_ECHO_PORTS] (8081,8082)
- *   --log-level LEVEL           proxies' log level [MESH_LOG_LEVEL] (info)
- *   --drain-time-s N            proxies' drain time on Ctrl-C [MESH_DRAIN_TIME_S] (2)
- * Ports are distinct by default so the mesh also runs where only 127.0.0.1 exists (macOS):
- * `--service-ips 127.0.0.1,127.0.0.1`.
+ * Flags: USAGE below (`echomesh-mesh --help`). Every child logs JSON lines (the echo's format; the
+ * proxies run with --log-json), each line prefixed with the child's name, so the output has one format.
+ * Exit codes: lib/cli.ts EXIT (0 stopped by a signal, 1 a child failed, 2 usage).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import {
+  badValue,
+  EXIT,
+  envValue,
+  parseArgsMessage,
+  usageLine,
+  versionLine,
+  wholeNumber,
+} from "../lib/cli.js";
 import { packageRoot } from "../lib/paths.js";
 import { SEED, seedMesh } from "../lib/topology/catalog.js";
 import type { ProxySpec } from "../lib/topology/model.js";
 import { renderProxy } from "../lib/topology/render.js";
+
+const BIN = "echomesh-mesh";
+const SERVICES = SEED.services;
 
 interface MeshOptions {
   host: string;
@@ -51,66 +54,107 @@ interface MeshOptions {
   drainTimeS: number;
 }
 
-const SERVICES = SEED.services;
+/** Each flag: its environment variable (ECHOMESH_MESH_*, the older MESH_* name an alias) and default. */
+const FLAGS = {
+  host: { value: "ADDR", env: "HOST", dflt: "127.0.0.1", help: "front proxy and admin address" },
+  "front-port": { value: "N", env: "FRONT_PORT", dflt: "9000", help: "front proxy listener" },
+  "front-admin-port": { value: "N", env: "FRONT_ADMIN_PORT", dflt: "8001", help: "front proxy admin" },
+  "service-ips": { value: "A,B", env: "SERVICE_IPS", dflt: "127.0.0.2,127.0.0.3", help: "service addresses" },
+  "sidecar-ports": { value: "A,B", env: "SIDECAR_PORTS", dflt: "10001,10002", help: "sidecar listeners" },
+  "sidecar-admin-ports": {
+    value: "A,B",
+    env: "SIDECAR_ADMIN_PORTS",
+    dflt: "18001,18002",
+    help: "sidecar admins",
+  },
+  "echo-ports": { value: "A,B", env: "ECHO_PORTS", dflt: "8081,8082", help: "echo services" },
+  "log-level": { value: "LEVEL", env: "LOG_LEVEL", dflt: "info", help: "proxies' log level" },
+  "drain-time-s": { value: "N", env: "DRAIN_TIME_S", dflt: "2", help: "proxies' drain on Ctrl-C, s" },
+} as const;
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "warning", "error", "critical", "off"];
+type Flag = keyof typeof FLAGS;
 
-function usageError(msg: string): never {
-  process.stderr.write(`mesh: ${msg}\n(see the comment at the top of scripts/mesh.ts or proxy/README.md)\n`);
-  process.exit(2);
-}
+const USAGE = `Usage: echomesh-mesh [options]     (in a checkout: npm start -- [options])
 
-function parseOptions(argv: string[], env: NodeJS.ProcessEnv): MeshOptions {
-  let values: Record<string, string | undefined>;
+Runs the seed's service mesh on this machine, without Docker: a front proxy -h2c-> a sidecar proxy per
+service -HTTP/1.1-> two echo services (service1, service2), each service on its own loopback address.
+Ctrl-C (or SIGTERM) stops everything.
+
+${(Object.keys(FLAGS) as Flag[])
+  .map((f) => {
+    const { value, env, dflt, help } = FLAGS[f];
+    return `  --${`${f} ${value}`.padEnd(27)}${help} (default ${dflt}; ECHOMESH_MESH_${env})`;
+  })
+  .join("\n")}
+  -h, --help                   this text
+      --version                print the version
+
+Ports are distinct by default so the mesh also runs where only 127.0.0.1 exists (macOS):
+--service-ips 127.0.0.1,127.0.0.1. The environment variables' older names (MESH_HOST, ...) still work.
+
+Exit codes: ${EXIT.ok} stopped by Ctrl-C/SIGTERM, ${EXIT.failure} a child failed to start or died, ${EXIT.usage} usage.
+`;
+
+class MeshUsageError extends Error {}
+
+type Parsed = { kind: "help" } | { kind: "version" } | { kind: "run"; options: MeshOptions };
+
+/** The command line and environment to options; throws MeshUsageError naming the flag or variable. */
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Parsed {
+  let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
       args: argv,
       strict: true,
       options: {
-        host: { type: "string" },
-        "front-port": { type: "string" },
-        "front-admin-port": { type: "string" },
-        "service-ips": { type: "string" },
-        "sidecar-ports": { type: "string" },
-        "sidecar-admin-ports": { type: "string" },
-        "echo-ports": { type: "string" },
-        "log-level": { type: "string" },
-        "drain-time-s": { type: "string" },
+        ...Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: "string" as const }])),
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
       },
-    }).values as Record<string, string | undefined>;
+    }).values;
   } catch (err) {
-    usageError((err as Error).message);
+    throw new MeshUsageError(parseArgsMessage(err));
   }
-  const pick = (flag: string, envName: string, dflt: string) => values[flag] ?? env[envName] ?? dflt;
-  const port = (name: string, s: string): number => {
-    const n = Number(s);
-    if (!/^\d+$/.test(s) || n < 1 || n > 65535) usageError(`${name}: not a port: "${s}"`);
-    return n;
+  if (values.help === true) return { kind: "help" };
+  if (values.version === true) return { kind: "version" };
+  const usage = (m: string) => new MeshUsageError(m);
+  /** The flag's value, else its environment variable's, else the default; with the name to blame. */
+  const pick = (flag: Flag): [string, string] => {
+    const given = values[flag];
+    if (typeof given === "string") return [`--${flag}`, given];
+    const name = `ECHOMESH_MESH_${FLAGS[flag].env}`;
+    const alias = `MESH_${FLAGS[flag].env}`;
+    const fromEnv = envValue(env, name, [alias]);
+    if (fromEnv === undefined) return [`--${flag}`, FLAGS[flag].dflt];
+    return [envValue(env, name) === undefined ? alias : name, fromEnv];
   };
-  const pair = <T>(name: string, s: string, f: (name: string, x: string) => T): [T, T] => {
+  const port = (name: string, s: string) => wholeNumber(name, s, 1, 65_535, usage);
+  const pair = <T>(flag: Flag, f: (name: string, x: string) => T): [T, T] => {
+    const [name, s] = pick(flag);
     const parts = s.split(",").map((x) => x.trim());
-    if (parts.length !== 2) usageError(`${name}: expected two comma-separated values, got "${s}"`);
+    if (parts.length !== 2) throw usage(badValue(name, "two comma-separated values", s));
     return [f(name, parts[0] ?? ""), f(name, parts[1] ?? "")];
   };
-  const drain = pick("drain-time-s", "MESH_DRAIN_TIME_S", "2");
-  if (!/^\d+$/.test(drain)) usageError(`--drain-time-s: not a number: "${drain}"`);
+  const single = (flag: Flag, f: (name: string, x: string) => number) => f(...pick(flag));
   return {
-    host: pick("host", "MESH_HOST", "127.0.0.1"),
-    frontPort: port("--front-port", pick("front-port", "MESH_FRONT_PORT", "9000")),
-    frontAdminPort: port("--front-admin-port", pick("front-admin-port", "MESH_FRONT_ADMIN_PORT", "8001")),
-    serviceIps: pair(
-      "--service-ips",
-      pick("service-ips", "MESH_SERVICE_IPS", "127.0.0.2,127.0.0.3"),
-      (_n, x) => x,
-    ),
-    sidecarPorts: pair("--sidecar-ports", pick("sidecar-ports", "MESH_SIDECAR_PORTS", "10001,10002"), port),
-    sidecarAdminPorts: pair(
-      "--sidecar-admin-ports",
-      pick("sidecar-admin-ports", "MESH_SIDECAR_ADMIN_PORTS", "18001,18002"),
-      port,
-    ),
-    echoPorts: pair("--echo-ports", pick("echo-ports", "MESH_ECHO_PORTS", "8081,8082"), port),
-    logLevel: pick("log-level", "MESH_LOG_LEVEL", "info"),
-    drainTimeS: Number(drain),
+    kind: "run",
+    options: {
+      host: pick("host")[1],
+      frontPort: single("front-port", port),
+      frontAdminPort: single("front-admin-port", port),
+      serviceIps: pair("service-ips", (_n, x) => x),
+      sidecarPorts: pair("sidecar-ports", port),
+      sidecarAdminPorts: pair("sidecar-admin-ports", port),
+      echoPorts: pair("echo-ports", port),
+      logLevel: logLevel(...pick("log-level"), usage),
+      drainTimeS: single("drain-time-s", (name, x) => wholeNumber(name, x, 0, 86_400, usage)),
+    },
   };
+}
+
+function logLevel(name: string, value: string, usage: (m: string) => Error): string {
+  if (LOG_LEVELS.includes(value.toLowerCase())) return value;
+  throw usage(badValue(name, `one of ${LOG_LEVELS.join(", ")}`, value));
 }
 
 /**
@@ -202,13 +246,38 @@ async function waitReady(
 }
 
 async function main(): Promise<number> {
-  const o = parseOptions(process.argv.slice(2), process.env);
+  let parsed: Parsed;
+  try {
+    parsed = parseOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof MeshUsageError)) throw err;
+    process.stderr.write(usageLine(BIN, err.message));
+    return EXIT.usage;
+  }
+  if (parsed.kind === "help") {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  if (parsed.kind === "version") {
+    process.stdout.write(`${versionLine(BIN)}\n`);
+    return EXIT.ok;
+  }
+  const o = parsed.options;
   const root = packageRoot;
   const proxyMain = join(root, "dist", "proxy", "main.js");
   const echoMain = join(root, "dist", "echo", "main.js");
   const configs = meshConfigs(o);
   const dnsMap = SERVICES.map((s, i) => `${s}=${o.serviceIps[i as 0 | 1]}`).join(",");
-  const proxyFlags = ["--log-level", o.logLevel, "--drain-time-s", String(o.drainTimeS), "--dns-map", dnsMap];
+  // --log-json: the proxies log as the echoes do, so the mesh's output has one format
+  const proxyFlags = [
+    "--log-level",
+    o.logLevel,
+    "--log-json",
+    "--drain-time-s",
+    String(o.drainTimeS),
+    "--dns-map",
+    dnsMap,
+  ];
 
   const children: Child[] = [];
   let stopping = false;
@@ -290,12 +359,12 @@ async function main(): Promise<number> {
     if (first !== "up") {
       process.stderr.write(`mesh: ${first}; stopping\n`);
       await stopAll();
-      return first === "SIGINT" || first === "SIGTERM" ? 0 : 1;
+      return first === "SIGINT" || first === "SIGTERM" ? EXIT.ok : EXIT.failure;
     }
   } catch (err) {
     process.stderr.write(`mesh: ${(err as Error).message}; stopping\n`);
     await stopAll();
-    return 1;
+    return EXIT.failure;
   }
 
   const base = `localhost:${o.frontPort}`;
@@ -328,13 +397,13 @@ async function main(): Promise<number> {
   process.stdout.write(`mesh: ${why}; stopping\n`);
   await stopAll();
   process.stdout.write("mesh: stopped\n");
-  return why === "SIGINT" || why === "SIGTERM" ? 0 : 1;
+  return why === "SIGINT" || why === "SIGTERM" ? EXIT.ok : EXIT.failure;
 }
 
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`mesh: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.exit(EXIT.failure);
   },
 );

@@ -15,10 +15,11 @@ describe("load-test command pieces", () => {
   it("numeric flags: the default when absent, the value when valid, an error naming the flag otherwise", () => {
     expect(numberFlag("rate", undefined, 100, 1)).toBe(100);
     expect(numberFlag("sample", "0.5", 10, 0.2)).toBe(0.5);
-    expect(() => numberFlag("rate", "0", 100, 1)).toThrow("--rate must be a number >= 1, got 0");
-    expect(() => numberFlag("rate", "x", 100, 1)).toThrow("--rate must be a number >= 1, got x");
+    expect(() => numberFlag("rate", "0", 100, 1)).toThrow("--rate must be a number >= 1 (got 0)");
+    expect(() => numberFlag("rate", "x", 100, 1)).toThrow("--rate must be a number >= 1 (got x)");
+    expect(() => numberFlag("rate", "", 100, 1)).toThrow("--rate must be a number >= 1 (got nothing)");
     expect(countFlag("streams", "3", 3000)).toBe(3);
-    expect(() => countFlag("streams", "1.5", 3000)).toThrow("--streams must be a whole number >= 1, got 1.5");
+    expect(() => countFlag("streams", "1.5", 3000)).toThrow("--streams must be a positive integer (got 1.5)");
   });
 
   it("writeReport: <base>.md and indented <base>.json, <base>.svg only with a chart", () => {

@@ -1,14 +1,16 @@
 /**
  * The command line, Envoy's flags where they mean something here:
  *   echomesh-proxy -c /etc/front-envoy.yaml --service-cluster front-proxy
- * Hot-restart flags (`--base-id`, `--restart-epoch`...) are accepted and ignored so existing Envoy
- * command lines work; any other unknown flag is an error with the usage text.
+ * Hot-restart flags (`--base-id`, `--restart-epoch`...) are accepted and ignored (a warning each) so
+ * existing Envoy command lines work; any other unknown flag or bad value is a usage error (exit 2).
+ * Environment: ECHOMESH_LOG_LEVEL, ECHOMESH_LOG_JSON, ECHOMESH_DNS_MAP (flags win).
  */
 import { parseArgs } from "node:util";
+import { badValue, envFlag, envValue, parseArgsMessage, wholeNumber } from "../../lib/cli.js";
 import { EchomeshError } from "../../lib/errors.js";
+import { DEFAULT_LOG_FORMAT, LOG_LEVELS, type LogFormat, type LogLevel, logFormatProblem } from "./log.js";
 
-export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "critical" | "off";
-export const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "critical", "off"];
+export { LOG_LEVELS, type LogLevel } from "./log.js";
 
 export interface ProxyOptions {
   configPath: string | null;
@@ -20,6 +22,8 @@ export interface ProxyOptions {
   /** Worker processes; default 1 (see README: exact round-robin rotation is per worker). */
   concurrency: number;
   logLevel: LogLevel;
+  /** `--log-json` (JSON lines) or `--log-format PATTERN` (Envoy's pattern flags; default Envoy's line). */
+  logFormat: LogFormat;
   /** Server log file; null = stderr. */
   logPath: string | null;
   /** How long SIGTERM/SIGINT waits for open connections to finish, seconds. Default 5. */
@@ -49,7 +53,12 @@ Runs Envoy static configs (v2 \`config:\` and v3 \`typed_config\`, YAML or JSON)
       --service-zone NAME       node zone (shown by /server_info)
       --concurrency N           worker processes sharing the listeners (default 1: round robin
                                 rotates exactly per worker, so one worker alternates exactly)
-  -l, --log-level LEVEL         trace|debug|info|warn|error|critical|off (default info)
+  -l, --log-level LEVEL         trace|debug|info|warn|error|critical|off (default info;
+                                ECHOMESH_LOG_LEVEL)
+      --log-json                the server log as JSON lines: level, time, pid, component, msg
+                                (ECHOMESH_LOG_JSON=1)
+      --log-format PATTERN      the server log line as Envoy's --log-format: %Y %m %d %T %e %t %l
+                                %n %v %j ... (default "${DEFAULT_LOG_FORMAT}")
       --log-path FILE           write the server log to FILE instead of stderr
       --drain-time-s N          on SIGTERM/SIGINT, wait up to N seconds for open connections
                                 (default ${DEFAULT_DRAIN_TIME_S}); a second signal stops at once; also
@@ -61,25 +70,22 @@ Runs Envoy static configs (v2 \`config:\` and v3 \`typed_config\`, YAML or JSON)
   -h, --help                    this text
       --version                 print the version
 
-Accepted and ignored, with a warning each (Envoy hot restart, placement, log format): --base-id N,
+Accepted and ignored, with a warning each (Envoy hot restart, placement): --base-id N,
 --restart-epoch N, --parent-shutdown-time-s N, --disable-hot-restart, --cpuset-threads,
---log-format FMT, --drain-strategy S, --use-dynamic-base-id.
+--drain-strategy S, --use-dynamic-base-id.
+
+Exit codes: 0 ok (valid config, clean shutdown), 1 failure (invalid config, cannot bind),
+2 usage (a bad flag or value).
 `;
 
-/** A bad command line: main prints the message and the usage, exit 1. */
+/** A bad command line: main prints the message and "Try --help.", exit 2. */
 export class UsageError extends EchomeshError {
   readonly code = "ECHOMESH_PROXY_USAGE";
 }
 
 export type ParsedCommand = { kind: "help" } | { kind: "version" } | { kind: "run"; options: ProxyOptions };
 
-const IGNORED_STRING = [
-  "base-id",
-  "restart-epoch",
-  "parent-shutdown-time-s",
-  "log-format",
-  "drain-strategy",
-] as const;
+const IGNORED_STRING = ["base-id", "restart-epoch", "parent-shutdown-time-s", "drain-strategy"] as const;
 const IGNORED_BOOLEAN = ["disable-hot-restart", "cpuset-threads", "use-dynamic-base-id"] as const;
 
 /** Parses argv (without `node` and the script). Throws UsageError with a one-line reason. */
@@ -102,6 +108,8 @@ export function parseCommandLine(
         "service-zone": { type: "string" },
         concurrency: { type: "string" },
         "log-level": { type: "string", short: "l" },
+        "log-json": { type: "boolean" },
+        "log-format": { type: "string" },
         "log-path": { type: "string" },
         "drain-time-s": { type: "string" },
         "file-flush-interval-msec": { type: "string" },
@@ -114,7 +122,7 @@ export function parseCommandLine(
       },
     }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(parseArgsMessage(err));
   }
   if (values.help === true) return { kind: "help" };
   if (values.version === true) return { kind: "version" };
@@ -130,12 +138,13 @@ export function parseCommandLine(
   }
   const mode = str("mode") ?? "serve";
   if (mode !== "serve" && mode !== "validate") {
-    throw new UsageError(`--mode: expected serve or validate, got "${mode}"`);
+    throw new UsageError(badValue("--mode", "serve or validate", mode));
   }
-  let logLevel = (str("log-level") ?? "info").toLowerCase();
+  const levelFlag = str("log-level") === null ? "ECHOMESH_LOG_LEVEL" : "--log-level";
+  let logLevel = (str("log-level") ?? envValue(env, "ECHOMESH_LOG_LEVEL") ?? "info").toLowerCase();
   if (logLevel === "warning") logLevel = "warn";
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
-    throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join("|")}, got "${logLevel}"`);
+    throw new UsageError(badValue(levelFlag, `one of ${LOG_LEVELS.join(", ")}`, logLevel));
   }
   const ignored: Record<string, string | boolean> = {};
   for (const k of [...IGNORED_STRING, ...IGNORED_BOOLEAN]) {
@@ -143,8 +152,8 @@ export function parseCommandLine(
     if (typeof v === "string" || typeof v === "boolean") ignored[k] = v;
   }
   const dnsMap = new Map<string, string[]>();
-  const envMap = env.ECHOMESH_DNS_MAP;
-  if (envMap !== undefined && envMap !== "") addDnsMap(dnsMap, envMap, "ECHOMESH_DNS_MAP");
+  const envMap = envValue(env, "ECHOMESH_DNS_MAP");
+  if (envMap !== undefined) addDnsMap(dnsMap, envMap, "ECHOMESH_DNS_MAP");
   const flagMaps = values["dns-map"];
   if (Array.isArray(flagMaps)) for (const m of flagMaps) addDnsMap(dnsMap, m, "--dns-map");
 
@@ -159,6 +168,7 @@ export function parseCommandLine(
       serviceZone: str("service-zone"),
       concurrency: integer("--concurrency", str("concurrency"), 1, 1, 1024),
       logLevel: logLevel as LogLevel,
+      logFormat: logFormat(values["log-json"] === true, str("log-format"), env),
       logPath: str("log-path"),
       drainTimeS: integer("--drain-time-s", str("drain-time-s"), DEFAULT_DRAIN_TIME_S, 0, 86_400),
       fileFlushIntervalMs: integer(
@@ -176,11 +186,19 @@ export function parseCommandLine(
 }
 
 function integer(flag: string, value: string | null, dflt: number, min: number, max: number): number {
-  if (value === null) return dflt;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected an integer, got "${value}"`);
-  const n = Number(value);
-  if (n < min || n > max) throw new UsageError(`${flag}: ${n} is out of range [${min}, ${max}]`);
-  return n;
+  return value === null ? dflt : wholeNumber(flag, value, min, max, (m) => new UsageError(m));
+}
+
+/** `--log-json` (or ECHOMESH_LOG_JSON) or `--log-format`, not both; a pattern's flags are checked. */
+function logFormat(json: boolean, pattern: string | null, env: NodeJS.ProcessEnv): LogFormat {
+  if (json && pattern !== null) throw new UsageError("--log-json and --log-format: give one of them");
+  if (pattern !== null) {
+    const problem = logFormatProblem(pattern);
+    if (problem !== null) throw new UsageError(problem);
+    return { json: false, pattern };
+  }
+  const fromEnv = envFlag(env, "ECHOMESH_LOG_JSON", [], (m) => new UsageError(m));
+  return json || fromEnv === true ? { json: true } : { json: false, pattern: DEFAULT_LOG_FORMAT };
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -194,7 +212,7 @@ export function addDnsMap(into: Map<string, string[]>, spec: string, source: str
     const name = eq === -1 ? "" : entry.slice(0, eq).trim().toLowerCase();
     const ip = eq === -1 ? "" : entry.slice(eq + 1).trim();
     if (name === "" || !isIpLiteral(ip)) {
-      throw new UsageError(`${source}: expected NAME=IP, got "${entry}"`);
+      throw new UsageError(badValue(source, "NAME=IP[,NAME=IP...]", entry));
     }
     const list = into.get(name) ?? [];
     if (!list.includes(ip)) list.push(ip);
