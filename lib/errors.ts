@@ -14,7 +14,7 @@ export type Part = "echo" | "proxy" | "conformance";
 export const ERROR_CODES = {
   /** echo: a bad flag, environment variable or config value (exit 2). */
   ECHOMESH_ECHO_CONFIG: "echo",
-  /** proxy: a bad command line (exit 1, usage printed). */
+  /** proxy: a bad command line (exit 2: one line naming the flag, ending "Try --help."). */
   ECHOMESH_PROXY_USAGE: "proxy",
   /** proxy: a config that cannot be read or does not validate; lists every problem (exit 1). */
   ECHOMESH_PROXY_CONFIG: "proxy",
