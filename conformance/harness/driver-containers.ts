@@ -4,6 +4,10 @@
  * rendered config copied in; a sidecar joins its echo's network namespace (`container:<id>`), so the
  * seed's 127.0.0.1 addressing holds and the service alias reaches the sidecar's listener.
  *
+ * Option `compose` (ECHOMESH_COMPOSE=1): the seed's own topologies, `front` and `mesh`, start from the
+ * post's docker-compose files with testcontainers' DockerComposeEnvironment (./driver-compose.ts) when
+ * the target is our image with the seed's v2 configs; everything else as above.
+ *
  * Ryuk is off (no registry here to pull it from): everything carries the suite's labels and is removed
  * at the end of the run, and a crashed run's leftovers are removed at the next start.
  */
@@ -11,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { StartedTestContainer } from "testcontainers";
+import type { GenericContainer, StartedTestContainer } from "testcontainers";
 import { waitUntil } from "../../lib/wait.js";
 import { CONSISTENTLY, request } from "./client.js";
 import { docker, removeLabelled, runLabels } from "./docker.js";
@@ -22,12 +26,38 @@ import { renderDiscovery, writeAtomically, XDS_DIR, xdsDir } from "./xds_files.j
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
+/**
+ * The image's HEALTHCHECK is off in the suite: its probes would be requests the tests do not make (an
+ * echo's `echo_requests_total` moving between two scrapes); the suite waits for readiness itself.
+ */
+const NO_HEALTHCHECK = { test: ["NONE"] } as unknown as Parameters<GenericContainer["withHealthCheck"]>[0]; // Docker's "off"; not in the type
+
 async function logsOf(id: string): Promise<string> {
   return docker(["logs", "--tail", "30", id], 10_000).catch((e) => String(e));
 }
 
-export async function containerDriver(reason: string, echoImage: string): Promise<Driver> {
+export interface ContainerDriverOptions {
+  /** Start `front` and `mesh` from the seed's compose files (default: ECHOMESH_COMPOSE=1). */
+  compose?: boolean;
+}
+
+export async function containerDriver(
+  reason: string,
+  echoImage: string,
+  options: ContainerDriverOptions = {},
+): Promise<Driver> {
   const { GenericContainer, Wait } = await import("testcontainers");
+  let compose = options.compose ?? process.env.ECHOMESH_COMPOSE === "1";
+  let composeNote = "";
+  if (compose) {
+    const { composeUnavailable } = await import("./driver-compose.js");
+    const why = await composeUnavailable();
+    if (why !== null) {
+      if (options.compose === true) throw new Error(`compose option: ${why}`);
+      compose = false;
+      composeNote = `; ECHOMESH_COMPOSE=1 but ${why}: no compose`;
+    } else composeNote = "; front and mesh from the seed's docker-compose files (ECHOMESH_COMPOSE)";
+  }
   const runId = randomBytes(4).toString("hex");
   /** Host directories bind-mounted as proxies' XDS_DIR (their LDS/CDS files). */
   const hostDir = mkdtempSync(join(tmpdir(), "echomesh-conformance-xds-"));
@@ -40,11 +70,25 @@ export async function containerDriver(reason: string, echoImage: string): Promis
 
   const driver: Driver = {
     name: "containers",
-    reason: reason + staleNote,
+    reason: reason + staleNote + composeNote,
     capabilities: { dynamicDns: true },
     async start(topology: Topology, target: Target): Promise<RunningTopology> {
       const image = target.image;
       if (!image) throw new Error(`target ${target.name} has no image`);
+      if (compose) {
+        const { composeUsable, startCompose } = await import("./driver-compose.js");
+        if (composeUsable(topology, target, echoImage)) {
+          const project = `echomesh-${runId}-${topology.id}-${randomBytes(2).toString("hex")}`;
+          return startCompose({
+            topology,
+            target,
+            image,
+            labels,
+            project,
+            workDir: join(hostDir, project),
+          });
+        }
+      }
       const network = `echomesh-${runId}-${topology.id}`;
       const labelArgs = Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
       await docker(["network", "create", ...labelArgs, network]);
@@ -64,6 +108,7 @@ export async function containerDriver(reason: string, echoImage: string): Promis
           .withNetworkAliases(...node.aliases)
           .withExposedPorts(ECHO_PORT, ...extra)
           .withLabels(labels)
+          .withHealthCheck(NO_HEALTHCHECK)
           .withWaitStrategy(Wait.forHttp("/", ECHO_PORT).forStatusCodeMatching(() => true))
           .withStartupTimeout(60_000)
           .start();
@@ -79,6 +124,7 @@ export async function containerDriver(reason: string, echoImage: string): Promis
           .withCommand(target.containerCommand(target.configPath, p.serviceCluster))
           .withCopyContentToContainer([{ content: config, target: target.configPath }])
           .withLabels(labels)
+          .withHealthCheck(NO_HEALTHCHECK)
           .withStartupTimeout(60_000);
         if (p.envoy?.files !== undefined) {
           const dir = xdsDir(hostDir, `${topology.id}-${p.name}`);
