@@ -25,7 +25,7 @@ describe("reload bench", () => {
       ["envoy-cds", "haproxy-sf"],
     ]);
     expect(() => parseReloadArgs(["--only", "nginx"])).toThrow("--only: no target nginx");
-    expect(() => parseReloadArgs(["--reloads", "0"])).toThrow("--reloads must be a whole number >= 1");
+    expect(() => parseReloadArgs(["--reloads", "0"])).toThrow("--reloads must be a positive integer (got 0)");
   });
 
   it("configs: a static cluster, or a CDS file in a watched directory, over the given echoes", () => {
