@@ -158,7 +158,9 @@ export function renderListenersJson(listeners: readonly ListenerStatus[]): strin
 export function renderConfigDump(bootstrap: Bootstrap): string {
   return JSON.stringify(
     { configs: [{ "@type": "echomesh.proxy.Bootstrap", bootstrap }] },
-    (_key, value: unknown) => {
+    (key, value: unknown) => {
+      // As Envoy's dump: a TLS certificate's private key and password are never shown.
+      if ((key === "privateKey" || key === "password") && typeof value === "string") return "[redacted]";
       if (value instanceof RegExp) return value.source;
       if (value instanceof Map) return Object.fromEntries(value);
       if (value instanceof Set) return [...value];

@@ -31,7 +31,7 @@ export function h2RequestFields(req: UpstreamRequest): string[] {
       out.push(name, req.authority);
     } else if (name === ":scheme" && (seen & 8) === 0) {
       seen |= 8;
-      out.push(name, "http");
+      out.push(name, req.scheme ?? "http");
     }
   }
   // A client's order that missed one (it cannot, on a valid request) still sends all four.
@@ -39,7 +39,7 @@ export function h2RequestFields(req: UpstreamRequest): string[] {
     if ((seen & 1) === 0) out.push(":method", req.method);
     if ((seen & 2) === 0) out.push(":path", req.path);
     if ((seen & 4) === 0) out.push(":authority", req.authority);
-    if ((seen & 8) === 0) out.push(":scheme", "http");
+    if ((seen & 8) === 0) out.push(":scheme", req.scheme ?? "http");
   }
   return addH2Fields(out, req.headers, false);
 }
@@ -59,7 +59,7 @@ export function h2ConnectFields(req: UpstreamRequest, protocol: string): string[
     ":authority",
     req.authority,
     ":scheme",
-    "http",
+    req.scheme ?? "http",
   ];
   return addH2Fields(out, req.headers, true);
 }

@@ -29,6 +29,11 @@ export interface UpstreamRequest {
    */
   pseudoOrder?: readonly string[] | null;
   /**
+   * HTTP/2 upstreams: `:scheme`, the downstream connection's (`https` when it was TLS), as Envoy
+   * keeps the downstream scheme whatever the upstream's transport; absent: `http`.
+   */
+  scheme?: "http" | "https";
+  /**
    * Downstream request trailers, forwarded after the body on HTTP/2 upstreams. Read when the body
    * stream has ended, so the router may assign it from the downstream `trailers` event / `end`.
    * HTTP/1.1 upstreams drop request trailers (Envoy's default `enable_trailers: false` drops them).

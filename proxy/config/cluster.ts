@@ -14,6 +14,7 @@ import { parseOutlierDetection } from "./outlier_detection.js";
 import { type ProtocolOptions, readHttp2Settings } from "./protocol_options.js";
 import type { Obj } from "./reader.js";
 import { CIRCUIT_BREAKER_THRESHOLDS, checkShape, UPSTREAM_CONNECTION_OPTIONS } from "./shape.js";
+import { clusterTls } from "./tls.js";
 import { clusterHosts, clusterProtocolFields } from "./v2.js";
 import { type EndpointInput, loadAssignment, typedProtocolOptions } from "./v3.js";
 
@@ -85,9 +86,8 @@ export function parseCluster(c: Obj): ClusterConfig | null {
   readUnapplied(c);
   const healthCheck = parseHealthChecks(c);
   const healthyPanicThreshold = parseCommonLbConfig(c);
+  const tls = clusterTls(c);
   c.unsupported(
-    "tls_context",
-    "transport_socket",
     "transport_socket_matches",
     "upstream_bind_config",
     "lb_subset_config",
@@ -107,7 +107,7 @@ export function parseCluster(c: Obj): ClusterConfig | null {
     "wait_for_warm_on_init",
   );
   c.done();
-  if (name === undefined || endpoints === null) return null;
+  if (name === undefined || endpoints === null || tls === null) return null;
   return {
     name,
     type,
@@ -127,6 +127,7 @@ export function parseCluster(c: Obj): ClusterConfig | null {
     ...(outlierDetection === undefined ? {} : { outlierDetection }),
     ...(healthCheck === undefined ? {} : { healthCheck }),
     ...(healthyPanicThreshold === 50 ? {} : { healthyPanicThreshold }),
+    ...(tls === undefined ? {} : { tls }),
   };
 }
 

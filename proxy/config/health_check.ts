@@ -77,8 +77,11 @@ function parseHealthCheck(hc: Obj): HealthCheckConfig | undefined {
   ]) {
     hc.ignoreBecause(key, "no health check event log");
   }
-  hc.ignoreBecause("tls_options", "health checks are sent in plain text, as every upstream connection");
-  hc.ignoreBecause("transport_socket_match_criteria", "no transport sockets");
+  hc.ignoreBecause("tls_options", "health checks offer the ALPN of their own protocol");
+  hc.ignoreBecause(
+    "transport_socket_match_criteria",
+    "no transport_socket_matches: checks use the cluster's transport socket",
+  );
   const checker = hc.oneOf(CHECKERS, true);
   if (checker === null) ok = false;
   let applied = true;

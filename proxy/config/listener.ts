@@ -2,8 +2,9 @@ import { parseAddress } from "./address.js";
 import type { ConnectionLimits } from "./connection_limits.js";
 import { resolveExtension } from "./extension.js";
 import { NETWORK_FILTERS, parseHcm } from "./hcm.js";
-import type { HttpConnectionManagerConfig, ListenerConfig } from "./model.js";
+import type { DownstreamTlsContext, HttpConnectionManagerConfig, ListenerConfig } from "./model.js";
 import type { Obj } from "./reader.js";
+import { filterChainTls } from "./tls.js";
 
 /**
  * A listener: an IP address and one filter chain holding one http_connection_manager; its connection
@@ -21,7 +22,8 @@ export function parseListener(l: Obj, index: number, limits: ConnectionLimits): 
   }
   for (const extra of chains.slice(1))
     extra.error(null, "unsupported: more than one filter chain per listener");
-  const hcm = chains[0] === undefined ? null : parseFilterChain(chains[0]);
+  const chain = chains[0] === undefined ? null : parseFilterChain(chains[0]);
+  const hcm = chain?.hcm ?? null;
   l.ignore("traffic_direction", "per_connection_buffer_limit_bytes", "metadata", "drain_type", "stat_prefix");
   l.unsupported(
     "listener_filters",
@@ -45,17 +47,22 @@ export function parseListener(l: Obj, index: number, limits: ConnectionLimits): 
     "deprecated_v1",
   );
   l.done();
-  if (address === null || hcm === null) return null;
+  if (address === null || hcm === null || chain?.tls === null) return null;
   return {
     name,
     address,
     hcm,
     connectionLimit: limits.perListener.get(name)?.limit ?? null,
     globalConnectionLimit: ignoreGlobal ? null : limits.global,
+    ...(chain?.tls === undefined ? {} : { tls: chain.tls }),
   };
 }
 
-function parseFilterChain(c: Obj): HttpConnectionManagerConfig | null {
+/** One filter chain: its connection manager and its TLS transport socket (null after an error, undefined = plain). */
+function parseFilterChain(c: Obj): {
+  hcm: HttpConnectionManagerConfig | null;
+  tls: DownstreamTlsContext | null | undefined;
+} {
   const filters = c.objList("filters");
   let hcm: HttpConnectionManagerConfig | null = null;
   let found = false;
@@ -72,14 +79,13 @@ function parseFilterChain(c: Obj): HttpConnectionManagerConfig | null {
   }
   if (!found && filters.length === 0) c.error("filters", "a filter chain needs an http_connection_manager");
   c.ignore("name", "metadata");
+  const tls = filterChainTls(c);
   c.unsupported(
     "filter_chain_match",
-    "tls_context",
-    "transport_socket",
     "use_proxy_proto",
     "transport_socket_connect_timeout",
     "on_demand_configuration",
   );
   c.done();
-  return hcm;
+  return { hcm, tls };
 }

@@ -95,6 +95,64 @@ export interface ListenerConfig {
    * it is accepted (`downstream_global_cx_overflow`). null: not counted (no such monitor, or opted out).
    */
   globalConnectionLimit: number | null;
+  /**
+   * The filter chain's TLS transport socket (`transport_socket` envoy.transport_sockets.tls, v2
+   * `tls_context`): connections are TLS, terminated by the listener. Absent: plain TCP.
+   */
+  tls?: DownstreamTlsContext;
+}
+
+export type TlsVersion = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+
+/** One `tls_certificates` entry, its DataSources read at load (PEM text). */
+export interface TlsCertificate {
+  certificateChain: string;
+  privateKey: string;
+  /** `password` of an encrypted key; null = none. */
+  password: string | null;
+}
+
+/** A SAN type of `match_typed_subject_alt_names`. */
+export type SanType = "dns" | "uri" | "ip" | "email";
+
+export interface SanMatcher {
+  /** null: any DNS, URI, email or IP SAN (`match_subject_alt_names`, v2 `verify_subject_alt_name`). */
+  type: SanType | null;
+  match: StringMatch;
+}
+
+/** `validation_context`: the peer's certificate must chain to `trustedCa` and match a SAN matcher (if any). */
+export interface CertificateValidation {
+  /** PEM; null: no CA given (then nothing is verified, as in Envoy). */
+  trustedCa: string | null;
+  /** Empty: any SAN. */
+  sanMatchers: SanMatcher[];
+}
+
+/** Envoy's `CommonTlsContext`. */
+export interface CommonTlsContext {
+  certificates: TlsCertificate[];
+  /** ALPN offered (client) or accepted (server), in preference order; empty = no ALPN. */
+  alpnProtocols: string[];
+  validation: CertificateValidation | null;
+  /** `tls_params` (Envoy 1.40's defaults: servers TLS 1.2-1.3, clients TLS 1.2). */
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+}
+
+/** Envoy's `DownstreamTlsContext`. */
+export interface DownstreamTlsContext extends CommonTlsContext {
+  /**
+   * A client without a certificate is refused. Its certificate is verified against the trusted CA
+   * if there is one; without one, any certificate is accepted (as Envoy does).
+   */
+  requireClientCertificate: boolean;
+}
+
+/** Envoy's `UpstreamTlsContext`. */
+export interface UpstreamTlsContext extends CommonTlsContext {
+  /** The SNI sent; null: none (Envoy sends none unless told). */
+  sni: string | null;
 }
 
 export type CodecType = "auto" | "http1" | "http2";
@@ -397,6 +455,8 @@ export interface ClusterConfig {
   healthCheck?: HealthCheckConfig;
   /** `common_lb_config.healthy_panic_threshold` (percent); absent = 50; 0 disables panic mode. */
   healthyPanicThreshold?: number;
+  /** The TLS transport socket (`transport_socket`, v2 `tls_context`); absent: plain TCP. */
+  tls?: UpstreamTlsContext;
 }
 
 /**

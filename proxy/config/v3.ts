@@ -171,7 +171,11 @@ export function pathSafeRegex(match: Obj): PathMatch | null {
 /** A `StringMatcher` at `key` (`exact`, `prefix`, `suffix`, `contains`, `safe_regex`, `ignore_case`). */
 export function stringMatcher(parent: Obj, key: string): StringMatch | null {
   const o = parent.obj(key);
-  if (o === null) return null;
+  return o === null ? null : stringMatcherOf(o);
+}
+
+/** A `StringMatcher` mapping (a list item, or the value of a field). */
+export function stringMatcherOf(o: Obj): StringMatch | null {
   const kind = o.oneOf(["exact", "prefix", "suffix", "contains", "safe_regex", "custom"], true);
   const ignoreCase = o.bool("ignore_case", false);
   o.unsupported("custom");

@@ -1,6 +1,7 @@
 import net from "node:net";
 import { EchomeshError } from "../../lib/errors.js";
 import type { Counter } from "../stats/store.js";
+import type { UpstreamTls } from "../tls/client.js";
 import type { ClusterStats, Host } from "../upstream/host.js";
 
 /** Opens a raw, not yet connected TCP socket to the host. Tests inject one that never connects. */
@@ -28,6 +29,8 @@ export interface ConnectContext {
   /** upstream_cx_http1_total or upstream_cx_http2_total. */
   protocolTotal: Counter;
   socketFactory: SocketFactory;
+  /** The cluster's TLS transport socket for this protocol; null: plain TCP. */
+  tls: UpstreamTls | null;
 }
 
 /**
@@ -52,6 +55,9 @@ export interface CxState {
  * do: `upstream_cx_destroy`, `_remote` (the upstream ended or reset it first, or refused the connect)
  * or `_local` (we ended or closed it first, a connect timeout included), and with `cx.activeRq` then
  * `upstream_cx_destroy_with_active_rq` and its `_remote_`/`_local_` form. `cb` is called exactly once.
+ * A TLS cluster's connection is connected once its handshake succeeded (within the same
+ * `connect_timeout`, as Envoy's pool waits for its transport socket's Connected event): `cb` gets
+ * the TLS socket, and a failed handshake is a connect failure.
  */
 export function connectTcp(
   ctx: ConnectContext,
@@ -68,15 +74,17 @@ export function connectTcp(
   let settled = false;
   // Dropped once called: the socket's listeners outlive the connect, its owner's closures need not.
   let callback: typeof cb | null = cb;
-  const settle = (err: ConnectFailure | null): void => {
+  const settle = (err: ConnectFailure | null, connected: net.Socket = socket): void => {
     const done = callback;
     callback = null;
-    done?.(err, socket);
+    done?.(err, connected);
   };
   /** The upstream ended or reset the connection before we ended or destroyed it: a remote close. */
   let remote = false;
+  /** What the owner writes to: the TCP socket, or the TLS socket over it. */
+  let outer: net.Socket = socket;
   const onRemote = (): void => {
-    if (!socket.writableEnded && !cx.closing) remote = true;
+    if (!outer.writableEnded && !cx.closing) remote = true;
   };
   // Decided one loop turn later: after an event-loop stall longer than the timeout, timers run before
   // the poll phase delivers a connect the kernel completed meanwhile; that connect must win.
@@ -99,6 +107,7 @@ export function connectTcp(
     host.stats.cx_connect_fail++;
     if (err.timedOut) stats.upstream_cx_connect_timeout.value++;
     socket.removeListener("connect", onConnect);
+    if (outer !== socket) outer.destroy();
     socket.destroy();
     settle(err);
   }
@@ -107,6 +116,23 @@ export function connectTcp(
   }
   function onConnect(): void {
     if (settled) return;
+    if (ctx.tls !== null) {
+      // Connected once the handshake is done (a plain connection allocates none of this).
+      outer = ctx.tls.handshake(socket, (failure, secure) => {
+        if (settled) return;
+        if (failure !== null) {
+          fail(new ConnectFailure(failure, false));
+          return;
+        }
+        settled = true;
+        stopTimer();
+        socket.removeListener("error", onError);
+        settle(null, secure);
+      });
+      outer.on("end", onRemote);
+      outer.on("error", onRemote);
+      return;
+    }
     settled = true;
     stopTimer();
     socket.removeListener("error", onError);

@@ -23,7 +23,7 @@ import {
   type PoolAccounted,
   type PoolState,
 } from "./host_stats.js";
-import type { PoolOptions } from "./options.js";
+import { type PoolOptions, upstreamTls } from "./options.js";
 import { openH1Tunnel } from "./tunnel.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
@@ -88,6 +88,7 @@ export class Http1Pool implements ConnPool {
       connectTimeoutMs: cluster.connectTimeoutMs,
       protocolTotal: stats.upstream_cx_http1_total,
       socketFactory: options.socketFactory,
+      tls: upstreamTls(cluster, "http1", stats),
     };
   }
 

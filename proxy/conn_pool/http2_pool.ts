@@ -16,7 +16,7 @@ import { H2Request } from "./h2_request.js";
 import { Session, type Waiter } from "./h2_session.js";
 import { extendedConnect } from "./h2_tunnel.js";
 import { countFailureBeforeHead } from "./host_stats.js";
-import type { PoolOptions } from "./options.js";
+import { type PoolOptions, upstreamTls } from "./options.js";
 import { openH1Tunnel } from "./tunnel.js";
 
 /**
@@ -60,8 +60,14 @@ export class Http2Pool implements ConnPool {
       connectTimeoutMs: cluster.connectTimeoutMs,
       protocolTotal: stats.upstream_cx_http2_total,
       socketFactory: options.socketFactory,
+      tls: upstreamTls(cluster, "http2", stats),
     };
-    this.tunnelCtx = { ...this.connectCtx, protocolTotal: stats.upstream_cx_http1_total };
+    // The HTTP/1.1 upgrade connection of a v2 `use_websocket` route offers HTTP/1.1 over TLS.
+    this.tunnelCtx = {
+      ...this.connectCtx,
+      protocolTotal: stats.upstream_cx_http1_total,
+      tls: upstreamTls(cluster, "http1", stats),
+    };
     this.maxStreamsCap =
       cluster.http2MaxConcurrentStreams > 0 ? cluster.http2MaxConcurrentStreams : 2147483647;
     this.idleMs = cluster.upstreamIdleTimeoutMs;

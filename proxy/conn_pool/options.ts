@@ -1,3 +1,6 @@
+import type { ClusterConfig, UpstreamProtocol } from "../config/model.js";
+import { createUpstreamTls, type UpstreamTls } from "../tls/client.js";
+import type { ClusterStats } from "../upstream/host.js";
 import { defaultSocketFactory, type SocketFactory } from "./connector.js";
 
 /** Knobs that are not in the config model; tests use them to inject sockets. */
@@ -8,4 +11,14 @@ export interface PoolOptions {
 
 export function poolOptions(overrides?: Partial<PoolOptions>): PoolOptions {
   return { socketFactory: overrides?.socketFactory ?? defaultSocketFactory };
+}
+
+/** The cluster's TLS transport socket for connections of `protocol` (its ALPN); null for a plain cluster. */
+export function upstreamTls(
+  cluster: ClusterConfig,
+  protocol: UpstreamProtocol,
+  stats: ClusterStats,
+): UpstreamTls | null {
+  if (cluster.tls === undefined || stats.ssl === null) return null;
+  return createUpstreamTls(cluster.tls, protocol, stats.ssl);
 }

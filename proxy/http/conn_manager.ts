@@ -148,7 +148,12 @@ export class ConnectionManager implements ConnectionHandler {
     const stats = this.ctx.stats;
     stats.downstream_cx_total.value++;
     stats.downstream_cx_active.value++;
-    this.watchClose(socket);
+    const tls = isTls(socket);
+    if (tls) {
+      stats.downstream_cx_ssl_total.value++;
+      stats.downstream_cx_ssl_active.value++;
+    }
+    this.watchClose(socket, tls);
   }
 
   /** The codec takes the connection (`downstream_cx_http1_*` / `_http2_*`). */
@@ -170,13 +175,14 @@ export class ConnectionManager implements ConnectionHandler {
     }
   }
 
-  private watchClose(socket: Socket): void {
+  private watchClose(socket: Socket, tls: boolean): void {
     const connection: DownstreamConnection = {
       remote: false,
       activeStreams: 0,
       delayedCloseMs: this.hcm.delayedCloseTimeoutMs,
       stats: this.ctx.stats,
       codec: null,
+      tls,
     };
     (socket as WatchedSocket)[CONNECTION] = connection;
     // Module-level listeners that find the connection on the socket: none allocated per connection.
@@ -354,7 +360,12 @@ export class ConnectionManager implements ConnectionHandler {
     }
     stream.authority = authority ?? "";
     stream.headers = downstreamHeaders(head.rawHeaders, upgrade);
-    stream.internal = mutateRequestHeaders(stream.headers, this.peer(socket), this.headerConfig);
+    stream.internal = mutateRequestHeaders(
+      stream.headers,
+      this.peer(socket),
+      this.headerConfig,
+      isTls(socket),
+    );
     if (stream.internal) stream.responseRequestId = forcedTraceId(stream.headers);
     if (stream.authority === "") {
       this.missingHost(stream);
@@ -410,7 +421,12 @@ export class ConnectionManager implements ConnectionHandler {
     }
     stream.pseudoOrder = this.pseudoOrders.of(fields);
     stream.headers = joinCookies(downstreamHeaders(fields));
-    stream.internal = mutateRequestHeaders(stream.headers, this.peer(socket), this.headerConfig);
+    stream.internal = mutateRequestHeaders(
+      stream.headers,
+      this.peer(socket),
+      this.headerConfig,
+      isTls(socket),
+    );
     if (stream.internal) stream.responseRequestId = forcedTraceId(stream.headers);
     if (protocol !== null) stream.upgrade = protocol.toLowerCase();
     else if (!endStream && method !== "CONNECT") stream.openBody();
@@ -520,6 +536,7 @@ function onWatchedClose(this: Socket & WatchedSocket): void {
   stats.downstream_cx_destroy.value++;
   if (connection.codec === "http1") stats.downstream_cx_http1_active.value--;
   else if (connection.codec === "http2") stats.downstream_cx_http2_active.value--;
+  if (connection.tls) stats.downstream_cx_ssl_active.value--;
   const active = connection.activeStreams > 0;
   if (connection.remote) {
     stats.downstream_cx_destroy_remote.value++;
@@ -577,4 +594,9 @@ function shortestStreamTimeout(hcm: HttpConnectionManagerConfig): number {
   for (const vh of hcm.routeConfig.virtualHosts)
     for (const r of vh.routes) if (r.action.kind === "forward") consider(r.action.idleTimeoutMs);
   return min;
+}
+
+/** A connection the listener's TLS transport socket terminated (a `TLSSocket`: `encrypted` is true). */
+function isTls(socket: Socket): boolean {
+  return (socket as Socket & { encrypted?: boolean }).encrypted === true;
 }

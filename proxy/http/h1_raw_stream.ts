@@ -30,10 +30,6 @@ export class H1RawStream extends DownstreamStream {
     socket.on("close", () => this.closed());
   }
 
-  protected get scheme(): string {
-    return "http";
-  }
-
   onceDrain(cb: () => void): void {
     this.socket.once("drain", cb);
   }

@@ -114,10 +114,6 @@ export class H1Stream extends DownstreamStream implements H1ActiveStream {
     conn.begin(this);
   }
 
-  protected get scheme(): string {
-    return "http";
-  }
-
   onceDrain(cb: () => void): void {
     this.conn.socket.once("drain", cb);
   }

@@ -162,10 +162,6 @@ export class H2Stream extends DownstreamStream {
     return this.stream.remoteEnded;
   }
 
-  protected get scheme(): string {
-    return "http";
-  }
-
   onceDrain(cb: () => void): void {
     if (this.stream.closed) {
       process.nextTick(cb);

@@ -58,10 +58,16 @@ const EDGE_ONLY: ReadonlySet<string> = new Set([
 
 /**
  * Mutate `headers` (no pseudo, host or hop-by-hop headers) in place for a request from `peer` (an IP
- * address, IPv4-mapped IPv6 already unmapped; "" without `use_remote_address`). Returns whether the
- * request is internal (it then carries `x-envoy-internal: true`).
+ * address, IPv4-mapped IPv6 already unmapped; "" without `use_remote_address`) on a TLS connection
+ * (`tls`: x-forwarded-proto `https`) or not. Returns whether the request is internal (it then
+ * carries `x-envoy-internal: true`).
  */
-export function mutateRequestHeaders(headers: RawHeaders, peer: string, cfg: RequestHeaderConfig): boolean {
+export function mutateRequestHeaders(
+  headers: RawHeaders,
+  peer: string,
+  cfg: RequestHeaderConfig,
+  tls = false,
+): boolean {
   let xff = -1;
   let envoy = false;
   for (let i = 0; i < headers.length; i += 2) {
@@ -109,8 +115,10 @@ export function mutateRequestHeaders(headers: RawHeaders, peer: string, cfg: Req
     if (xff < 0) headers.push("x-forwarded-for", appended);
     else headers[xff + 1] = `${headers[xff + 1]},${appended}`;
   }
-  if (xfp < 0) headers.push("x-forwarded-proto", "http");
-  else if (cfg.useRemoteAddress && cfg.xffNumTrustedHops === 0) headers[xfp + 1] = "http";
+  // Envoy: the connection's scheme, unless a trusted hop (not at the edge, or within the trusted hops) set one.
+  const scheme = tls ? "https" : "http";
+  if (xfp < 0) headers.push("x-forwarded-proto", scheme);
+  else if (cfg.useRemoteAddress && cfg.xffNumTrustedHops === 0) headers[xfp + 1] = scheme;
   if (internal) headers.push("x-envoy-internal", "true");
   else if (edge) {
     if (external < 0) headers.push("x-envoy-external-address", peer);

@@ -13,6 +13,8 @@ export const HTTP_CONN_MAN_STATS = declareScope({
     downstream_cx_http1_total: counter("HTTP/1.1 connections"),
     downstream_cx_http2_total: counter("HTTP/2 connections"),
     downstream_cx_http1_active: gauge("HTTP/1.1 connections open"),
+    downstream_cx_ssl_total: counter("TLS connections (that completed their handshake)"),
+    downstream_cx_ssl_active: gauge("TLS connections open"),
     downstream_cx_http2_active: gauge("HTTP/2 connections open"),
     downstream_cx_destroy: counter("Connections closed"),
     downstream_cx_destroy_local: counter("Connections closed by the proxy"),

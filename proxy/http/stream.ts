@@ -28,6 +28,8 @@ export interface DownstreamConnection {
   readonly stats: HcmStats;
   /** The codec that took it (null while the listener sniffs). */
   codec: "http1" | "http2" | null;
+  /** A TLS connection (`downstream_cx_ssl_active`). */
+  tls: boolean;
 }
 
 /** The socket property that holds its DownstreamConnection (the accepted socket of either codec). */
@@ -105,6 +107,8 @@ export abstract class DownstreamStream implements TimedStream {
   private rxResetCounted = false;
   /** The connection this stream came on; null when it is not watched (unit tests). */
   private connection: DownstreamConnection | null = null;
+  /** Came over a TLS connection: its scheme is `https` (`:scheme` upstream, the access log). */
+  secure = false;
   /** Set by the producer of the response (the router): called once if the downstream goes away first. */
   onAbort: (() => void) | null = null;
   /** The whole request (body included) has arrived. */
@@ -169,6 +173,7 @@ export abstract class DownstreamStream implements TimedStream {
     const connection = socket?.[CONNECTION];
     if (connection === undefined) return;
     this.connection = connection;
+    this.secure = connection.tls;
     connection.activeStreams++;
   }
 
@@ -398,7 +403,10 @@ export abstract class DownstreamStream implements TimedStream {
     if (log !== null) log(this.entry());
   }
 
-  protected abstract get scheme(): string;
+  /** `https` on a TLS connection, else `http`. */
+  get scheme(): "http" | "https" {
+    return this.secure ? "https" : "http";
+  }
 
   private entry(): AccessLogEntry {
     return {

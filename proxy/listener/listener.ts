@@ -8,13 +8,16 @@
  * handler that accepted it, the old one's connections drain (proxy/server/reload.ts).
  */
 import net, { type AddressInfo, type Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { ignoreAcceptError, ignoreErrorHandledOnClose } from "../../lib/errors.js";
 import { sniff } from "../../lib/h2c_sniff.js";
 import type { ConnectionHandler } from "../api/connection_handler.js";
-import type { ListenerConfig } from "../config/model.js";
+import type { DownstreamTlsContext, ListenerConfig } from "../config/model.js";
 import type { StatsStore } from "../stats/store.js";
+import { createDownstreamTls, type DownstreamTls } from "../tls/server.js";
+import { listenerSslStats, type SslStats } from "../tls/stats.js";
 import { globalConnections } from "./limits.js";
-import { createListenerStats } from "./stats.js";
+import { createListenerStats, listenerStatName } from "./stats.js";
 
 export interface Listener {
   readonly name: string;
@@ -35,7 +38,7 @@ export interface Listener {
    * chain's connections finish their requests with `connection: close` / GOAWAY (drainClose) and
    * whatever is left after `drainMs` is closed, as Envoy drains a replaced filter chain.
    */
-  replaceHandler(next: ConnectionHandler, drainMs: number): void;
+  replaceHandler(next: ConnectionHandler, drainMs: number, tls?: DownstreamTlsContext): void;
   /** `/healthcheck/fail` (true) and `/healthcheck/ok` (false): see ConnectionHandler.drainClose. */
   drainClose(on: boolean): void;
   /** Stop accepting; open connections carry on (Envoy's `/drain_listeners` stopping a listener). */
@@ -45,8 +48,28 @@ export interface Listener {
 /** The connections of one filter chain (a reload retires the old one's while they finish). */
 interface Generation {
   handler: ConnectionHandler;
+  /** The chain's TLS transport socket; null: plain TCP. */
+  tls: DownstreamTls | null;
   sockets: Set<Socket>;
   timer: NodeJS.Timeout | null;
+}
+
+/**
+ * A connection whose protocol is known or sniffed goes to its connection manager: a TLS connection
+ * whose ALPN chose `h2` or `http/1.1` goes to that codec (Envoy's AUTO codec reads ALPN first),
+ * any other with `codec_type: auto` is sniffed for the h2c preface.
+ */
+function start(handler: ConnectionHandler, socket: Socket, alpn: string | false | null): void {
+  handler.accept(socket);
+  const codec = handler.codecType;
+  if (codec !== "auto") handler.dispatch(socket, codec);
+  else if (alpn === "h2") handler.dispatch(socket, "http2");
+  else if (alpn === "http/1.1") handler.dispatch(socket, "http1");
+  else
+    sniff(socket, handler.sniffTimeoutMs, (protocol, peeked) => {
+      socket.unshift(peeked);
+      handler.dispatch(socket, protocol);
+    });
 }
 
 export function createListener(
@@ -54,7 +77,19 @@ export function createListener(
   initialHandler: ConnectionHandler,
   store: StatsStore,
 ): Listener {
-  let current: Generation = { handler: initialHandler, sockets: new Set(), timer: null };
+  // Created with the first TLS filter chain: a plain listener has no `ssl.*` stats, as in Envoy.
+  let ssl: SslStats | null = null;
+  const generation = (handler: ConnectionHandler, tls: DownstreamTlsContext | undefined): Generation => {
+    const gen: Generation = { handler, tls: null, sockets: new Set(), timer: null };
+    if (tls !== undefined) {
+      ssl ??= listenerSslStats(store, listenerStatName(config.address));
+      gen.tls = createDownstreamTls(tls, ssl, (secure: TLSSocket) =>
+        start(gen.handler, secure, secure.alpnProtocol),
+      );
+    }
+    return gen;
+  };
+  let current: Generation = generation(initialHandler, config.tls);
   const retired = new Set<Generation>();
   let drainCloseOn = false;
   const retire = (gen: Generation): void => {
@@ -103,14 +138,8 @@ export function createListener(
       listenerStats.downstream_cx_destroy.value++;
       if (drained !== null && sockets.size === 0) drained();
     });
-    handler.accept(socket);
-    const codec = handler.codecType;
-    if (codec === "auto")
-      sniff(socket, handler.sniffTimeoutMs, (protocol, peeked) => {
-        socket.unshift(peeked);
-        handler.dispatch(socket, protocol);
-      });
-    else handler.dispatch(socket, codec);
+    if (gen.tls !== null) gen.tls.handshake(socket);
+    else start(handler, socket, null);
   });
   server.on("error", ignoreAcceptError);
 
@@ -134,9 +163,9 @@ export function createListener(
     get handler() {
       return current.handler;
     },
-    replaceHandler: (next: ConnectionHandler, drainMs: number) => {
+    replaceHandler: (next: ConnectionHandler, drainMs: number, tls?: DownstreamTlsContext) => {
       const old = current;
-      current = { handler: next, sockets: new Set(), timer: null };
+      current = generation(next, tls);
       if (drainCloseOn) next.drainClose?.(true);
       if (old.sockets.size === 0) {
         old.handler.close();

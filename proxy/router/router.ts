@@ -162,7 +162,7 @@ export function lookup(stream: DownstreamStream, name: string): string | undefin
       case ":authority":
         return stream.authority;
       case ":scheme":
-        return "http";
+        return stream.scheme;
       default:
         return undefined;
     }

@@ -35,7 +35,15 @@ export function buildUpstreamRequest(
     headers.push("x-envoy-original-host", authority);
     authority = action.hostRewriteLiteral;
   }
-  return { method: stream.method, path, authority, headers, body: null, pseudoOrder: stream.pseudoOrder };
+  return {
+    method: stream.method,
+    path,
+    authority,
+    headers,
+    body: null,
+    pseudoOrder: stream.pseudoOrder,
+    scheme: stream.scheme,
+  };
 }
 
 /**

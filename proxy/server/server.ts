@@ -14,7 +14,7 @@ import { AdminServer, type AdminSource, type ServerInfoOptions } from "../admin/
 import { type ClusterStatus, clusterStatuses, type ListenerStatus } from "../admin/status.js";
 import type { ConnectionHandler } from "../api/connection_handler.js";
 import { ProxyConfigError } from "../config/errors.js";
-import type { Bootstrap, ConfigVersion, ListenerConfig } from "../config/model.js";
+import type { Bootstrap, ConfigVersion, DownstreamTlsContext, ListenerConfig } from "../config/model.js";
 import { StatsStore } from "../stats/store.js";
 import {
   ClusterManagerImpl,
@@ -43,7 +43,7 @@ export interface ProxyListener {
   /** The filter chain (proxy/listener/ has it; fakes in tests may not). */
   readonly handler?: ConnectionHandler;
   /** A reload changed the chain, not the address: see proxy/listener/listener.ts. */
-  replaceHandler?(next: ConnectionHandler, drainMs: number): void;
+  replaceHandler?(next: ConnectionHandler, drainMs: number, tls?: DownstreamTlsContext): void;
   /** `/healthcheck/fail` and `/healthcheck/ok` (Envoy's drain manager `drainClose()`). */
   drainClose?(on: boolean): void;
   /** Stop accepting, open connections carry on (`/drain_listeners`). */
@@ -284,7 +284,7 @@ export class ProxyServer {
         (oldConfig.address.port === config.address.port ||
           (oldConfig.address.port === 0 && boundPort === config.address.port));
       if (old !== undefined && sameAddress && old.replaceHandler && fresh.handler) {
-        old.replaceHandler(fresh.handler, drainMs);
+        old.replaceHandler(fresh.handler, drainMs, config.tls);
         serving.push(old);
         summary.listeners.modified.push(config.name);
         summary.listeners.inPlace.push(config.name);

@@ -8,6 +8,7 @@ import { HTTP2_CODEC_STATS } from "../http/h2_codec_stats.js";
 import { HTTP_CONN_MAN_STATS, ROUTER_STATS } from "../http/stats.js";
 import { GLOBAL_CONNECTIONS_STATS, LISTENER_HTTP_STATS, LISTENER_STATS } from "../listener/stats.js";
 import { CDS_STATS, LDS_STATS, LISTENER_MANAGER_STATS, SERVER_STATS } from "../server/stats.js";
+import { CLUSTER_SSL_STATS, LISTENER_SSL_STATS } from "../tls/stats.js";
 import {
   CLUSTER_MANAGER_STATS,
   CLUSTER_STATS,
@@ -20,11 +21,13 @@ import type { ScopeDecl } from "./declare.js";
 /** In the README's order. */
 export const STAT_SCOPES: readonly ScopeDecl[] = [
   LISTENER_STATS,
+  LISTENER_SSL_STATS,
   HTTP_CONN_MAN_STATS,
   LISTENER_HTTP_STATS,
   ROUTER_STATS,
   HTTP2_CODEC_STATS,
   CLUSTER_STATS,
+  CLUSTER_SSL_STATS,
   OUTLIER_DETECTION_STATS,
   HEALTH_CHECK_STATS,
   REMAINING_STATS,

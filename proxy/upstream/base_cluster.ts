@@ -2,6 +2,7 @@ import type { ConnPool } from "../api/upstream.js";
 import { circuitBreakersOf } from "../config/cluster.js";
 import type { ClusterConfig } from "../config/model.js";
 import { createLoadBalancer, type LoadBalancer, type RandomSource } from "../load_balancer/index.js";
+import { createUpstreamTls } from "../tls/client.js";
 import type { Cluster } from "./cluster.js";
 import type { HealthCheckStats, OutlierDetectionStats, RemainingStats } from "./cluster_stats.js";
 import { HealthChecker } from "./health_checker.js";
@@ -95,6 +96,10 @@ export abstract class BaseCluster implements Cluster {
             hadTraffic: () => this.stats.upstream_cx_total.value > 0,
             onHostChange: (host) => this.hostHealthChanged(host),
             onHealthyCheck: (host) => this.outlierDetector?.successfulActiveHealthCheck(host),
+            tls:
+              config.tls === undefined || deps.stats.ssl === null
+                ? null
+                : createUpstreamTls(config.tls, hc.http?.http2 ? "http2" : "http1", deps.stats.ssl),
           });
   }
 

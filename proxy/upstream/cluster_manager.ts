@@ -61,7 +61,7 @@ export class ClusterManagerImpl implements ClusterManager {
     const random = opts.random ?? Math.random;
     for (const config of configs) {
       const deps: ClusterDeps = {
-        stats: createClusterStats(opts.stats, config.name),
+        stats: createClusterStats(opts.stats, config.name, config.tls !== undefined),
         createPool: opts.createPool,
         random,
         outlierStats:

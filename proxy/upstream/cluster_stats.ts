@@ -1,5 +1,6 @@
 import { counter, declareScope, gauge, resolveScope, type StatsOf } from "../stats/declare.js";
 import type { Counter, StatsStore } from "../stats/store.js";
+import { clusterSslStats, type SslStats } from "../tls/stats.js";
 
 /** A cluster's stats (Envoy's `ALL_CLUSTER_STATS`), under `cluster.<name>.`. */
 export const CLUSTER_STATS = declareScope({
@@ -236,6 +237,8 @@ export type ClusterStats = StatsOf<typeof CLUSTER_STATS.stats> & {
   countResponse(status: number, internal: boolean): void;
   /** A response the router retried: `retry.upstream_rq_<code>`, `_<N>xx`, `_completed` only. */
   countRetriedResponse(status: number): void;
+  /** `cluster.<name>.ssl.*`: a cluster with a TLS transport socket; null for a plain one. */
+  ssl: SslStats | null;
 };
 
 export type ClusterManagerStats = StatsOf<typeof CLUSTER_MANAGER_STATS.stats>;
@@ -293,7 +296,7 @@ class ResponseCodeCounters {
 }
 
 /** The stats of cluster `name` under Envoy's names (`cluster.<name>.upstream_rq_total`, ...). */
-export function createClusterStats(store: StatsStore, name: string): ClusterStats {
+export function createClusterStats(store: StatsStore, name: string, tls = false): ClusterStats {
   const scope = resolveScope(store, CLUSTER_STATS, name);
   const resolve: PatternCounter = (pattern, ...values) => scope.patternCounter(pattern, ...values);
   const all = new ResponseCodeCounters(resolve, null, scope.stats.upstream_rq_completed);
@@ -302,6 +305,7 @@ export function createClusterStats(store: StatsStore, name: string): ClusterStat
   const retry = new ResponseCodeCounters(resolve, "retry");
   return {
     ...scope.stats,
+    ssl: tls ? clusterSslStats(store, name) : null,
     countResponse(status: number, isInternal: boolean): void {
       all.count(status);
       (isInternal ? internal : external).count(status);

@@ -26,6 +26,7 @@ import { Http2Connection } from "../../lib/http2/connection.js";
 import type { Fields, Http2Stream } from "../../lib/http2/stream.js";
 import type { HealthCheckConfig } from "../config/model.js";
 import type { RandomSource } from "../load_balancer/index.js";
+import type { UpstreamTls } from "../tls/client.js";
 import type { HealthCheckStats } from "./cluster_stats.js";
 import { HealthFlag, type Host } from "./host.js";
 
@@ -42,6 +43,8 @@ export interface HealthCheckerDeps {
   onHostChange: (host: Host) => void;
   /** A check completed with the host healthy (the outlier detector may un-eject it). */
   onHealthyCheck?: (host: Host) => void;
+  /** The cluster's TLS transport socket (checks go over TLS as the cluster's requests do); absent: plain. */
+  tls?: UpstreamTls | null;
 }
 
 /** What a check's result did to the host (Envoy's `HealthTransition`). */
@@ -378,14 +381,18 @@ class Session implements H1Handler {
     this.probe = probe;
   }
 
-  /** A TCP connection to the host within `connect_timeout`; `cb` called once. */
+  /**
+   * A TCP connection to the host within `connect_timeout` (with the cluster's TLS handshake, if it
+   * has a transport socket); `cb` called once.
+   */
   private connect(cb: (err: Error | null, socket: net.Socket | null) => void): net.Socket {
     const socket = net.connect({ host: this.host.address, port: this.host.port, noDelay: true });
+    const tls = this.parent.deps.tls ?? null;
     let done = false;
     const timer = setTimeout(() => finish(new Error("connect timeout")), this.parent.deps.connectTimeoutMs);
     timer.unref();
     const onError = (err: Error): void => finish(err);
-    const finish = (err: Error | null): void => {
+    const finish = (err: Error | null, connected: net.Socket = socket): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -397,10 +404,16 @@ class Session implements H1Handler {
       } else {
         // The connection's owner (H1Client, or the TCP check that closes it) handles its errors now.
         socket.removeListener("error", onError);
-        cb(null, socket);
+        cb(null, connected);
       }
     };
-    const onConnect = (): void => finish(null);
+    const onConnect = (): void => {
+      if (tls === null) finish(null);
+      else
+        tls.handshake(socket, (failure, secure) =>
+          failure === null ? finish(null, secure) : finish(new Error(failure)),
+        );
+    };
     socket.on("connect", onConnect);
     socket.on("error", onError);
     // Destroyed while connecting (the check timed out, the host left): the timer goes with it.

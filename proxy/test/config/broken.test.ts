@@ -27,7 +27,10 @@ const CORPUS: Record<string, string[]> = {
   "no-hcm.yaml": [
     'static_resources.listeners[0].filter_chains[0].filters[0].name: unsupported network filter "envoy.tcp_proxy"',
   ],
-  "tls-context.yaml": ["static_resources.clusters[0].tls_context: unsupported field"],
+  "tls-context.yaml": [
+    'static_resources.clusters[0].tls_context.common_tls_context.tls_certificates[0].certificate_chain.filename: cannot read "/nonexistent/client.pem": ENOENT',
+    'static_resources.clusters[0].tls_context.common_tls_context.tls_certificates[0].private_key.filename: cannot read "/nonexistent/client.key": ENOENT',
+  ],
   "other-http-filter.yaml": [`${HCM}.http_filters[0].name: unsupported HTTP filter "envoy.cors"`],
   "bad-duration.yaml": [
     'static_resources.clusters[0].connect_timeout: invalid duration "250ms" (durations are seconds with an "s" suffix: "0.25s")',

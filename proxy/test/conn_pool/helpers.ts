@@ -41,7 +41,12 @@ export function usePools(): Pools {
       const config = clusterConfig(overrides);
       const host = new Host("127.0.0.1", port, 1, "127.0.0.1");
       const store = new StatsStore();
-      const pool = createConnPool(host, config, createClusterStats(store, config.name), options);
+      const pool = createConnPool(
+        host,
+        config,
+        createClusterStats(store, config.name, config.tls !== undefined),
+        options,
+      );
       defer(() => pool.destroy());
       return {
         pool,

@@ -19,6 +19,7 @@ import { counter, declareScope, fillName, gauge, resolveScope } from "../../stat
 import { renderPrometheus } from "../../stats/prometheus.js";
 import { renderStatsText, selectStats } from "../../stats/render.js";
 import { StatsStore } from "../../stats/store.js";
+import { CLUSTER_SSL_STATS, LISTENER_SSL_STATS } from "../../tls/stats.js";
 import {
   HEALTH_CHECK_STATS,
   OUTLIER_DETECTION_STATS,
@@ -60,6 +61,8 @@ describe("declared stats in the admin's output", () => {
       if (scope === HOST_STATS || scope === GLOBAL_CONNECTIONS_STATS || scope === OUTLIER_DETECTION_STATS)
         continue;
       if (scope === HEALTH_CHECK_STATS || scope === REMAINING_STATS) continue;
+      // Only a TLS listener or cluster has `ssl.*` stats (the seed has none), as in Envoy.
+      if (scope === LISTENER_SSL_STATS || scope === CLUSTER_SSL_STATS) continue;
       // CDS's and LDS's exist with their file in dynamic_resources (proxy/test/reload/).
       if (scope === CDS_STATS || scope === LDS_STATS) continue;
       const prefix = fillName(scope.prefix, ...(PREFIX_VALUES[scope.prefix] ?? []));
