@@ -7,6 +7,7 @@
  * pushes back on every stream instead of growing our memory.
  */
 import type { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import { ignoreErrorHandledOnClose } from "../errors.js";
 import { FrameReader, type FrameSink } from "./frame_reader.js";
 import {
@@ -181,13 +182,15 @@ export class Http2Connection implements FrameSink {
    * Closes now, without a GOAWAY and without flushing (Envoy's `Abort`, for a peer we refuse to serve
    * any more): reading stops at the current frame, every open stream is reset (onReset, onClose), and
    * the socket is reset (a peer that does not read would otherwise hold it until our writes drain).
+   * A TLS socket has no TCP handle to reset (Node throws ERR_INVALID_HANDLE_TYPE): it is destroyed.
    */
   abort(): void {
     if (this.closed) return;
     this.failed = true;
     this.reader.stopped = true;
     for (const stream of [...this.streams.values()]) this.closeStream(stream, ErrorCode.CANCEL);
-    this.socket.resetAndDestroy();
+    if (this.socket instanceof TLSSocket) this.socket.destroy();
+    else this.socket.resetAndDestroy();
   }
 
   // --- Reading ---

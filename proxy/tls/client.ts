@@ -10,7 +10,6 @@
 import type { Socket } from "node:net";
 import { connect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import type { UpstreamProtocol, UpstreamTlsContext } from "../config/model.js";
-import { resetTlsSocket } from "./server.js";
 import type { SslStats } from "./stats.js";
 import { matchSubjectAltNames } from "./verify.js";
 
@@ -94,8 +93,6 @@ export function createUpstreamTls(
           // Its own listener stays: a TLS socket may emit once more while it is torn down.
           secure.on("error", onError);
           secure.destroy();
-        } else {
-          secure.resetAndDestroy = resetTlsSocket;
         }
         cb(failure, secure);
       };

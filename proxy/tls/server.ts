@@ -24,14 +24,6 @@ export interface DownstreamTls {
 }
 
 /**
- * `resetAndDestroy` of a TLS socket: Node's throws (ERR_INVALID_HANDLE_TYPE: only a TCP handle can
- * be reset), and lib/http2 aborts a connection with it; a TLS socket is destroyed instead.
- */
-export function resetTlsSocket(this: TLSSocket): TLSSocket {
-  return this.destroy();
-}
-
-/**
  * One listener filter chain's TLS: `onSecure` receives each connection that completed the handshake
  * and passed verification (its `alpnProtocol` set when ALPN chose one).
  */
@@ -81,7 +73,6 @@ export function createDownstreamTls(
       }
     }
     stats.countHandshake(socket, hasCert);
-    socket.resetAndDestroy = resetTlsSocket;
     onSecure(socket);
   });
   // A handshake that failed (not TLS, no shared version or ALPN protocol, a reset, the 120 s
