@@ -134,6 +134,7 @@ async function measure(s: RunSettings, scenario: Scenario, target: RunningTarget
       warmupS: s.warmupS,
       method: scenario.method ?? "GET",
       bodyBytes: scenario.bodyBytes ?? 0,
+      ...(scenario.newConnectionPerRequest === true ? { newConnectionPerRequest: true } : {}),
     };
     const r = await s.worker.run<HttpResult>({ kind: "http", load }, onMark, timeoutMs);
     return throughput(r, win, target, {

@@ -13,6 +13,8 @@ export interface Scenario {
   method?: "GET" | "POST";
   path?: string;
   bodyBytes?: number;
+  /** `http`: a new connection for every request (over HTTPS, a TLS handshake each: handshakes per second). */
+  newConnectionPerRequest?: boolean;
 }
 
 const PROXIES_H1 = [
@@ -73,6 +75,24 @@ export const SCENARIOS: readonly Scenario[] = [
     description: "the seed's mesh: HTTP/1.1 -> front -> h2c -> sidecar -> HTTP/1.1 -> echo",
     kind: "http",
     targets: ["direct", "echomesh-mesh", "envoy-mesh", "haproxy-mesh", "caddy-mesh"],
+    method: "GET",
+    path: "/",
+  },
+  {
+    name: "tls-handshake",
+    description:
+      "GET / over HTTPS, a new TLS connection (full handshake) per request: handshakes per second (N loops of a small node:https client, no agent, no session resumption)",
+    kind: "http",
+    targets: ["direct", "echomesh-tls", "envoy-tls", "haproxy-tls"],
+    method: "GET",
+    path: "/",
+    newConnectionPerRequest: true,
+  },
+  {
+    name: "tls-keepalive",
+    description: "GET / over HTTPS, keep-alive (autocannon -c N): the cost of TLS records per request",
+    kind: "http",
+    targets: ["direct", "echomesh-tls", "envoy-tls", "haproxy-tls"],
     method: "GET",
     path: "/",
   },

@@ -3,10 +3,14 @@
  * counting which echo instance answered, and how long to wait for a topology to settle.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import http from "node:http";
-import type http2 from "node:http2";
+import http2 from "node:http2";
+import https from "node:https";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { type H2Reply, h2 } from "../../lib/h2_client.js";
 import { request as http1Request, type Reply } from "../../lib/http_client.js";
+import type { CertFiles } from "../../lib/topology/model.js";
 import type { PollOptions } from "../../lib/wait.js";
 import { WAITS } from "./timeouts.js";
 import type { Endpoint } from "./types.js";
@@ -109,3 +113,126 @@ export function h2cRequest(
  * three tries in a row, within `WAITS.consistently`.
  */
 export const CONSISTENTLY: PollOptions = { times: 3, withinMs: WAITS.consistently, intervalMs: 100 };
+
+/** What a TLS client trusts, asks for and presents (files are read per connection). */
+export interface TlsClient {
+  /** The CA the server's certificate must chain to. */
+  ca: string;
+  /** SNI, and the name the server's certificate must carry. */
+  servername: string;
+  /** ALPN protocols offered (default: http/1.1 only, as an HTTPS/1.1 client). */
+  alpn?: string[];
+  /** A client certificate to present (mutual TLS). */
+  cert?: CertFiles;
+}
+
+/** An HTTPS reply, with what the handshake settled. */
+export interface TlsReply extends Reply {
+  /** The ALPN protocol the server chose (false: none). */
+  alpn: string | false;
+  /** The subjectAltName of the server's certificate, as Node prints it (`DNS:a, DNS:b`). */
+  peerSan: string;
+}
+
+function tlsOptions(tls: TlsClient) {
+  return {
+    ca: readFileSync(tls.ca),
+    servername: tls.servername,
+    ALPNProtocols: tls.alpn ?? ["http/1.1"],
+    ...(tls.cert === undefined ? {} : { cert: readFileSync(tls.cert.cert), key: readFileSync(tls.cert.key) }),
+  };
+}
+
+/**
+ * One HTTPS/1.1 request on a new TLS connection (or on `agent`'s), verifying the server's certificate
+ * against `tls.ca` and `tls.servername`; rejects on a failed handshake, a reset or a timeout.
+ */
+export function httpsRequest(
+  ep: Endpoint,
+  path: string,
+  tls: TlsClient,
+  opts: { headers?: http.OutgoingHttpHeaders; agent?: https.Agent } = {},
+): Promise<TlsReply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: ep.host,
+        port: ep.port,
+        path,
+        method: "GET",
+        headers: { host: `${tls.servername}:${ep.port}`, ...opts.headers },
+        agent: opts.agent ?? false,
+        timeout: TIMEOUT_MS,
+        ...tlsOptions(tls),
+      },
+      (res) => {
+        const socket = res.socket as TLSSocket;
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const body = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            trailers: res.trailers,
+            body,
+            text: body.toString("utf8"),
+            complete: res.complete,
+            alpn: socket.alpnProtocol ?? false,
+            peerSan: socket.getPeerCertificate().subjectaltname ?? "",
+          });
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`timeout after ${TIMEOUT_MS} ms: ${path}`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A keep-alive HTTPS pool of one connection, presenting `tls` (destroy it when done). */
+export function httpsPool(tls: TlsClient): https.Agent {
+  return new https.Agent({ keepAlive: true, maxSockets: 1, ...tlsOptions(tls) });
+}
+
+/** `n` GETs of `path` on one HTTP/2 connection over TLS (ALPN h2 offered alone); the replies and the ALPN chosen. */
+export async function h2TlsRequests(
+  ep: Endpoint,
+  path: string,
+  n: number,
+  tls: TlsClient,
+): Promise<{ alpn: string | false; replies: { status: number; headers: http2.IncomingHttpHeaders }[] }> {
+  // The authority names the server (the :authority sent); the connection goes to the endpoint.
+  const session = http2.connect(`https://${tls.servername}:${ep.port}`, {
+    createConnection: () =>
+      tlsConnect({ host: ep.host, port: ep.port, ...tlsOptions({ ...tls, alpn: ["h2"] }) }),
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      session.once("connect", () => resolve());
+      session.setTimeout(TIMEOUT_MS, () => session.destroy(new Error("h2 over TLS: no answer")));
+      session.once("error", reject);
+    });
+    const replies: { status: number; headers: http2.IncomingHttpHeaders }[] = [];
+    for (let i = 0; i < n; i++) {
+      replies.push(
+        await new Promise((resolve, reject) => {
+          const stream = session.request({ ":path": path }, {});
+          stream.setTimeout(TIMEOUT_MS, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+          stream.on("response", (headers) => {
+            stream.resume();
+            stream.on("end", () => resolve({ status: Number(headers[":status"]), headers }));
+          });
+          stream.on("error", reject);
+          stream.on("close", () => reject(new Error(`stream ${path} closed without an answer`)));
+          stream.end();
+        }),
+      );
+    }
+    return { alpn: session.alpnProtocol ?? false, replies };
+  } finally {
+    session.close();
+  }
+}

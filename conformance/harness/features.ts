@@ -20,6 +20,7 @@ export const FEATURES: Record<Feature, string> = {
   "circuit-breaker": "circuit breakers refuse load past their limits with 503 (Envoy's circuit_breakers)",
   retries: "retry policies retry what they name and nothing else (Envoy's retry_policy)",
   reload: "new routes and clusters from LDS/CDS files apply without dropping traffic",
+  tls: "TLS at the front (certificate, ALPN h2, x-forwarded-proto https), mutual TLS on the mesh's h2 hop, wrong client certificates refused",
 };
 
 /** Every feature, in the order reports list them. */

@@ -5,10 +5,22 @@
  * of the rendered Envoy document (`ProxyNode.envoy`); targets of other dialects render the spec
  * without it and do not claim those features, so their tests are skipped there.
  */
+import { readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createTestPki } from "../../lib/test_pki.js";
 import { SEED, seedCluster, seedMesh, seedProxy } from "../../lib/topology/catalog.js";
 import { envoyDoc } from "../../lib/topology/envoy.js";
 import { cluster, hcms, setRoutes } from "../../lib/topology/envoy_doc.js";
-import type { ClusterSpec, EnvoyDoc, HostSpec, ProxySpec, RouteSpec } from "../../lib/topology/model.js";
+import type {
+  CertFiles,
+  ClusterSpec,
+  EnvoyDoc,
+  HostSpec,
+  ListenerSpec,
+  ProxySpec,
+  RouteSpec,
+} from "../../lib/topology/model.js";
 import type { DiscoveryDoc, EchoNode, ProxyNode, Topology } from "./types.js";
 import { XDS_DIR } from "./xds_files.js";
 
@@ -543,6 +555,164 @@ const reloadTopologies: Topology[] = [
 ];
 // ---- end reload topologies ----
 
+// ---- tls topologies ----
+/**
+ * The port of the TLS listeners (beside each proxy's plain one, which the drivers probe). The process
+ * driver does not remap it: each node listens on its own 127.B.x.y, so only a wildcard listener on
+ * this port elsewhere on the machine would collide.
+ */
+export const TLS_PORT = 8443;
+/** The names in the test certificates (DNS SANs). */
+export const TLS_NAMES = {
+  /** The front proxy: its server certificate, and its client certificate towards the sidecars. */
+  front: "front.echomesh.test",
+  /** Every sidecar's server certificate (the service identity the front verifies). */
+  sidecar: "sidecar.echomesh.test",
+  /** A SAN no certificate carries: the `wrong-san` cluster expects it. */
+  elsewhere: "elsewhere.echomesh.test",
+} as const;
+/** The test certificates of this process, made before the first TLS topology starts (never committed). */
+export const TLS_DIR = join(tmpdir(), `echomesh-conformance-tls-${process.pid}`);
+const TEST_CA = "echomesh-test-CA";
+const OTHER_CA = "other-CA";
+const certIn = (dir: string, name: string): CertFiles => ({
+  cert: join(dir, `${name}.crt`),
+  key: join(dir, `${name}.key`),
+});
+/** The files the TLS topologies and tests use (paths; the files exist once `prepareTls()` ran). */
+export const TLS_FILES = {
+  ca: join(TLS_DIR, `${TEST_CA}.crt`),
+  front: certIn(TLS_DIR, "front"),
+  sidecar: certIn(TLS_DIR, "sidecar"),
+  /** A certificate for the front's name, from another CA (a client the sidecars must refuse). */
+  intruder: certIn(join(TLS_DIR, "other"), "intruder"),
+} as const;
+
+/** Whether process `pid` is still running. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes the certificate folders of processes that are gone (an exit hook does not run in every worker). */
+function removeStaleTlsDirs(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = /^echomesh-conformance-tls-(\d+)$/.exec(name)?.[1];
+    if (pid !== undefined && !alive(Number(pid)))
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+let tlsReady: Promise<void> | undefined;
+/** Makes the test CA, the front's and the sidecars' certificates, and another CA's (once per process). */
+export function prepareTls(): Promise<void> {
+  tlsReady ??= (async () => {
+    removeStaleTlsDirs();
+    rmSync(TLS_DIR, { recursive: true, force: true });
+    process.once("exit", () => rmSync(TLS_DIR, { recursive: true, force: true }));
+    const pki = await createTestPki(TLS_DIR, TEST_CA);
+    await pki.issue("front", { dns: [TLS_NAMES.front] });
+    await pki.issue("sidecar", { dns: [TLS_NAMES.sidecar, ...SEED.services] });
+    const other = await createTestPki(join(TLS_DIR, "other"), OTHER_CA);
+    await other.issue("intruder", { dns: [TLS_NAMES.front] });
+  })();
+  return tlsReady;
+}
+
+const TLS_HOST_FILES = `the test certificates (${TLS_DIR}), which a proxy container would need mounted`;
+
+/** An HTTPS listener on TLS_PORT beside the plain one: same routes, its own stat prefix `ingress_https`. */
+const httpsListener = (tls: NonNullable<ListenerSpec["tls"]>): ListenerSpec => ({
+  address: { host: SEED.listen.host, port: TLS_PORT },
+  codec: "auto",
+  statPrefix: "ingress_https",
+  routeConfigName: SEED.routeConfigName,
+  virtualHostName: SEED.virtualHostName,
+  tls,
+});
+
+/**
+ * TLS at the front: the seed's front proxy (service1/service2, HTTP/1.1) with an HTTPS listener on
+ * TLS_PORT presenting a certificate for front.echomesh.test and offering ALPN h2 and http/1.1.
+ */
+const tlsFront: Topology = {
+  ...front(
+    "tls-front",
+    "the seed's front proxy plus an HTTPS listener (certificate for front.echomesh.test, ALPN h2,http/1.1)",
+    {
+      ...frontSpec(["service1", "service2"]),
+      extraListeners: [httpsListener({ cert: TLS_FILES.front, alpn: ["h2", "http/1.1"] })],
+    },
+    echos("service1", "service2"),
+  ),
+  prepare: prepareTls,
+  hostFiles: TLS_HOST_FILES,
+};
+
+/** The `tls-mesh` front's cluster to the sidecars' TLS listeners, expecting `san`. */
+const sidecarsOverTls = (name: string, san: string): ClusterSpec => ({
+  ...seedCluster(
+    name,
+    SEED.services.map((host) => ({ host, port: TLS_PORT })),
+    "h2c",
+  ),
+  tls: { sni: TLS_NAMES.sidecar, ca: TLS_FILES.ca, sans: [san], clientCert: TLS_FILES.front },
+});
+
+/**
+ * mTLS on the mesh's HTTP/2 hop: the seed's mesh, the front's cluster speaking HTTP/2 over TLS (ALPN
+ * h2) to each sidecar's TLS listener, presenting front.echomesh.test and verifying
+ * sidecar.echomesh.test; each sidecar requires a client certificate of the test CA carrying
+ * front.echomesh.test. `/wrong-san` goes to a cluster that expects a SAN the sidecars do not have.
+ */
+const tlsMeshSpecs = seedMesh({
+  sidecars: SEED.services.map((name) => ({ reachAs: { host: name, port: SEED.listen.port } })),
+});
+const tlsMesh: Topology = {
+  id: "tls-mesh",
+  description:
+    "the seed's mesh with mutual TLS on the h2 hop: front -> h2 over TLS (client cert front.echomesh.test) -> sidecar TLS listener (requires it) -> HTTP/1.1 -> echo",
+  echos: echos(...SEED.services),
+  proxies: [
+    frontNode({
+      ...tlsMeshSpecs.front,
+      routes: [{ prefix: "/wrong-san", to: "wrong-san" }, ...tlsMeshSpecs.front.routes],
+      clusters: [
+        sidecarsOverTls(SEED.cluster, TLS_NAMES.sidecar),
+        sidecarsOverTls("wrong-san", TLS_NAMES.elsewhere),
+      ],
+    }),
+    ...SEED.services.map(
+      (service, i): ProxyNode => ({
+        name: `sidecar${i + 1}`,
+        serviceCluster: service,
+        spec: {
+          ...(tlsMeshSpecs.sidecars[i] as ProxySpec),
+          extraListeners: [
+            httpsListener({
+              cert: TLS_FILES.sidecar,
+              alpn: ["h2", "http/1.1"],
+              clientCa: TLS_FILES.ca,
+              requireClientCert: true,
+              clientSans: [TLS_NAMES.front],
+            }),
+          ],
+        },
+        aliases: [],
+        sidecarOf: service,
+      }),
+    ),
+  ],
+  entry: "front",
+  prepare: prepareTls,
+  hostFiles: TLS_HOST_FILES,
+};
+// ---- end tls topologies ----
+
 export const topologies: ReadonlyMap<string, Topology> = new Map(
   [
     frontProxy,
@@ -558,6 +728,8 @@ export const topologies: ReadonlyMap<string, Topology> = new Map(
     ...outlierTopologies,
     ...breakerRetryTopologies,
     ...reloadTopologies,
+    tlsFront,
+    tlsMesh,
   ].map((t) => [t.id, t]),
 );
 

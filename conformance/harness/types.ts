@@ -134,7 +134,8 @@ export type Feature =
   | "outlier"
   | "circuit-breaker"
   | "retries"
-  | "reload";
+  | "reload"
+  | "tls";
 
 /** Numbers a check measured, written to the report (per-backend counts and the like). */
 export type Measurements = Record<string, unknown>;

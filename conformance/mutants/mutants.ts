@@ -173,7 +173,7 @@ export const mutants: Mutant[] = [
     file: "proxy/http/request_headers.ts",
     edits: [
       {
-        search: 'if (xfp < 0)\n        headers.push("x-forwarded-proto", "http");',
+        search: 'if (xfp < 0)\n        headers.push("x-forwarded-proto", scheme);',
         replace: "if (xfp < 0)\n        void 0;",
       },
     ],

@@ -155,4 +155,18 @@ describe("the runner and what a target claims", () => {
     expect(driver.starts).toEqual([]);
     expect(results.find((x) => x.id === "ok")?.reason).toBe("target fake unavailable: fake is not installed");
   });
+
+  it("skips the TLS topologies on the container driver with the reason, before making certificates or starting", async () => {
+    const driver = { ...fakeDriver(), name: "containers" as const };
+    const tls = allTests.filter((t) => t.feature === "tls");
+    const results = await runAll(driver, fakeTarget(["tls"]), tls);
+    expect(driver.starts).toEqual([]);
+    expect(results.length).toBeGreaterThan(0);
+    for (const r of results) {
+      expect(r.outcome).toBe("skipped");
+      expect(r.reason).toMatch(
+        /^the container driver does not give its proxies the test certificates .* ECHOMESH_DRIVER=processes$/,
+      );
+    }
+  });
 });

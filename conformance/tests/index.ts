@@ -9,6 +9,7 @@ import { outlierTests } from "./outlier.js";
 import { reloadTests } from "./reload.js";
 import { retryTests } from "./retry.js";
 import { roundRobinTests } from "./round-robin.js";
+import { tlsTests } from "./tls.js";
 import { websocketTests } from "./websocket.js";
 
 export const allTests: ConformanceTest[] = [
@@ -22,6 +23,7 @@ export const allTests: ConformanceTest[] = [
   ...circuitBreakerTests,
   ...retryTests,
   ...reloadTests,
+  ...tlsTests,
 ];
 
 const ids = new Set<string>();

@@ -19,7 +19,7 @@
 import type { ClusterSpec, ProxySpec, RouteSpec } from "./model.js";
 import { UnsupportedError } from "./model.js";
 import type { RenderContext } from "./render.js";
-import { clusterNamed, isName, reachableRoutes, routesEverything } from "./spec.js";
+import { clusterNamed, isName, reachableRoutes, routesEverything, tlsParts } from "./spec.js";
 
 const ms = (n: number) => `${n}ms`;
 const DEFAULT_DNS_REFRESH_MS = 5_000;
@@ -85,6 +85,8 @@ function handle(spec: ProxySpec, r: RouteSpec, ctx: RenderContext): string[] {
 }
 
 export function renderCaddy(spec: ProxySpec, ctx: RenderContext): string {
+  const tls = tlsParts(spec);
+  if (tls !== undefined) throw new UnsupportedError("caddy", `${tls} (its renderer has no TLS yet)`);
   const { listener } = spec;
   const protocols = { auto: "h1 h2c", http1: "h1", http2: "h2c" }[listener.codec];
   const lines = [

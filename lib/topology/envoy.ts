@@ -6,7 +6,17 @@
  */
 import { stringify } from "yaml";
 import { toV3 } from "./envoy_v3.js";
-import type { Address, ClusterSpec, EnvoyDoc, ProxySpec, RouteSpec } from "./model.js";
+import type {
+  Address,
+  CertFiles,
+  ClusterSpec,
+  DownstreamTls,
+  EnvoyDoc,
+  ListenerSpec,
+  ProxySpec,
+  RouteSpec,
+  UpstreamTls,
+} from "./model.js";
 import type { RenderContext } from "./render.js";
 
 type Obj = Record<string, unknown>;
@@ -38,6 +48,38 @@ function route(r: RouteSpec): Obj {
   return { match: { prefix: r.prefix }, route: action };
 }
 
+const certificate = (c: CertFiles): Obj => ({
+  certificate_chain: { filename: c.cert },
+  private_key: { filename: c.key },
+});
+
+/** v2 `validation_context`: the trusted CA and, when given, the SANs one of which the peer must carry. */
+const validation = (ca: string, sans: string[] | undefined): Obj => ({
+  trusted_ca: { filename: ca },
+  ...(sans === undefined || sans.length === 0 ? {} : { verify_subject_alt_name: [...sans] }),
+});
+
+/** A listener's v2 `filter_chains[].tls_context` (v3: the DownstreamTlsContext of its transport_socket). */
+function downstreamTls(t: DownstreamTls): Obj {
+  const common: Obj = { tls_certificates: [certificate(t.cert)], alpn_protocols: [...t.alpn] };
+  if (t.clientCa !== undefined) common.validation_context = validation(t.clientCa, t.clientSans);
+  return {
+    common_tls_context: common,
+    ...(t.requireClientCert === true ? { require_client_certificate: true } : {}),
+  };
+}
+
+/** A cluster's v2 `tls_context` (v3: the UpstreamTlsContext of its transport_socket). */
+function upstreamTls(t: UpstreamTls, protocol: ClusterSpec["protocol"]): Obj {
+  const common: Obj = {
+    validation_context: validation(t.ca, t.sans),
+    // An HTTP/2 cluster over TLS asks for h2 (Envoy sends no ALPN unless told).
+    ...(protocol === "h2c" ? { alpn_protocols: ["h2"] } : {}),
+  };
+  if (t.clientCert !== undefined) common.tls_certificates = [certificate(t.clientCert)];
+  return { sni: t.sni, common_tls_context: common };
+}
+
 function cluster(c: ClusterSpec, ctx: RenderContext): Obj {
   const out: Obj = {
     name: c.name,
@@ -47,6 +89,7 @@ function cluster(c: ClusterSpec, ctx: RenderContext): Obj {
   };
   if (c.dnsRefreshMs !== undefined) out.dns_refresh_rate = seconds(c.dnsRefreshMs);
   if (c.protocol === "h2c") out.http2_protocol_options = {};
+  if (c.tls !== undefined) out.tls_context = upstreamTls(c.tls, c.protocol);
   if (c.hosts.some((h) => h.weight !== undefined)) {
     // Host weights need v2's endpoint form (`hosts` has no weight).
     out.load_assignment = {
@@ -74,36 +117,34 @@ function cluster(c: ClusterSpec, ctx: RenderContext): Obj {
   return out;
 }
 
+/** One v2 listener: a connection manager with the spec's routes, TLS when the listener has it. */
+function listenerDoc(listener: ListenerSpec, routes: RouteSpec[]): Obj {
+  const chain: Obj = {
+    filters: [
+      {
+        name: "envoy.http_connection_manager",
+        config: {
+          codec_type: listener.codec,
+          stat_prefix: listener.statPrefix,
+          route_config: {
+            name: listener.routeConfigName,
+            virtual_hosts: [{ name: listener.virtualHostName, domains: ["*"], routes: routes.map(route) }],
+          },
+          http_filters: [{ name: "envoy.router", config: {} }],
+        },
+      },
+    ],
+  };
+  if (listener.tls !== undefined) chain.tls_context = downstreamTls(listener.tls);
+  return { address: socketAddress(listener.address), filter_chains: [chain] };
+}
+
 /** The spec as a v2 document (the seed's dialect), with `ctx.envoy`'s edits applied. */
 export function envoyDoc(spec: ProxySpec, ctx: RenderContext): EnvoyDoc {
-  const { listener } = spec;
+  const listeners = [spec.listener, ...(spec.extraListeners ?? [])];
   const doc: EnvoyDoc = {
     static_resources: {
-      listeners: [
-        {
-          address: socketAddress(listener.address),
-          filter_chains: [
-            {
-              filters: [
-                {
-                  name: "envoy.http_connection_manager",
-                  config: {
-                    codec_type: listener.codec,
-                    stat_prefix: listener.statPrefix,
-                    route_config: {
-                      name: listener.routeConfigName,
-                      virtual_hosts: [
-                        { name: listener.virtualHostName, domains: ["*"], routes: spec.routes.map(route) },
-                      ],
-                    },
-                    http_filters: [{ name: "envoy.router", config: {} }],
-                  },
-                },
-              ],
-            },
-          ],
-        },
-      ],
+      listeners: listeners.map((l) => listenerDoc(l, spec.routes)),
       clusters: spec.clusters.map((c) => cluster(c, ctx)),
     },
   };

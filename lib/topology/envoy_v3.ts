@@ -13,6 +13,9 @@ const HCM =
 const ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 const HTTP_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 const FILE_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog";
+const TLS_SOCKET = "envoy.transport_sockets.tls";
+const DOWNSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+const UPSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
 const PREVIOUS_HOSTS =
   "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate";
 
@@ -97,6 +100,41 @@ function hcm(config: Obj, allowConnect: boolean): Obj {
   return out;
 }
 
+/**
+ * v2's `common_tls_context` in v3: the same fields, but v2's `verify_subject_alt_name` (exact DNS
+ * names) is v3's `match_typed_subject_alt_names`.
+ */
+function commonTls(c: Obj): Obj {
+  known(c, ["tls_certificates", "alpn_protocols", "validation_context"], "common_tls_context");
+  const out = clone(c);
+  const v = out.validation_context as Obj | undefined;
+  if (v !== undefined) {
+    known(v, ["trusted_ca", "verify_subject_alt_name"], "validation_context");
+    const sans = v.verify_subject_alt_name as string[] | undefined;
+    delete v.verify_subject_alt_name;
+    if (sans !== undefined)
+      v.match_typed_subject_alt_names = sans.map((exact) => ({ san_type: "DNS", matcher: { exact } }));
+  }
+  return out;
+}
+
+/** v2's listener `tls_context` / cluster `tls_context` as a v3 `transport_socket`. */
+function transportSocket(tls: Obj, side: "downstream" | "upstream"): Obj {
+  known(
+    tls,
+    side === "downstream"
+      ? ["common_tls_context", "require_client_certificate"]
+      : ["common_tls_context", "sni"],
+    `${side} tls_context`,
+  );
+  const typed: Obj = {
+    "@type": side === "downstream" ? DOWNSTREAM_TLS : UPSTREAM_TLS,
+    ...clone(tls),
+    common_tls_context: commonTls(tls.common_tls_context as Obj),
+  };
+  return { name: TLS_SOCKET, typed_config: typed };
+}
+
 const CARES_RESOLVER =
   "type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig";
 
@@ -117,6 +155,7 @@ function cluster(c: Obj): Obj {
       "outlier_detection",
       "circuit_breakers",
       "common_lb_config",
+      "tls_context",
     ],
     "cluster",
   );
@@ -139,6 +178,7 @@ function cluster(c: Obj): Obj {
           },
   };
   if (c.dns_refresh_rate !== undefined) out.dns_refresh_rate = c.dns_refresh_rate;
+  if (c.tls_context !== undefined) out.transport_socket = transportSocket(c.tls_context as Obj, "upstream");
   // Spelled the same in v2 and v3 for the subset the topologies use.
   for (const key of ["health_checks", "outlier_detection", "circuit_breakers", "common_lb_config"]) {
     if (c[key] !== undefined) out[key] = clone(c[key]);
@@ -168,13 +208,19 @@ function listener(l: Obj, i: number, anyH2Upstream: boolean): Obj {
   return {
     name: l.name ?? `listener_${i}`,
     address: clone(l.address),
-    filter_chains: (l.filter_chains as Obj[]).map((fc) => ({
-      filters: (fc.filters as Obj[]).map((f) => ({
-        name: "envoy.filters.network.http_connection_manager",
-        // A sidecar (h1 upstream) accepts extended CONNECT from the front's h2 hop.
-        typed_config: hcm(f.config as Obj, !anyH2Upstream),
-      })),
-    })),
+    filter_chains: (l.filter_chains as Obj[]).map((fc) => {
+      known(fc, ["filters", "tls_context"], "filter_chain");
+      return {
+        filters: (fc.filters as Obj[]).map((f) => ({
+          name: "envoy.filters.network.http_connection_manager",
+          // A sidecar (h1 upstream) accepts extended CONNECT from the front's h2 hop.
+          typed_config: hcm(f.config as Obj, !anyH2Upstream),
+        })),
+        ...(fc.tls_context === undefined
+          ? {}
+          : { transport_socket: transportSocket(fc.tls_context as Obj, "downstream") }),
+      };
+    }),
   };
 }
 

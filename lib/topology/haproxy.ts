@@ -7,10 +7,18 @@
  * a resolver: a `resolvers` section and one `server-template` per name, re-resolved every
  * `dnsRefreshMs` (Envoy's default 5 s).
  *
+ * TLS: a TLS listener is a bind with `ssl crt ... alpn ...` (and `ca-file ... verify required` for
+ * client certificates), a TLS cluster's servers `ssl ca-file ... verifyhost ... sni ... alpn h2` (and
+ * `crt` for mutual TLS). HAProxy reads a certificate and its key from one file: the renderer writes it
+ * into `ctx.workDir`. A client certificate's SAN is not checked by a bind (`DownstreamTls.clientSans`
+ * is refused), and `verifyhost` checks one name (one SAN per cluster).
+ *
  * Profile `bench`: `nbthread 1` and `maxconn 8000` (the benchmarks' load), as before the model.
  */
 
-import type { ClusterSpec, ProxySpec, RouteSpec } from "./model.js";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import type { CertFiles, ClusterSpec, ListenerSpec, ProxySpec, RouteSpec } from "./model.js";
 import { UnsupportedError } from "./model.js";
 import type { RenderContext } from "./render.js";
 import { clusterNamed, isName, routesEverything, routeTargets } from "./spec.js";
@@ -49,12 +57,34 @@ function routeCondition(i: number): string {
   return [`r${i}`, ...Array.from({ length: i }, (_, j) => `!r${j}`)].join(" ");
 }
 
-function frontend(spec: ProxySpec): string[] {
-  const { listener } = spec;
+/** The certificate and its key in one PEM file in `workDir` (HAProxy's `crt`), written now. */
+function pemFile(c: CertFiles, ctx: RenderContext): string {
+  const file = join(ctx.workDir, `${basename(c.cert).replace(/\.[^.]*$/, "")}.pem`);
+  writeFileSync(file, `${readFileSync(c.cert, "utf8")}${readFileSync(c.key, "utf8")}`, { mode: 0o600 });
+  return file;
+}
+
+function bind(listener: ListenerSpec, ctx: RenderContext): string {
   if (listener.codec === "http1")
     throw new UnsupportedError("haproxy", "an HTTP/1.1-only listener (a plain bind also accepts h2c)");
-  const bind = `    bind ${listener.address.host}:${listener.address.port}${listener.codec === "http2" ? " proto h2" : ""}`;
-  const out = ["", "frontend fe", bind];
+  let line = `    bind ${listener.address.host}:${listener.address.port}`;
+  const tls = listener.tls;
+  if (tls !== undefined) {
+    if (tls.clientSans !== undefined)
+      throw new UnsupportedError("haproxy", "a check of the client certificate's SAN on a bind");
+    line += ` ssl crt ${pemFile(tls.cert, ctx)} alpn ${tls.alpn.join(",")}`;
+    if (tls.clientCa !== undefined)
+      line += ` ca-file ${tls.clientCa} verify ${tls.requireClientCert === true ? "required" : "optional"}`;
+  } else if (listener.codec === "http2") line += " proto h2";
+  return line;
+}
+
+function frontend(spec: ProxySpec, ctx: RenderContext): string[] {
+  const listeners = [spec.listener, ...(spec.extraListeners ?? [])];
+  const out = ["", "frontend fe", ...listeners.map((l) => bind(l, ctx))];
+  // What HAProxy users add behind a TLS bind (Envoy sets it by itself).
+  if (listeners.some((l) => l.tls !== undefined))
+    out.push("    http-request set-header X-Forwarded-Proto https if { ssl_fc }");
   out.push(...routeAcls(spec));
   spec.routes.forEach((r, i) => {
     if (r.hostRewrite !== undefined)
@@ -102,7 +132,15 @@ function backend(spec: ProxySpec, c: ClusterSpec, ctx: RenderContext): string[] 
     for (const { r, i } of timed)
       out.push(`    http-request set-timeout server ${ms(r.timeoutMs ?? 0)} if ${routeCondition(i)}`);
   }
-  const proto = c.protocol === "h2c" ? " proto h2" : "";
+  let proto = c.protocol === "h2c" ? " proto h2" : "";
+  if (c.tls !== undefined) {
+    const t = c.tls;
+    if (t.sans.length !== 1) throw new UnsupportedError("haproxy", "more than one upstream SAN (verifyhost)");
+    // Over TLS, HTTP/2 is negotiated by ALPN (h2) rather than spoken with prior knowledge.
+    proto = ` ssl verify required ca-file ${t.ca} verifyhost ${t.sans[0]} sni str(${t.sni})`;
+    if (t.clientCert !== undefined) proto += ` crt ${pemFile(t.clientCert, ctx)}`;
+    if (c.protocol === "h2c") proto += " alpn h2";
+  }
   c.hosts.forEach((h, i) => {
     const weight = h.weight === undefined ? "" : ` weight ${h.weight}`;
     if (c.discovery === "strict_dns" && isName(h.host) && ctx.resolver !== undefined) {
@@ -141,7 +179,7 @@ export function renderHaproxy(spec: ProxySpec, ctx: RenderContext): string {
   return `${[
     ...globalSection(ctx),
     ...resolvers(spec, ctx),
-    ...frontend(spec),
+    ...frontend(spec, ctx),
     ...spec.clusters.flatMap((c) => backend(spec, c, ctx)),
   ].join("\n")}\n`;
 }

@@ -29,6 +29,43 @@ export interface HostSpec extends Address {
   weight?: number;
 }
 
+/** A certificate chain and its private key, as PEM file paths. */
+export interface CertFiles {
+  cert: string;
+  key: string;
+}
+
+/**
+ * A listener that terminates TLS (Envoy `DownstreamTlsContext`): its certificate, the ALPN protocols
+ * it offers (codec `auto` then speaks HTTP/2 to a client that chose `h2`), and optionally client
+ * certificates verified against a CA (mutual TLS).
+ */
+export interface DownstreamTls {
+  cert: CertFiles;
+  /** ALPN protocols offered, in preference order (Envoy `alpn_protocols`). */
+  alpn: ("h2" | "http/1.1")[];
+  /** Client certificates are verified against this CA file (Envoy `validation_context.trusted_ca`). */
+  clientCa?: string;
+  /** A client without a (valid) certificate is refused in the handshake (`require_client_certificate`). */
+  requireClientCert?: boolean;
+  /** A client certificate must carry one of these DNS SANs (exact match). */
+  clientSans?: string[];
+}
+
+/**
+ * A cluster that speaks TLS to its hosts (Envoy `UpstreamTlsContext`): the server name sent (SNI),
+ * the CA the hosts' certificates must chain to and the SANs one of which they must carry, and a
+ * client certificate for mutual TLS. ALPN follows the cluster's protocol (`h2` for an HTTP/2 cluster).
+ */
+export interface UpstreamTls {
+  sni: string;
+  ca: string;
+  /** The host's certificate must carry one of these DNS SANs (exact match). */
+  sans: string[];
+  /** Presented to the hosts (mutual TLS). */
+  clientCert?: CertFiles;
+}
+
 export interface ClusterSpec {
   name: string;
   /** `static`: hosts are IP literals. `strict_dns`: every address a host name resolves to is a host. */
@@ -36,8 +73,13 @@ export interface ClusterSpec {
   /** How often names are resolved again (strict_dns; Envoy's default is 5 s). */
   dnsRefreshMs?: number;
   lb: "round_robin";
-  /** What the proxy speaks to the hosts: HTTP/1.1, or HTTP/2 with prior knowledge (h2c). */
+  /**
+   * What the proxy speaks to the hosts: HTTP/1.1, or HTTP/2 (h2c with prior knowledge; over `tls`,
+   * HTTP/2 negotiated as ALPN `h2`).
+   */
   protocol: "http1" | "h2c";
+  /** TLS to the hosts (default: plain TCP). */
+  tls?: UpstreamTls;
   connectTimeoutMs: number;
   hosts: HostSpec[];
 }
@@ -64,11 +106,18 @@ export interface ListenerSpec {
   /** The route table's name (Envoy `route_config.name`) and the virtual host's. */
   routeConfigName: string;
   virtualHostName: string;
+  /** The listener terminates TLS (default: plain TCP). */
+  tls?: DownstreamTls;
 }
 
 /** One proxy's configuration, in no dialect. */
 export interface ProxySpec {
   listener: ListenerSpec;
+  /**
+   * More listeners with the same routes (an HTTPS port beside the plain one, as a front proxy has):
+   * each its own address, codec, stat prefix and TLS.
+   */
+  extraListeners?: ListenerSpec[];
   /** Envoy's admin listener (stats, /clusters, /ready); dialects without one ignore it. */
   admin: (Address & { accessLogPath: string }) | null;
   routes: RouteSpec[];
@@ -136,6 +185,16 @@ export interface Topology {
   proxies: ProxyNode[];
   /** The proxy that clients talk to. */
   entry: string;
+  /**
+   * Made before each start (the TLS topologies' test certificates, which the specs name by path): the
+   * conformance runner awaits it before a driver starts the topology.
+   */
+  prepare?: () => Promise<void>;
+  /**
+   * Files on the test machine that the configs name (certificates): a driver that cannot give a proxy
+   * those paths (containers, for now) skips the topology with this reason.
+   */
+  hostFiles?: string;
 }
 
 /** A part of a spec that a dialect cannot express. */

@@ -17,7 +17,7 @@
 import type { Address, ClusterSpec, HostSpec, ProxySpec, RouteSpec } from "./model.js";
 import { UnsupportedError } from "./model.js";
 import type { RenderContext } from "./render.js";
-import { clusterNamed, reachableRoutes, routesEverything, routeTargets } from "./spec.js";
+import { clusterNamed, reachableRoutes, routesEverything, routeTargets, tlsParts } from "./spec.js";
 
 const upstreamOf = (cluster: string) => `u_${cluster.replace(/[^A-Za-z0-9_]/g, "_")}`;
 const seconds = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
@@ -94,6 +94,8 @@ function location(spec: ProxySpec, r: RouteSpec, i: number, ctx: RenderContext):
 }
 
 export function renderNginx(spec: ProxySpec, ctx: RenderContext): string {
+  const tls = tlsParts(spec);
+  if (tls !== undefined) throw new UnsupportedError("nginx", `${tls} (its renderer has no TLS yet)`);
   const { listener } = spec;
   const routes = reachableRoutes(spec);
   const listen = (a: Address, h2c: boolean) => `${a.host}:${a.port}${h2c ? " http2" : ""}`;

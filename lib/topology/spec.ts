@@ -1,11 +1,14 @@
 /** Pure transformations of a spec that drivers apply before rendering (addresses, names). */
 import type { Address, ClusterSpec, HostSpec, ProxySpec, RouteSpec } from "./model.js";
 
-/** A copy of `spec` with every address (listener, admin, cluster hosts) passed through `map`. */
+/** A copy of `spec` with every address (listeners, admin, cluster hosts) passed through `map`. */
 export function mapAddresses(spec: ProxySpec, map: (a: Address) => Address): ProxySpec {
   return {
     ...spec,
     listener: { ...spec.listener, address: map(spec.listener.address) },
+    ...(spec.extraListeners === undefined
+      ? {}
+      : { extraListeners: spec.extraListeners.map((l) => ({ ...l, address: map(l.address) })) }),
     admin: spec.admin === null ? null : { ...spec.admin, ...map(spec.admin) },
     clusters: spec.clusters.map((c) => ({
       ...c,
@@ -62,3 +65,17 @@ export function clusterNamed(spec: ProxySpec, name: string): ClusterSpec {
 
 /** Whether a host is a DNS name (not an IPv4 literal). */
 export const isName = (host: string): boolean => !/^\d+\.\d+\.\d+\.\d+$/.test(host);
+
+/**
+ * The TLS parts of a spec, in words (TLS listeners, listeners beyond the first, TLS clusters), for a
+ * renderer that has none of them (nginx and Caddy here): it refuses the spec rather than render a
+ * plain-text proxy in its place. Undefined when there are none.
+ */
+export function tlsParts(spec: ProxySpec): string | undefined {
+  const parts = [
+    ...(spec.listener.tls === undefined ? [] : ["a TLS listener"]),
+    ...((spec.extraListeners ?? []).length > 0 ? ["a second listener"] : []),
+    ...spec.clusters.filter((c) => c.tls !== undefined).map((c) => `TLS to cluster ${c.name}`),
+  ];
+  return parts.length === 0 ? undefined : parts.join(", ");
+}

@@ -5,9 +5,9 @@
  * version is in the report's header (bench.ts), not here: looking Envoy up runs it.
  */
 import { findEnvoy } from "../../lib/envoy.js";
-import { proxyFamily } from "./proxy_family.js";
+import { type ProxyFamily, proxyFamily, tlsHop } from "./proxy_family.js";
 
-export const [envoy, envoyH2up, envoyMesh] = proxyFamily({
+export const envoyFamily: ProxyFamily = {
   name: "envoy",
   label: "Envoy --concurrency 1",
   dialect: "envoy-v3",
@@ -25,4 +25,8 @@ export const [envoy, envoyH2up, envoyMesh] = proxyFamily({
       ports: [port],
     };
   },
-});
+};
+
+export const [envoy, envoyH2up, envoyMesh] = proxyFamily(envoyFamily);
+/** HTTPS in, HTTP/1.1 out (the TLS scenarios). */
+export const envoyTls = tlsHop(envoyFamily);

@@ -1,9 +1,9 @@
 /** Every benchmark target by name. */
 import { direct, minimal } from "./baselines.js";
 import { caddy, caddyH2up, caddyMesh } from "./caddy.js";
-import { echomesh, echomeshH2up, echomeshMesh } from "./echomesh.js";
-import { envoy, envoyH2up, envoyMesh } from "./envoy.js";
-import { haproxy, haproxyH2up, haproxyMesh } from "./haproxy.js";
+import { echomesh, echomeshH2up, echomeshMesh, echomeshTls } from "./echomesh.js";
+import { envoy, envoyH2up, envoyMesh, envoyTls } from "./envoy.js";
+import { haproxy, haproxyH2up, haproxyMesh, haproxyTls } from "./haproxy.js";
 import { nginx } from "./nginx.js";
 import { fastifyHttpProxy, nodeHttpProxy } from "./node-peers.js";
 import type { Target } from "./types.js";
@@ -14,12 +14,15 @@ export const TARGETS: readonly Target[] = [
   echomesh,
   echomeshH2up,
   echomeshMesh,
+  echomeshTls,
   envoy,
   envoyH2up,
   envoyMesh,
+  envoyTls,
   haproxy,
   haproxyH2up,
   haproxyMesh,
+  haproxyTls,
   nginx,
   caddy,
   caddyH2up,

@@ -9,11 +9,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../lib/net.js";
+import { createTestPki } from "../../lib/test_pki.js";
 import type { Dialect, ProxySpec } from "../../lib/topology/model.js";
 import { CONFIG_EXT } from "../../lib/topology/render.js";
 import { notInstalled, which } from "../proc.js";
 import { type ProcessSpec, startProcesses } from "./spawn.js";
-import { benchConfig, mesh as meshSpecs, singleHop } from "./topology.js";
+import { benchConfig, LOOPBACK, mesh as meshSpecs, singleHop } from "./topology.js";
 import type { Target, TargetContext } from "./types.js";
 
 export interface ProxyFamily {
@@ -28,12 +29,15 @@ export interface ProxyFamily {
   process(ctx: TargetContext, file: string, port: number): ProcessSpec;
 }
 
+/** Writes `spec`'s config as `<name>.<ext>` in the run's folder; the process that runs it. */
+function writeHop(f: ProxyFamily, ctx: TargetContext, name: string, spec: ProxySpec): ProcessSpec {
+  const file = join(ctx.tmp, `${name}.${CONFIG_EXT[f.dialect]}`);
+  writeFileSync(file, benchConfig(spec, f.dialect, ctx.tmp));
+  return f.process(ctx, file, spec.listener.address.port);
+}
+
 export function proxyFamily(f: ProxyFamily): [single: Target, h2up: Target, mesh: Target] {
-  const hop = (ctx: TargetContext, name: string, spec: ProxySpec) => {
-    const file = join(ctx.tmp, `${name}.${CONFIG_EXT[f.dialect]}`);
-    writeFileSync(file, benchConfig(spec, f.dialect, ctx.tmp));
-    return f.process(ctx, file, spec.listener.address.port);
-  };
+  const hop = (ctx: TargetContext, name: string, spec: ProxySpec) => writeHop(f, ctx, name, spec);
   const single = (name: string, h2up: boolean, description: string): Target => ({
     name,
     description,
@@ -82,5 +86,30 @@ export function installed(
       env: env(ctx),
       ports: [port],
     }),
+  };
+}
+
+/**
+ * `NAME-tls`: the single hop with its listener terminating TLS (a test CA and an ECDSA P-256
+ * certificate for 127.0.0.1 made in the run's folder, ALPN h2 and http/1.1), HTTP/1.1 to the echoes.
+ * The TLS scenarios' clients do not verify the certificate (the target's CPU is what is measured).
+ */
+export function tlsHop(f: ProxyFamily): Target {
+  const name = `${f.name}-tls`;
+  return {
+    name,
+    description: `${f.label}: HTTPS in (ECDSA P-256 test certificate, ALPN h2,http/1.1), HTTP/1.1 out`,
+    unavailable: f.unavailable,
+    start: async (ctx) => {
+      const port = await freePort();
+      const pki = await createTestPki(join(ctx.tmp, `${name}-pki`));
+      const cert = await pki.issue("proxy", { dns: ["localhost"], ips: [LOOPBACK] });
+      const plain = singleHop(port, ctx.backends.echo, "http1");
+      const spec: ProxySpec = {
+        ...plain,
+        listener: { ...plain.listener, tls: { cert, alpn: ["h2", "http/1.1"] } },
+      };
+      return startProcesses(ctx, [writeHop(f, ctx, name, spec)], `https://${LOOPBACK}:${port}`);
+    },
   };
 }
