@@ -126,3 +126,37 @@ export function envFlag(
   const used = [name, ...aliases].find((k) => env[k] === value) ?? name;
   throw usage(badValue(used, "1 or 0 (true/false, yes/no, on/off)", value));
 }
+
+/** What a bin's command line asks for: a job with its options, or one of the two answers every bin gives. */
+export type CommandLine<T> = { kind: "help" } | { kind: "version" } | { kind: "run"; options: T };
+
+/**
+ * The prologue of a bin's main: parses the command line; prints the help, the version or a usage
+ * error (`isUsageError` tells a bad flag from a bug, which is rethrown); returns the options to run
+ * with, or the exit code to end with.
+ */
+export function readCommandLine<T>(
+  bin: string,
+  parse: () => CommandLine<T>,
+  isUsageError: (err: unknown) => err is Error,
+  help: string,
+  version = `${versionLine(bin)}\n`,
+): { options: T } | { exit: ExitCode } {
+  let parsed: CommandLine<T>;
+  try {
+    parsed = parse();
+  } catch (err) {
+    if (!isUsageError(err)) throw err;
+    process.stderr.write(usageLine(bin, err.message));
+    return { exit: EXIT.usage };
+  }
+  if (parsed.kind === "help") {
+    process.stdout.write(help);
+    return { exit: EXIT.ok };
+  }
+  if (parsed.kind === "version") {
+    process.stdout.write(version);
+    return { exit: EXIT.ok };
+  }
+  return { options: parsed.options };
+}

@@ -5,9 +5,9 @@
  * Flags: ./server/options.ts (USAGE) and proxy/README.md. Exit codes: lib/cli.ts EXIT (a bad flag or
  * value is 2, an invalid config 1).
  */
-import { EXIT, usageLine, versionLine } from "../lib/cli.js";
+import { EXIT, readCommandLine, versionLine } from "../lib/cli.js";
 import { defaultFactories } from "./server/factories.js";
-import { type ParsedCommand, parseCommandLine, USAGE, UsageError } from "./server/options.js";
+import { parseCommandLine, USAGE, UsageError } from "./server/options.js";
 import { runProxy } from "./server/run.js";
 import { VERSION } from "./server/version.js";
 
@@ -22,23 +22,15 @@ function versionText(): string {
 }
 
 async function main(): Promise<number> {
-  let parsed: ParsedCommand;
-  try {
-    parsed = parseCommandLine(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(usageLine(BIN, err.message));
-    return EXIT.usage;
-  }
-  if (parsed.kind === "help") {
-    process.stdout.write(USAGE);
-    return EXIT.ok;
-  }
-  if (parsed.kind === "version") {
-    process.stdout.write(versionText());
-    return EXIT.ok;
-  }
-  return runProxy(parsed.options, defaultFactories());
+  const cli = readCommandLine(
+    BIN,
+    () => parseCommandLine(process.argv.slice(2)),
+    (err) => err instanceof UsageError,
+    USAGE,
+    versionText(),
+  );
+  if ("exit" in cli) return cli.exit;
+  return runProxy(cli.options, defaultFactories());
 }
 
 main().then(

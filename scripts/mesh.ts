@@ -27,11 +27,11 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   badValue,
+  type CommandLine,
   EXIT,
   envValue,
   parseArgsMessage,
-  usageLine,
-  versionLine,
+  readCommandLine,
   wholeNumber,
 } from "../lib/cli.js";
 import { packageRoot } from "../lib/paths.js";
@@ -97,7 +97,7 @@ Exit codes: ${EXIT.ok} stopped by Ctrl-C/SIGTERM, ${EXIT.failure} a child failed
 
 class MeshUsageError extends Error {}
 
-type Parsed = { kind: "help" } | { kind: "version" } | { kind: "run"; options: MeshOptions };
+type Parsed = CommandLine<MeshOptions>;
 
 /** The command line and environment to options; throws MeshUsageError naming the flag or variable. */
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Parsed {
@@ -246,23 +246,14 @@ async function waitReady(
 }
 
 async function main(): Promise<number> {
-  let parsed: Parsed;
-  try {
-    parsed = parseOptions(process.argv.slice(2), process.env);
-  } catch (err) {
-    if (!(err instanceof MeshUsageError)) throw err;
-    process.stderr.write(usageLine(BIN, err.message));
-    return EXIT.usage;
-  }
-  if (parsed.kind === "help") {
-    process.stdout.write(USAGE);
-    return EXIT.ok;
-  }
-  if (parsed.kind === "version") {
-    process.stdout.write(`${versionLine(BIN)}\n`);
-    return EXIT.ok;
-  }
-  const o = parsed.options;
+  const cli = readCommandLine(
+    BIN,
+    () => parseOptions(process.argv.slice(2), process.env),
+    (err) => err instanceof MeshUsageError,
+    USAGE,
+  );
+  if ("exit" in cli) return cli.exit;
+  const o = cli.options;
   const root = packageRoot;
   const proxyMain = join(root, "dist", "proxy", "main.js");
   const echoMain = join(root, "dist", "echo", "main.js");

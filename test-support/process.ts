@@ -23,8 +23,13 @@ export interface RunOptions {
 
 /** Runs `node <script> ...args` to completion. */
 export function runToEnd(script: string, args: string[], opts: RunOptions = {}): Promise<Result> {
+  return runFileToEnd(process.execPath, [script, ...args], opts);
+}
+
+/** Runs an executable (an installed bin, a shell tool) to completion. */
+export function runFileToEnd(file: string, args: string[], opts: RunOptions = {}): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(file, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...opts.env },
       cwd: opts.cwd,

@@ -6,7 +6,14 @@
  * Environment: ECHOMESH_LOG_LEVEL, ECHOMESH_LOG_JSON, ECHOMESH_DNS_MAP (flags win).
  */
 import { parseArgs } from "node:util";
-import { badValue, envFlag, envValue, parseArgsMessage, wholeNumber } from "../../lib/cli.js";
+import {
+  badValue,
+  type CommandLine,
+  envFlag,
+  envValue,
+  parseArgsMessage,
+  wholeNumber,
+} from "../../lib/cli.js";
 import { EchomeshError } from "../../lib/errors.js";
 import { DEFAULT_LOG_FORMAT, LOG_LEVELS, type LogFormat, type LogLevel, logFormatProblem } from "./log.js";
 
@@ -83,7 +90,7 @@ export class UsageError extends EchomeshError {
   readonly code = "ECHOMESH_PROXY_USAGE";
 }
 
-export type ParsedCommand = { kind: "help" } | { kind: "version" } | { kind: "run"; options: ProxyOptions };
+export type ParsedCommand = CommandLine<ProxyOptions>;
 
 const IGNORED_STRING = ["base-id", "restart-epoch", "parent-shutdown-time-s", "drain-strategy"] as const;
 const IGNORED_BOOLEAN = ["disable-hot-restart", "cpuset-threads", "use-dynamic-base-id"] as const;

@@ -23,7 +23,7 @@ import { PACKAGE_VERSION } from "../../../lib/cli.js";
 import { freePort, waitForPort } from "../../../lib/net.js";
 import { request } from "../../../test-support/http.js";
 import { packageRoot } from "../../../test-support/paths.js";
-import { stopChild } from "../../../test-support/process.js";
+import { type Result, runFileToEnd, stopChild } from "../../../test-support/process.js";
 
 const exec = promisify(execFile);
 const BINS = ["echomesh-echo", "echomesh-proxy", "echomesh-mesh", "echomesh-bench", "echomesh-conformance"];
@@ -38,30 +38,9 @@ const children: ChildProcess[] = [];
 
 const bin = (name: string) => join(prefix, "bin", name);
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs an installed bin to its end (killed after `timeoutMs`). */
-function run(name: string, args: string[], timeoutMs = 30_000, cwd?: string): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(bin(name), args, { env: ENV, cwd: cwd ?? tmp, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(name: string, args: string[], timeoutMs = 30_000, cwd?: string): Promise<Result> {
+  return runFileToEnd(bin(name), args, { env: ENV, cwd: cwd ?? tmp, timeoutMs });
 }
 
 /** Starts an installed bin; its output so far is `output()`. */
