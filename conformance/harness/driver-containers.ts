@@ -2,7 +2,9 @@
  * The container driver: each topology on its own Docker network, built with testcontainers. Echo
  * instances are containers with the topology's DNS aliases; proxies run the target's image with the
  * rendered config copied in; a sidecar joins its echo's network namespace (`container:<id>`), so the
- * seed's 127.0.0.1 addressing holds and the service alias reaches the sidecar's listener.
+ * seed's 127.0.0.1 addressing holds and the service alias reaches the sidecar's listener. A topology's
+ * `hostFiles` folder (the TLS test certificates, which the configs name by host path) is bind-mounted
+ * read-only at the same path into each of its proxies; every listener port is published.
  *
  * Option `compose` (ECHOMESH_COMPOSE=1): the seed's own topologies, `front` and `mesh`, start from the
  * post's docker-compose files with testcontainers' DockerComposeEnvironment (./driver-compose.ts) when
@@ -19,7 +21,7 @@ import type { GenericContainer, StartedTestContainer } from "testcontainers";
 import { waitUntil } from "../../lib/wait.js";
 import { CONSISTENTLY, request } from "./client.js";
 import { docker, removeLabelled, runLabels } from "./docker.js";
-import { adminPortOf, listenerPortOf, nodeDoc, renderConfig } from "./render.js";
+import { adminPortOf, listenerPort, listenerPortsOf, nodeDoc, renderConfig } from "./render.js";
 import { ECHO_PORT, probePath } from "./topologies.js";
 import type { Driver, Endpoint, ProxyNode, RunningTopology, Target, Topology } from "./types.js";
 import { renderDiscovery, writeAtomically, XDS_DIR, xdsDir } from "./xds_files.js";
@@ -31,6 +33,9 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
  * echo's `echo_requests_total` moving between two scrapes); the suite waits for readiness itself.
  */
 const NO_HEALTHCHECK = { test: ["NONE"] } as unknown as Parameters<GenericContainer["withHealthCheck"]>[0]; // Docker's "off"; not in the type
+
+/** A host folder mounted into a container (testcontainers does not export the type). */
+type BindMount = Parameters<GenericContainer["withBindMounts"]>[0][number];
 
 async function logsOf(id: string): Promise<string> {
   return docker(["logs", "--tail", "30", id], 10_000).catch((e) => String(e));
@@ -100,7 +105,7 @@ export async function containerDriver(
         const node = topology.echos.find((e) => e.name === name);
         if (!node) throw new Error(`no echo ${name} in ${topology.id}`);
         // A sidecar's ports live in this container's network namespace: expose them here.
-        const extra = sidecarOf(name).flatMap((p) => [listenerPortOf(p), adminPortOf(p)]);
+        const extra = sidecarOf(name).flatMap((p) => [...listenerPortsOf(p), adminPortOf(p)]);
         const started = await new GenericContainer(echoImage)
           .withCommand(["echo"])
           .withEnvironment({ INSTANCE: name, ...node.env })
@@ -120,19 +125,25 @@ export async function containerDriver(
       const startProxy = async (p: ProxyNode) => {
         const config = renderConfig(nodeDoc(p), target);
         const admin = adminPortOf(p);
-        let builder = new GenericContainer(image)
-          .withCommand(target.containerCommand(target.configPath, p.serviceCluster))
-          .withCopyContentToContainer([{ content: config, target: target.configPath }])
-          .withLabels(labels)
-          .withHealthCheck(NO_HEALTHCHECK)
-          .withStartupTimeout(60_000);
+        // The files the config names by host path (test certificates), at the same path, read-only.
+        const mounts: BindMount[] =
+          topology.hostFiles === undefined
+            ? []
+            : [{ source: topology.hostFiles, target: topology.hostFiles, mode: "ro" }];
         if (p.envoy?.files !== undefined) {
           const dir = xdsDir(hostDir, `${topology.id}-${p.name}`);
           xdsDirs.set(p.name, dir);
           for (const [name, doc] of Object.entries(p.envoy?.files))
             writeAtomically(dir, name, renderDiscovery(doc, target));
-          builder = builder.withBindMounts([{ source: dir, target: XDS_DIR, mode: "ro" }]);
+          mounts.push({ source: dir, target: XDS_DIR, mode: "ro" });
         }
+        let builder = new GenericContainer(image)
+          .withCommand(target.containerCommand(target.configPath, p.serviceCluster))
+          .withCopyContentToContainer([{ content: config, target: target.configPath }])
+          .withBindMounts(mounts)
+          .withLabels(labels)
+          .withHealthCheck(NO_HEALTHCHECK)
+          .withStartupTimeout(60_000);
         if (p.sidecarOf) {
           const host = echos.get(p.sidecarOf);
           if (!host) throw new Error(`sidecar ${p.name}: echo ${p.sidecarOf} not started`);
@@ -141,7 +152,7 @@ export async function containerDriver(
           builder = builder
             .withNetworkMode(network)
             .withNetworkAliases(...p.aliases)
-            .withExposedPorts(listenerPortOf(p), admin)
+            .withExposedPorts(...listenerPortsOf(p), admin)
             .withWaitStrategy(Wait.forHttp("/ready", admin).forStatusCode(200));
         }
         const started = await builder.start();
@@ -172,7 +183,8 @@ export async function containerDriver(
         return { host: c.getHost(), port: c.getMappedPort(port) };
       };
       const adminEp = (name?: string) => published(proxyNode(name), adminPortOf(proxyNode(name)));
-      const listenerEp = (name?: string) => published(proxyNode(name), listenerPortOf(proxyNode(name)));
+      const listenerEp = (name?: string, port?: number) =>
+        published(proxyNode(name), listenerPort(proxyNode(name), port));
 
       const stop = async () => {
         const all = [...proxies.values(), ...echos.values()];

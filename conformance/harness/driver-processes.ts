@@ -26,6 +26,7 @@ import {
   adminPortOf,
   configured,
   isEnvoyDialect,
+  listenerPort,
   listenerPortOf,
   nodeDoc,
   renderConfig,
@@ -243,9 +244,9 @@ export async function processDriver(reason: string): Promise<Driver> {
       return {
         topology,
         target,
-        listener: (name) => ({
+        listener: (name, listenerAt) => ({
           host: ipOf(proxyNode(name).name),
-          port: port(listenerPortOf(proxyNode(name))),
+          port: port(listenerPort(proxyNode(name), listenerAt)),
         }),
         admin: (name) => ({
           host: ipOf(proxyNode(name).name),

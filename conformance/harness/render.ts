@@ -61,6 +61,21 @@ export function listenerPortOf(p: ProxyNode): number {
   return p.spec.listener.address.port;
 }
 
+/** The ports of all a proxy's listeners: its main one, then its extra ones (a TLS listener). */
+export function listenerPortsOf(p: ProxyNode): number[] {
+  return [listenerPortOf(p), ...(p.spec.extraListeners ?? []).map((l) => l.address.port)];
+}
+
+/**
+ * The configured port of the listener a test asks for (`RunningTopology.listener(proxy, port)`):
+ * `port` when the proxy listens on it, its main listener's when none is given.
+ */
+export function listenerPort(p: ProxyNode, port?: number): number {
+  if (port === undefined) return listenerPortOf(p);
+  if (!listenerPortsOf(p).includes(port)) throw new Error(`proxy ${p.name} has no listener on port ${port}`);
+  return port;
+}
+
 /** The port of a proxy's admin (Envoy dialects). */
 export function adminPortOf(p: ProxyNode): number {
   if (p.spec.admin === null) throw new Error(`proxy ${p.name} has no admin`);

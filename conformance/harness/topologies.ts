@@ -5,7 +5,7 @@
  * of the rendered Envoy document (`ProxyNode.envoy`); targets of other dialects render the spec
  * without it and do not claim those features, so their tests are skipped there.
  */
-import { readdirSync, rmSync } from "node:fs";
+import { chmodSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestPki } from "../../lib/test_pki.js";
@@ -557,9 +557,10 @@ const reloadTopologies: Topology[] = [
 
 // ---- tls topologies ----
 /**
- * The port of the TLS listeners (beside each proxy's plain one, which the drivers probe). The process
- * driver does not remap it: each node listens on its own 127.B.x.y, so only a wildcard listener on
- * this port elsewhere on the machine would collide.
+ * The configured port of the TLS listeners (beside each proxy's plain one, which the drivers probe);
+ * tests reach one as `topo.listener(proxy, TLS_PORT)`. The process driver does not remap it: each node
+ * listens on its own 127.B.x.y, so only a wildcard listener on this port elsewhere on the machine would
+ * collide. The container driver publishes it on a free host port.
  */
 export const TLS_PORT = 8443;
 /** The names in the test certificates (DNS SANs). */
@@ -571,7 +572,10 @@ export const TLS_NAMES = {
   /** A SAN no certificate carries: the `wrong-san` cluster expects it. */
   elsewhere: "elsewhere.echomesh.test",
 } as const;
-/** The test certificates of this process, made before the first TLS topology starts (never committed). */
+/**
+ * The test certificates of this process, made before the first TLS topology starts (never committed);
+ * the TLS topologies' `hostFiles`: the container driver mounts it into their proxies at the same path.
+ */
 export const TLS_DIR = join(tmpdir(), `echomesh-conformance-tls-${process.pid}`);
 const TEST_CA = "echomesh-test-CA";
 const OTHER_CA = "other-CA";
@@ -619,11 +623,21 @@ export function prepareTls(): Promise<void> {
     await pki.issue("sidecar", { dns: [TLS_NAMES.sidecar, ...SEED.services] });
     const other = await createTestPki(join(TLS_DIR, "other"), OTHER_CA);
     await other.issue("intruder", { dns: [TLS_NAMES.front] });
+    readableByAll(TLS_DIR);
   })();
   return tlsReady;
 }
 
-const TLS_HOST_FILES = `the test certificates (${TLS_DIR}), which a proxy container would need mounted`;
+/**
+ * The container driver mounts TLS_DIR into proxy containers, which run as another user (10001) than
+ * the one that wrote the keys (0600): throw-away test keys, so the folder and its files are made
+ * readable by all (0755, 0644).
+ */
+function readableByAll(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true }))
+    if (entry.isFile()) chmodSync(join(dir, entry.name), 0o644);
+}
 
 /** An HTTPS listener on TLS_PORT beside the plain one: same routes, its own stat prefix `ingress_https`. */
 const httpsListener = (tls: NonNullable<ListenerSpec["tls"]>): ListenerSpec => ({
@@ -650,7 +664,7 @@ const tlsFront: Topology = {
     echos("service1", "service2"),
   ),
   prepare: prepareTls,
-  hostFiles: TLS_HOST_FILES,
+  hostFiles: TLS_DIR,
 };
 
 /** The `tls-mesh` front's cluster to the sidecars' TLS listeners, expecting `san`. */
@@ -709,7 +723,7 @@ const tlsMesh: Topology = {
   ],
   entry: "front",
   prepare: prepareTls,
-  hostFiles: TLS_HOST_FILES,
+  hostFiles: TLS_DIR,
 };
 // ---- end tls topologies ----
 

@@ -24,8 +24,11 @@ export interface RunningTopology {
   topology: Topology;
   /** The target it runs (checks that measure Envoy's admin look at `target.dialect`). */
   target: Target;
-  /** The listener of a proxy (default: the entry proxy). */
-  listener(proxy?: string): Endpoint;
+  /**
+   * Where the test reaches a proxy's listener (default: the entry proxy's main one); `port` names
+   * another of its listeners by its configured port (a TLS listener on TLS_PORT).
+   */
+  listener(proxy?: string, port?: number): Endpoint;
   admin(proxy?: string): Endpoint;
   /** An echo's own HTTP port (for metrics), bypassing proxies. */
   echo(name: string): Endpoint;

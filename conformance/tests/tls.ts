@@ -3,7 +3,9 @@
  * x-forwarded-proto), mutual TLS on the mesh's HTTP/2 hop, and a listener that requires client
  * certificates refusing the wrong ones. Certificates come from a test CA made at test time
  * (`prepareTls` in harness/topologies.ts); the TLS listeners are on TLS_PORT beside each proxy's plain
- * one (process driver: the port is not remapped; the container driver skips these topologies).
+ * one, reached where the driver publishes them (`topo.listener(proxy, TLS_PORT)`: the node's own
+ * address in the process driver, a mapped port in the container driver). The test always sends the
+ * certificate's name as SNI and checks it, whatever address it connects to.
  */
 import { expect } from "../harness/assert.js";
 import {
@@ -19,11 +21,8 @@ import { hasEnvoyAdmin, stat } from "../harness/stats.js";
 import { TLS_FILES, TLS_NAMES, TLS_PORT } from "../harness/topologies.js";
 import type { CheckContext, ConformanceTest, Endpoint, RunningTopology } from "../harness/types.js";
 
-/** A proxy's TLS listener: its node's address, TLS_PORT. */
-const tlsEndpoint = (topo: RunningTopology, proxy?: string): Endpoint => ({
-  host: topo.listener(proxy).host,
-  port: TLS_PORT,
-});
+/** Where the test reaches a proxy's TLS listener (configured on TLS_PORT; each driver says where). */
+const tlsEndpoint = (topo: RunningTopology, proxy?: string): Endpoint => topo.listener(proxy, TLS_PORT);
 
 /** A client of the front's HTTPS listener: trusts the test CA, expects front.echomesh.test. */
 const FRONT_CLIENT: TlsClient = { ca: TLS_FILES.ca, servername: TLS_NAMES.front };

@@ -191,8 +191,8 @@ export interface Topology {
    */
   prepare?: () => Promise<void>;
   /**
-   * Files on the test machine that the configs name (certificates): a driver that cannot give a proxy
-   * those paths (containers, for now) skips the topology with this reason.
+   * A folder on the test machine holding files the configs name by path (the test certificates); the
+   * container driver bind-mounts it read-only at the same path into each proxy.
    */
   hostFiles?: string;
 }
