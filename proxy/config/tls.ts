@@ -54,30 +54,30 @@ const CLIENT_VERSIONS = { min: "TLSv1.2", max: "TLSv1.2" } as const;
 
 /** A filter chain's `transport_socket` (v3) or `tls_context` (v2); undefined when it has neither. */
 export function filterChainTls(chain: Obj): DownstreamTlsContext | null | undefined {
-  const which = chain.oneOf(["transport_socket", "tls_context"]);
-  if (which === "tls_context") {
-    chain.ctx.sawV2(chain.at("tls_context"), `use transport_socket: {name: ${TRANSPORT_SOCKET_NAME}}`);
-    const o = chain.obj("tls_context");
-    return o === null ? null : parseDownstream(o);
-  }
-  if (which === "transport_socket") {
-    const body = transportSocketBody(chain, DOWNSTREAM_TLS_CONTEXT, V2_DOWNSTREAM);
-    return body === null ? null : parseDownstream(body);
-  }
-  return undefined;
+  return transportSocketTls(chain, DOWNSTREAM_TLS_CONTEXT, V2_DOWNSTREAM, parseDownstream);
 }
 
 /** A cluster's `transport_socket` (v3) or `tls_context` (v2); undefined when it has neither. */
 export function clusterTls(c: Obj): UpstreamTlsContext | null | undefined {
-  const which = c.oneOf(["transport_socket", "tls_context"]);
+  return transportSocketTls(c, UPSTREAM_TLS_CONTEXT, V2_UPSTREAM, parseUpstream);
+}
+
+/** The TLS context of a filter chain or a cluster, in either spelling, parsed by `parse`. */
+function transportSocketTls<T>(
+  owner: Obj,
+  typeUrl: string,
+  v2TypeUrl: string,
+  parse: (o: Obj) => T,
+): T | null | undefined {
+  const which = owner.oneOf(["transport_socket", "tls_context"]);
   if (which === "tls_context") {
-    c.ctx.sawV2(c.at("tls_context"), `use transport_socket: {name: ${TRANSPORT_SOCKET_NAME}}`);
-    const o = c.obj("tls_context");
-    return o === null ? null : parseUpstream(o);
+    owner.ctx.sawV2(owner.at("tls_context"), `use transport_socket: {name: ${TRANSPORT_SOCKET_NAME}}`);
+    const o = owner.obj("tls_context");
+    return o === null ? null : parse(o);
   }
   if (which === "transport_socket") {
-    const body = transportSocketBody(c, UPSTREAM_TLS_CONTEXT, V2_UPSTREAM);
-    return body === null ? null : parseUpstream(body);
+    const body = transportSocketBody(owner, typeUrl, v2TypeUrl);
+    return body === null ? null : parse(body);
   }
   return undefined;
 }
