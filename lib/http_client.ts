@@ -3,6 +3,8 @@
  * send (test-support/ re-exports it). h2c is in ./h2_client.ts.
  */
 import http from "node:http";
+import https from "node:https";
+import type { ConnectionOptions, TLSSocket } from "node:tls";
 
 export interface Reply {
   status: number;
@@ -15,6 +17,8 @@ export interface Reply {
   text: string;
   /** The body arrived whole (false: the connection was reset or closed mid-body). */
   complete: boolean;
+  /** Over TLS: the ALPN protocol the server chose (false: none) and its certificate's SANs (`DNS:a, DNS:b`). */
+  tls?: { alpn: string | false; peerSan: string };
 }
 
 export interface RequestOptions {
@@ -30,12 +34,15 @@ export interface RequestOptions {
   acceptTruncated?: boolean;
   /** A keep-alive pool to send on (default: a fresh connection, closed after the response). */
   agent?: http.Agent;
+  /** Send over TLS (HTTPS) with these options: `ca`, `servername`, a client `cert`/`key`, `ALPNProtocols`. */
+  tls?: ConnectionOptions;
 }
 
 /** One HTTP/1.1 request (on a fresh connection unless `agent` is given); resolves with the whole response. */
 export function request(port: number, path: string, options: RequestOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const send = options.tls === undefined ? http.request : https.request;
+    const req = send(
       {
         host: options.host ?? "127.0.0.1",
         port,
@@ -44,8 +51,14 @@ export function request(port: number, path: string, options: RequestOptions = {}
         headers: options.headers,
         agent: options.agent ?? false,
         timeout: options.timeoutMs,
+        ...options.tls,
       },
       (res) => {
+        const secure = options.tls === undefined ? undefined : (res.socket as TLSSocket);
+        const tls = secure && {
+          alpn: secure.alpnProtocol ?? false,
+          peerSan: secure.getPeerCertificate().subjectaltname ?? "",
+        };
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", (err) => {
@@ -66,6 +79,7 @@ export function request(port: number, path: string, options: RequestOptions = {}
             body,
             text: body.toString("utf8"),
             complete,
+            ...(tls && { tls }),
           });
         });
       },

@@ -7,14 +7,18 @@ import type http2 from "node:http2";
 import { WebSocket } from "ws";
 import { serverSettings } from "./h2.js";
 
-/** Opens a WebSocket over HTTP/1.1 and waits for it to be open (also returns the 101 headers). */
+/**
+ * Opens a WebSocket over HTTP/1.1 (`wss`: over TLS, e.g. with `options.ca`) and waits for it to be
+ * open (also returns the 101 headers).
+ */
 export function wsConnect(
   port: number,
   path = "/ws",
   options: ConstructorParameters<typeof WebSocket>[2] = {},
+  scheme: "ws" | "wss" = "ws",
 ): Promise<{ ws: WebSocket; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, options);
+    const ws = new WebSocket(`${scheme}://127.0.0.1:${port}${path}`, options);
     let headers: http.IncomingHttpHeaders = {};
     ws.once("upgrade", (res) => {
       headers = res.headers;

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import https from "node:https";
-import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { type H2Reply, h2 } from "../../lib/h2_client.js";
 import { request as http1Request, type Reply } from "../../lib/http_client.js";
 import type { CertFiles } from "../../lib/topology/model.js";
@@ -23,6 +23,8 @@ export interface RequestOptions {
   body?: Buffer;
   agent?: http.Agent;
   timeoutMs?: number;
+  /** HTTPS with these TLS options (see `httpsRequest`). */
+  tls?: ConnectionOptions;
 }
 
 const TIMEOUT_MS = WAITS.request;
@@ -147,49 +149,18 @@ function tlsOptions(tls: TlsClient) {
  * One HTTPS/1.1 request on a new TLS connection (or on `agent`'s), verifying the server's certificate
  * against `tls.ca` and `tls.servername`; rejects on a failed handshake, a reset or a timeout.
  */
-export function httpsRequest(
+export async function httpsRequest(
   ep: Endpoint,
   path: string,
   tls: TlsClient,
   opts: { headers?: http.OutgoingHttpHeaders; agent?: https.Agent } = {},
 ): Promise<TlsReply> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: ep.host,
-        port: ep.port,
-        path,
-        method: "GET",
-        headers: { host: `${tls.servername}:${ep.port}`, ...opts.headers },
-        agent: opts.agent ?? false,
-        timeout: TIMEOUT_MS,
-        ...tlsOptions(tls),
-      },
-      (res) => {
-        const socket = res.socket as TLSSocket;
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () => {
-          const body = Buffer.concat(chunks);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            rawHeaders: res.rawHeaders,
-            trailers: res.trailers,
-            body,
-            text: body.toString("utf8"),
-            complete: res.complete,
-            alpn: socket.alpnProtocol ?? false,
-            peerSan: socket.getPeerCertificate().subjectaltname ?? "",
-          });
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`timeout after ${TIMEOUT_MS} ms: ${path}`)));
-    req.on("error", reject);
-    req.end();
+  const reply = await request(ep, path, {
+    headers: { host: `${tls.servername}:${ep.port}`, ...opts.headers },
+    ...(opts.agent && { agent: opts.agent }),
+    tls: tlsOptions(tls),
   });
+  return { ...reply, alpn: reply.tls?.alpn ?? false, peerSan: reply.tls?.peerSan ?? "" };
 }
 
 /** A keep-alive HTTPS pool of one connection, presenting `tls` (destroy it when done). */

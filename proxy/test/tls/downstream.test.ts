@@ -10,7 +10,7 @@ import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import { describe, expect, it } from "vitest";
-import { WebSocket, WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import {
   getHeaderBlock,
   H2_PREFACE,
@@ -19,6 +19,7 @@ import {
   settingsFrame,
 } from "../../../lib/h2_frames.js";
 import { waitUntil } from "../../../lib/wait.js";
+import { nextMessage, wsConnect } from "../../../test-support/ws.js";
 import { type TestProxy, useProxies } from "../http/helpers.js";
 import { type TlsYaml, tlsBootstrap, transportSocket, usePki } from "./helpers.js";
 
@@ -226,15 +227,11 @@ describe("WebSocket over a TLS listener", () => {
       tlsBootstrap({ listenerTls, hcmExtra: ["upgrade_configs: [{ upgrade_type: websocket }]"] }),
       { backend: upstream.port },
     );
-    const ws = new WebSocket(`wss://127.0.0.1:${proxy.port}/ws`, { ca: readFileSync(keys.pki.ca) });
+    const { ws } = await wsConnect(proxy.port, "/ws", { ca: readFileSync(keys.pki.ca) }, "wss");
     proxies.defer(() => ws.terminate());
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", () => resolve());
-      ws.once("error", reject);
-    });
-    const reply = new Promise<string>((resolve) => ws.once("message", (m) => resolve(String(m))));
+    const reply = nextMessage(ws);
     ws.send("hi");
-    expect(await reply).toBe("echo:hi");
+    expect(String((await reply).data)).toBe("echo:hi");
     expect(proxy.stat("http.ingress.downstream_cx_upgrades_total")).toBe(1);
   });
 });

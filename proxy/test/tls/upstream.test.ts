@@ -10,9 +10,10 @@ import https from "node:https";
 import net from "node:net";
 import type tls from "node:tls";
 import { describe, expect, it } from "vitest";
-import { WebSocket, WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import { waitUntil } from "../../../lib/wait.js";
 import { request } from "../../../test-support/http.js";
+import { nextMessage, wsConnect } from "../../../test-support/ws.js";
 import { type TestProxy, useProxies } from "../http/helpers.js";
 import { H2_OPTIONS, type Pki, type TlsYaml, tlsBootstrap, transportSocket, usePki } from "./helpers.js";
 
@@ -151,15 +152,11 @@ describe("WebSocket to a TLS upstream", () => {
       }),
       { backend: up.port },
     );
-    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/ws`);
+    const { ws } = await wsConnect(proxy.port);
     proxies.defer(() => ws.terminate());
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", () => resolve());
-      ws.once("error", reject);
-    });
-    const reply = new Promise<string>((resolve) => ws.once("message", (m) => resolve(String(m))));
+    const reply = nextMessage(ws);
     ws.send("hi");
-    expect(await reply).toBe("tls-echo:hi");
+    expect(String((await reply).data)).toBe("tls-echo:hi");
     expect(proxy.stat(`${SSL}handshake`)).toBe(1);
   });
 });
